@@ -1,0 +1,38 @@
+# Two entry points work on a fresh machine with only python3 and make:
+#   make run   builds .venv if missing, runs every claim on the quick profile
+#   make test  builds .venv if missing, runs the test suite
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+OUT    ?= reports/quick
+FULL   ?= reports/full
+JOBS   ?= 2
+
+.PHONY: run full test bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first and pinned: a looser request would pull a multi-GB CUDA build
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m proofs_checks run --profile quick --out $(OUT)
+
+full: $(STAMP)
+	$(PY) -m proofs_checks run --profile full --out $(FULL) --jobs $(JOBS)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m tests.bench
+
+lint: $(STAMP)
+	$(PY) -m ruff check theory numerics proofs_checks tests
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache .hypothesis

@@ -1,0 +1,74 @@
+"""Argument checks shared by every route.
+
+This module holds no mathematics of any claim, only the checks that turn bad input into a
+``ValueError`` naming the argument and what was expected. It is the one module that ``theory`` may
+import from ``numerics`` (see ``tests/test_layout.py``): both routes validate their inputs the same way
+without either borrowing the other's answer.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+
+class NotConvergedError(RuntimeError):
+    """A solver stopped before meeting its tolerance; checks report it as ``inconclusive``."""
+
+
+def as_matrix(value: ArrayLike, name: str, *, square: bool = False) -> NDArray[np.float64]:
+    """Return ``value`` as a finite, non-empty float64 matrix of shape (m, n).
+
+    Raises ``ValueError`` naming ``name`` when it is not 2-D, empty, non-finite or (with
+    ``square=True``) not square.
+    """
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a real matrix, got {type(value).__name__}") from err
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D matrix, got an array of shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{name} must be non-empty, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must have finite entries (no nan or inf)")
+    if square and array.shape[0] != array.shape[1]:
+        raise ValueError(f"{name} must be square, got shape {array.shape}")
+    return array
+
+
+def as_vector(value: ArrayLike, name: str, *, nonnegative: bool = False) -> NDArray[np.float64]:
+    """Return ``value`` as a finite float64 vector of shape (k,), k >= 1 (scalars become (1,))."""
+    try:
+        array = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a real vector, got {type(value).__name__}") from err
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D vector, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must have finite entries (no nan or inf)")
+    if nonnegative and np.any(array < 0):
+        raise ValueError(f"{name} must be entrywise >= 0, got min {array.min():.3g}")
+    return array
+
+
+def positive_int(value: object, name: str, *, minimum: int = 1) -> int:
+    """Return ``value`` as an int >= ``minimum``; bools and non-integers are rejected."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def nonnegative_float(value: object, name: str, *, positive: bool = False) -> float:
+    """Return ``value`` as a finite float that is >= 0 (> 0 with ``positive=True``)."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(float(value)):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    value = float(value)
+    if value < 0 or (positive and value == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+    return value

@@ -1,0 +1,86 @@
+"""``python -m proofs_checks``: list, run and show claims."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+from proofs_checks.context import PROFILES
+from proofs_checks.registry import UnknownClaimError, all_claims, select
+from proofs_checks.report import format_table, load_report
+from proofs_checks.runner import run
+
+
+def _list(_: argparse.Namespace) -> int:
+    for item in all_claims():
+        print(f"{item.id}\n  {item.statement}\n  source: {item.source}\n"
+              f"  profiles: {', '.join(item.profiles)}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    out = Path(args.out) if args.out else Path("reports") / args.profile
+    verdicts = run(args.ids or None, profile=args.profile, seed=args.seed, out=out,
+                   show_progress=not args.quiet)
+    print(format_table(verdicts))
+    print(f"report: {out / 'report.md'}")
+    return 1 if any(v.status == "fail" for v in verdicts) else 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    (item,) = [c for c in select([args.id]) if c.id == args.id] or [None]
+    if item is None:
+        raise UnknownClaimError(f"{args.id!r} is a family prefix, not a claim id")
+    print(f"{item.id}\n\n{textwrap.fill(item.statement, 100)}\n\nsource: {item.source}")
+    print(f"negative control: {item.broken_how}")
+    folder = Path(args.out) if args.out else None
+    folders = [folder] if folder else [Path("reports") / p for p in PROFILES]
+    found = []
+    for path in folders:
+        if (path / "report.json").exists():
+            meta, verdicts = load_report(path)
+            found += [(meta, v) for v in verdicts if v.claim_id == item.id]
+    if not found:
+        print("\nno verdict recorded yet (run: python -m proofs_checks run " + item.id + ")")
+    for meta, verdict in found:
+        print(f"\nlast verdict ({meta.get('finished')}, profile {verdict.profile}, "
+              f"seed {verdict.seed}): {verdict.status}, control {verdict.control}, "
+              f"{verdict.seconds:.1f} s")
+        print(f"  predicted {verdict.predicted}\n  measured  {verdict.measured}\n"
+              f"  tolerance {verdict.tolerance}")
+        if "reason" in verdict.details:
+            print(f"  reason: {verdict.details['reason']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m proofs_checks", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="ids, statements and sources").set_defaults(func=_list)
+    runner = commands.add_parser("run", help="run claims and write a report")
+    runner.add_argument("ids", nargs="*", help="claim ids or family prefixes (default: all)")
+    runner.add_argument("--profile", choices=PROFILES, default="quick")
+    runner.add_argument("--seed", type=int, default=0)
+    runner.add_argument("--out", help="report folder (default reports/<profile>)")
+    runner.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    runner.set_defaults(func=_run)
+    show = commands.add_parser("show", help="statement, source and last verdict of a claim")
+    show.add_argument("id")
+    show.add_argument("--out", help="report folder to read (default reports/quick and reports/full)")
+    show.set_defaults(func=_show)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UnknownClaimError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

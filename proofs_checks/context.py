@@ -1,0 +1,145 @@
+"""The context a check runs in: profile, seeds, case drawing, comparisons, figures, progress."""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+
+from proofs_checks.verdict import Comparison, compare
+
+T = TypeVar("T")
+PROFILES = ("quick", "full")
+
+
+class Inconclusive(Exception):
+    """Raised by a check that cannot decide (budget exhausted, regime not reached)."""
+
+
+def derive_seed(seed: int, *labels: str) -> int:
+    """A stable 32-bit seed for (seed, labels): the same on every machine and Python run."""
+    text = "/".join([str(seed), *labels])
+    return zlib.crc32(text.encode()) & 0x7FFF_FFFF
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, numpy's legacy global generator and torch."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def draw(strategy: st.SearchStrategy[T], n: int, seed: int) -> list[T]:
+    """Draw ``n`` examples from a Hypothesis strategy, deterministically for a given seed.
+
+    Runs a ``@given`` function in the generate phase only (no database, no shrinking) and collects
+    what it is given: the first examples are Hypothesis' simplest ones, the rest random.
+    """
+    examples: list[T] = []
+
+    @hypothesis_seed(seed)
+    @settings(
+        max_examples=n,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategy)
+    def collect(example: T) -> None:
+        examples.append(example)
+
+    collect()
+    return examples[:n]
+
+
+@dataclass
+class Context:
+    """Everything a check needs besides its prediction.
+
+    Attributes:
+        claim_id: the claim being checked.
+        profile: ``quick`` (seconds, CI) or ``full`` (paper scale).
+        seed: the run's seed; ``rng`` and every drawn case derive from (seed, claim_id).
+        out_dir: where figures go (None: figures are not saved).
+        control: True while the check runs against the broken prediction.
+        memo: shared by the verdict run and the control run of the same claim, so that costly
+            measurements (solvers, trainings) are made once (see ``cached``).
+        show_progress: show progress bars on stderr.
+    """
+
+    claim_id: str
+    profile: str = "quick"
+    seed: int = 0
+    out_dir: Path | None = None
+    control: bool = False
+    memo: dict[str, Any] = field(default_factory=dict)
+    show_progress: bool = False
+    figures: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"profile must be one of {PROFILES}, got {self.profile!r}")
+        self.rng = np.random.default_rng(derive_seed(self.seed, self.claim_id))
+
+    def pick(self, *, quick: T, full: T) -> T:
+        """The value for the current profile."""
+        return quick if self.profile == "quick" else full
+
+    def draw(self, strategy: st.SearchStrategy[T], n: int, label: str = "cases") -> list[T]:
+        """``n`` cases from ``strategy``, seeded by (seed, claim_id, label)."""
+        return draw(strategy, n, derive_seed(self.seed, self.claim_id, label))
+
+    def cached(self, key: str, compute: Callable[[], T]) -> T:
+        """Compute once per claim run (shared with the control run), then reuse."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
+
+    def compare(
+        self,
+        name: str,
+        predicted: list[Any],
+        measured: list[Any],
+        *,
+        rtol: float,
+        atol: float = 0.0,
+        why: str,
+        cases: list[Any] | None = None,
+    ) -> Comparison:
+        """See ``proofs_checks.verdict.compare``."""
+        return compare(name, predicted, measured, rtol=rtol, atol=atol, why=why, cases=cases)
+
+    def inconclusive(self, reason: str) -> NoReturn:
+        raise Inconclusive(reason)
+
+    def savefig(self, figure: Any, name: str) -> None:
+        """Save a matplotlib figure as ``<out_dir>/figures/<claim_id>.<name>.png`` (verdict run only)."""
+        import matplotlib.pyplot as plt
+
+        if self.out_dir is not None and not self.control:
+            folder = self.out_dir / "figures"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{self.claim_id}.{name}.png"
+            figure.savefig(path, dpi=110, bbox_inches="tight")
+            self.figures.append(str(path.relative_to(self.out_dir)))
+        plt.close(figure)
+
+    def track(self, items: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:
+        """Iterate with a progress bar when ``show_progress`` (and not in the control run)."""
+        if not self.show_progress or self.control:
+            yield from items
+            return
+        from tqdm import tqdm
+
+        yield from tqdm(items, desc=f"  {self.claim_id}: {desc}", total=total, leave=False)

@@ -1,0 +1,96 @@
+"""Reports: the terminal table, ``report.json`` (stable keys) and ``report.md`` (table + sections)."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from proofs_checks.verdict import Verdict
+
+COLUMNS = ("claim", "status", "control", "worst err/tol", "seconds")
+
+
+def _row(verdict: Verdict) -> tuple[str, ...]:
+    comparisons = verdict.details.get("comparisons", [])
+    ratio = max((c["ratio"] for c in comparisons), default=None)
+    ratio_text = "-" if ratio is None else f"{float(ratio):.2g}"
+    return (verdict.claim_id, verdict.status, verdict.control, ratio_text, f"{verdict.seconds:.1f}")
+
+
+def format_table(verdicts: Sequence[Verdict], markdown: bool = False) -> str:
+    """One line per claim: id, status, control, worst error as a fraction of its tolerance, time."""
+    rows = [COLUMNS, *(_row(v) for v in verdicts)]
+    if markdown:
+        lines = ["| " + " | ".join(row) + " |" for row in rows]
+        lines.insert(1, "|" + "|".join("---" for _ in COLUMNS) + "|")
+        return "\n".join(lines)
+    widths = [max(len(row[k]) for row in rows) for k in range(len(COLUMNS))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    passed = sum(v.status == "pass" for v in verdicts)
+    lines.append(f"{passed}/{len(verdicts)} claims pass")
+    return "\n".join(lines)
+
+
+def _section(verdict: Verdict) -> str:
+    details = verdict.details
+    lines = [
+        f"## `{verdict.claim_id}`: {verdict.status}, control {verdict.control}",
+        "",
+        f"**Statement.** {verdict.statement}  ",
+        f"**Source.** {verdict.source}  ",
+        f"**Seed** {verdict.seed}, profile `{verdict.profile}`, {verdict.seconds:.1f} s.",
+        "",
+    ]
+    if "reason" in details:
+        lines += [f"**Reason.** {details['reason']}", ""]
+    for comp in details.get("comparisons", []):
+        lines += [
+            f"- *{comp['name']}* ({comp['cases']} cases): {'pass' if comp['passed'] else 'FAIL'}; "
+            f"max abs err {float(comp['max_abs_error']):.3g}, max rel err "
+            f"{float(comp['max_rel_error']):.3g}; tolerance rtol={comp['rtol']:g}, "
+            f"atol={comp['atol']:g} ({comp['why']}); worst case {comp['worst_case']}: "
+            f"predicted {comp['worst_predicted']}, measured {comp['worst_measured']}.",
+        ]
+    control = details.get("control", {})
+    lines += ["", f"**Negative control** ({control.get('broken_how', '')}): {control.get('status')}"
+              + (f" — {control['reason']}" if control.get("reason") else ""), ""]
+    for figure in verdict.figures:
+        lines += [f"![{figure}]({figure})", ""]
+    if "traceback" in details:
+        lines += ["```", details["traceback"].rstrip(), "```", ""]
+    return "\n".join(lines)
+
+
+def write_reports(verdicts: Sequence[Verdict], out_dir: Path, meta: dict[str, Any]) -> None:
+    """Write ``report.json`` and ``report.md`` into ``out_dir``."""
+    meta = {
+        **meta,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "total_seconds": round(sum(v.seconds for v in verdicts), 3),
+    }
+    payload = {"meta": meta, "verdicts": [v.to_dict() for v in verdicts]}
+    (out_dir / "report.json").write_text(json.dumps(payload, indent=2) + "\n")
+    markdown = [
+        "# rankcheck report",
+        "",
+        f"Profile `{meta.get('profile')}`, seed {meta.get('seed')}, finished {meta['finished']}, "
+        f"{meta['total_seconds']:.1f} s of checks.",
+        "",
+        format_table(verdicts, markdown=True),
+        "",
+        *(_section(v) for v in verdicts),
+    ]
+    (out_dir / "report.md").write_text("\n".join(markdown))
+
+
+def load_report(out_dir: Path) -> tuple[dict[str, Any], list[Verdict]]:
+    """Read ``report.json`` back: (meta, verdicts)."""
+    payload = json.loads((out_dir / "report.json").read_text())
+    return payload["meta"], [Verdict.from_dict(v) for v in payload["verdicts"]]

@@ -1,0 +1,141 @@
+"""Run claims: the verdict run, the negative control, timing, seeding and reports."""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from numerics.validation import NotConvergedError
+from proofs_checks.context import Context, Inconclusive, derive_seed, seed_everything
+from proofs_checks.registry import Claim, select
+from proofs_checks.report import format_table, write_reports
+from proofs_checks.verdict import Comparison, Status, Verdict
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one call of a check produced: a status, its comparisons, and why if not a pass."""
+
+    status: Status
+    comparisons: list[Comparison]
+    reason: str = ""
+    traceback: str = ""
+
+
+def evaluate(claim: Claim, predict: Callable[..., Any], ctx: Context) -> Outcome:
+    """Call ``claim.check(ctx, predict)`` and judge it.
+
+    A solver that did not converge (``NotConvergedError``) or a check that gave up (``Inconclusive``)
+    gives ``inconclusive``; any other exception is a ``fail`` carrying its traceback.
+    """
+    seed_everything(derive_seed(ctx.seed, claim.id, "control" if ctx.control else "verdict"))
+    try:
+        result = claim.check(ctx, predict)
+    except (Inconclusive, NotConvergedError) as err:
+        return Outcome("inconclusive", [], reason=str(err))
+    except Exception as err:  # noqa: BLE001 - a crashing check is a failing check
+        return Outcome("fail", [], reason=f"{type(err).__name__}: {err}",
+                       traceback=traceback.format_exc())
+    comparisons = [result] if isinstance(result, Comparison) else list(result)
+    if not comparisons:
+        return Outcome("fail", [], reason="the check returned no comparison")
+    failed = [c.name for c in comparisons if not c.passed]
+    if failed:
+        return Outcome("fail", comparisons, reason="out of tolerance: " + ", ".join(failed))
+    return Outcome("pass", comparisons)
+
+
+def run_claim(
+    claim: Claim, *, profile: str = "quick", seed: int = 0, out_dir: Path | None = None,
+    show_progress: bool = False,
+) -> Verdict:
+    """Judge one claim: the check with its prediction, then with the broken one (the control).
+
+    The control is ``caught`` only when the check itself ran and judged the broken prediction out of
+    tolerance; a crash or an inconclusive control proves nothing and counts as ``missed``. A missed
+    control makes the claim ``fail`` whatever the verdict run said.
+    """
+    start = time.perf_counter()
+    if profile not in claim.profiles:
+        return Verdict(claim.id, claim.statement, claim.source, profile, "inconclusive", "missed",
+                       None, None, {}, seed, 0.0,
+                       {"reason": f"profile {profile!r} not supported by this claim"})
+    memo: dict[str, Any] = {}
+    ctx = Context(claim.id, profile, seed, out_dir, False, memo, show_progress)
+    outcome = evaluate(claim, claim.predict, ctx)
+    control_ctx = Context(claim.id, profile, seed, out_dir, True, memo, False)
+    control = evaluate(claim, claim.broken, control_ctx)
+    caught = control.status == "fail" and bool(control.comparisons)
+    status: Status = outcome.status if caught else "fail"
+    worst = max(outcome.comparisons, key=lambda c: c.ratio, default=None)
+    details: dict[str, Any] = {
+        "comparisons": [c.summary() for c in outcome.comparisons],
+        "control": {
+            "broken_how": claim.broken_how,
+            "status": control.status,
+            "reason": control.reason,
+            "comparisons": [c.summary() for c in control.comparisons],
+        },
+    }
+    if outcome.reason:
+        details["reason"] = outcome.reason
+    if not caught:
+        details["reason"] = (details.get("reason", "") + "; negative control missed").lstrip("; ")
+    if outcome.traceback:
+        details["traceback"] = outcome.traceback
+    if worst is not None:
+        details["worst_case"] = worst.worst_case
+    return Verdict(
+        claim_id=claim.id,
+        statement=claim.statement,
+        source=claim.source,
+        profile=profile,
+        status=status,
+        control="caught" if caught else "missed",
+        predicted=worst.predicted[worst.worst_index] if worst else None,
+        measured=worst.measured[worst.worst_index] if worst else None,
+        tolerance={"rtol": worst.rtol, "atol": worst.atol, "why": worst.why} if worst else {},
+        seed=seed,
+        seconds=round(time.perf_counter() - start, 3),
+        details=details,
+        figures=list(ctx.figures),
+    )
+
+
+def run(
+    ids: Sequence[str] | None = None,
+    profile: str = "quick",
+    seed: int = 0,
+    out: str | Path | None = None,
+    show_progress: bool = False,
+) -> list[Verdict]:
+    """Run the claims matching ``ids`` (ids or family prefixes; None: all) and return verdicts.
+
+    With ``out``, writes ``report.json``, ``report.md`` and figures there.
+    """
+    claims = select(ids)
+    out_dir = Path(out) if out is not None else None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    verdicts = []
+    for index, claim in enumerate(claims, 1):
+        if show_progress:
+            print(f"[{index}/{len(claims)}] {claim.id} ...", file=sys.stderr, flush=True)
+        verdict = run_claim(claim, profile=profile, seed=seed, out_dir=out_dir,
+                            show_progress=show_progress)
+        if show_progress:
+            print(f"[{index}/{len(claims)}] {claim.id}: {verdict.status} "
+                  f"(control {verdict.control}, {verdict.seconds:.1f} s)", file=sys.stderr,
+                  flush=True)
+        verdicts.append(verdict)
+    if out_dir is not None:
+        write_reports(verdicts, out_dir, {"profile": profile, "seed": seed})
+    return verdicts
+
+
+__all__ = ["run", "run_claim", "evaluate", "Outcome", "format_table"]

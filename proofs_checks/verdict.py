@@ -1,0 +1,147 @@
+"""Verdicts and comparisons: what a check returns and what the runner reports.
+
+Both are plain dataclasses that serialize to JSON with stable keys (``to_dict``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+Status = Literal["pass", "fail", "inconclusive"]
+Control = Literal["caught", "missed"]
+
+
+def jsonable(value: Any) -> Any:
+    """Convert numpy scalars/arrays and nested containers to JSON-serializable Python objects."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return repr(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Predicted against measured values over a list of cases, judged under a tolerance.
+
+    A case passes when |p − m| <= atol + rtol·|p| entrywise; ``ratio`` is the largest
+    |p − m| / (atol + rtol·|p|) over all entries of all cases (pass iff ratio <= 1), reached at case
+    ``worst_index`` (described by ``worst_case``).
+    """
+
+    name: str
+    passed: bool
+    predicted: list[Any]
+    measured: list[Any]
+    rtol: float
+    atol: float
+    why: str
+    ratio: float
+    max_abs_error: float
+    max_rel_error: float
+    worst_index: int
+    worst_case: str
+
+    def summary(self) -> dict[str, Any]:
+        """The comparison without its per-case lists (for the verdict's details)."""
+        data = asdict(self)
+        data["worst_predicted"] = self.predicted[self.worst_index]
+        data["worst_measured"] = self.measured[self.worst_index]
+        data["cases"] = len(self.predicted)
+        del data["predicted"], data["measured"]
+        return jsonable(data)
+
+
+def compare(
+    name: str,
+    predicted: list[Any],
+    measured: list[Any],
+    *,
+    rtol: float,
+    atol: float = 0.0,
+    why: str,
+    cases: list[Any] | None = None,
+) -> Comparison:
+    """Judge ``predicted`` against ``measured`` case by case (each case a scalar or an array)."""
+    if len(predicted) != len(measured) or not predicted:
+        raise ValueError(
+            f"predicted and measured must be non-empty lists of equal length, "
+            f"got {len(predicted)} and {len(measured)}"
+        )
+    if rtol < 0 or atol < 0 or rtol + atol == 0:
+        raise ValueError(f"tolerance must be non-negative and not both zero, got {rtol=}, {atol=}")
+    if not why:
+        raise ValueError("why must justify the tolerance")
+    ratios, abs_errors, rel_errors = [], [], []
+    for p, m in zip(predicted, measured, strict=True):
+        p_arr = np.atleast_1d(np.asarray(p, dtype=np.float64))
+        m_arr = np.atleast_1d(np.asarray(m, dtype=np.float64))
+        if p_arr.shape != m_arr.shape:
+            ratios.append(np.inf)
+            abs_errors.append(np.inf)
+            rel_errors.append(np.inf)
+            continue
+        error = np.abs(p_arr - m_arr)
+        ratio = error / (atol + rtol * np.abs(p_arr))
+        ratio[~np.isfinite(error)] = np.inf
+        ratios.append(float(np.max(ratio)))
+        abs_errors.append(float(np.max(error)))
+        rel_errors.append(float(np.max(error / np.maximum(np.abs(p_arr), 1e-300))))
+    worst = int(np.argmax(ratios))
+    described = repr(cases[worst]) if cases is not None else f"case {worst}"
+    return Comparison(
+        name=name,
+        passed=bool(ratios[worst] <= 1.0),
+        predicted=jsonable(list(predicted)),
+        measured=jsonable(list(measured)),
+        rtol=rtol,
+        atol=atol,
+        why=why,
+        ratio=ratios[worst],
+        max_abs_error=max(abs_errors),
+        max_rel_error=max(rel_errors),
+        worst_index=worst,
+        worst_case=described,
+    )
+
+
+@dataclass
+class Verdict:
+    """The runner's judgement of one claim on one profile and seed.
+
+    ``status`` is ``pass`` only if every comparison passed and the negative control was ``caught``
+    (the same check against the deliberately broken prediction came out ``fail``). ``predicted``,
+    ``measured`` and ``tolerance`` are those of the worst case of the worst comparison.
+    """
+
+    claim_id: str
+    statement: str
+    source: str
+    profile: str
+    status: Status
+    control: Control
+    predicted: Any
+    measured: Any
+    tolerance: dict[str, Any]
+    seed: int
+    seconds: float
+    details: dict[str, Any] = field(default_factory=dict)
+    figures: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        return cls(**data)

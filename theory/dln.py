@@ -1,0 +1,240 @@
+"""Deep linear networks: what the representation-cost theorems predict.
+
+Source: Jacot, Ged, Şimşek, Hongler, Gabriel, "Saddle-to-saddle dynamics in deep linear networks",
+arXiv 2106.15933.
+
+A depth-L linear network computes A_θ = W_L ⋯ W_1 and its representation cost is
+R(A; L) = min{Σ_ℓ ‖W_ℓ‖_F² : W_L ⋯ W_1 = A}. Every quantity below is derived with sympy from the
+scalar problem of one singular value s (the matrix statement follows from it by a Hölder inequality
+for singular values, which we do not re-derive) and exposed both as an expression and as a numeric
+function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+import numpy as np
+import sympy as sp
+from numpy.typing import ArrayLike, NDArray
+
+from numerics.validation import as_matrix, as_vector, nonnegative_float, positive_int
+
+s, y = sp.symbols("s y", positive=True)
+a = sp.Symbol("a", positive=True)
+u = sp.Symbol("u", positive=True)
+L = sp.Symbol("L", positive=True, integer=True)
+lam = sp.Symbol("lambda", positive=True)
+r = sp.Symbol("r", positive=True, integer=True)
+x = sp.Symbol("x", real=True)
+i = sp.Idx("i")
+sv = sp.IndexedBase("s", positive=True)
+
+
+def power_sum(k: int) -> sp.Symbol:
+    """Symbol p_k standing for Σ_i (log s_i)^k over the non-zero singular values (p_0 = rank)."""
+    return sp.Symbol(f"p{k}", real=True)
+
+
+# --------------------------------------------------------------------------- representation cost
+@cache
+def balanced_factor() -> sp.Expr:
+    """The optimal factor a = s^{1/L} of one singular value s split over L scalar layers.
+
+    With L − 1 layers equal to a and the last equal to s / a^{L−1}, the cost is
+    g(a) = (L − 1)·a² + s²·a^{−2(L−1)}; g'(a) = 0 has the single positive root a = s^{1/L}
+    (AM–GM: the product is fixed, so the sum of squares is least when all factors are equal).
+    """
+    g = (L - 1) * a**2 + s**2 * a ** (-2 * (L - 1))
+    (root,) = sp.solve(sp.diff(g, a), a)
+    return root
+
+
+@cache
+def scalar_representation_cost() -> sp.Expr:
+    """R(s; L) = L·s^{2/L}: least Σ a_ℓ² with Π a_ℓ = s, evaluated at the balanced factor."""
+    g = (L - 1) * a**2 + s**2 * a ** (-2 * (L - 1))
+    return sp.simplify(g.subs(a, balanced_factor()))
+
+
+def representation_cost_expr() -> sp.Expr:
+    """R(A; L) = L·Σ_{i=1}^{r} s_i^{2/L} = L·‖A‖_{S_{2/L}}^{2/L}, r = rank A (widths ≥ r).
+
+    Returned as ``L*Sum(s[i]**(2/L), (i, 1, r))``; the summand is ``scalar_representation_cost``.
+    """
+    summand = scalar_representation_cost().subs(s, sv[i]) / L
+    return L * sp.Sum(summand, (i, 1, r))
+
+
+def nonzero_singular_values(A: ArrayLike) -> NDArray[np.float64]:
+    """Singular values of A above numpy's rank tolerance max(m, n)·eps·s_max, shape (rank,).
+
+    Dropping round-off singular values matters here: s^{2/L} of s = 1e-16 is 2e-6 at L = 6.
+    """
+    matrix = as_matrix(A, "A")
+    values = np.linalg.svd(matrix, compute_uv=False)
+    if values[0] == 0.0:
+        return values[:0]
+    tol = max(matrix.shape) * np.finfo(np.float64).eps * values[0]
+    return values[values > tol]
+
+
+@cache
+def _scalar_cost_numeric() -> Callable[..., NDArray[np.float64]]:
+    return sp.lambdify((s, L), scalar_representation_cost(), "numpy")
+
+
+def representation_cost(A: ArrayLike, depth: int) -> float:
+    """Evaluate the prediction L·Σ s_i(A)^{2/L} (lambdified from the sympy derivation)."""
+    depth = positive_int(depth, "depth")
+    values = nonzero_singular_values(A)
+    return float(np.sum(_scalar_cost_numeric()(values, depth)))
+
+
+def representation_cost_fn() -> Callable[[ArrayLike, int], float]:
+    """The prediction as a function ``(A, depth) -> float`` for the claim registry."""
+    return representation_cost
+
+
+# --------------------------------------------------------------------------- large-depth expansion
+@cache
+def depth_expansion(order: int) -> sp.Expr:
+    """R(A; L) = Σ_{k=0}^{order} (2^k/k!)·p_k·L^{1−k} + O(L^{−order}), p_k = Σ_i (log s_i)^k.
+
+    Derived as the series in ε = 1/L of L·e^{(2/L)·log s} for one singular value, then summed over
+    the non-zero singular values: the k-th power of log s_i sums to the power sum p_k. The first
+    terms are L·rank A + 2·log|A|₊ + (2/L)·Σ_i log² s_i.
+    """
+    order = positive_int(order, "order", minimum=0)
+    eps = sp.Symbol("epsilon", positive=True)
+    series = sp.series(sp.exp(2 * x * eps) / eps, eps, 0, order).removeO()
+    poly = sp.Poly(sp.expand(series * eps), eps)  # Σ_k c_k x^k ε^k
+    total = sp.Integer(0)
+    for (k,), coeff in poly.terms():
+        c_k = sp.Poly(coeff, x).coeff_monomial(x**k)
+        total += c_k * power_sum(k) * L ** (1 - k)
+    return total
+
+
+def depth_expansion_coefficients(order: int) -> list[sp.Expr]:
+    """[R⁽⁰⁾, R⁽¹⁾, …, R⁽ᵒʳᵈᵉʳ⁾] in terms of the power sums: R⁽ᵏ⁾ is the coefficient of L^{1−k}."""
+    expansion = sp.expand(depth_expansion(order))
+    return [expansion.coeff(L, 1 - k) for k in range(order + 1)]
+
+
+def depth_expansion_coefficients_fn(order: int) -> Callable[[ArrayLike], NDArray[np.float64]]:
+    """A function A -> array (order + 1,) of the predicted coefficients R⁽ᵏ⁾(A)."""
+    coefficients = depth_expansion_coefficients(order)
+    symbols = [power_sum(k) for k in range(order + 1)]
+    numeric = sp.lambdify(symbols, coefficients, "numpy")
+
+    def evaluate(A: ArrayLike) -> NDArray[np.float64]:
+        logs = np.log(nonzero_singular_values(A))
+        sums = [float(np.sum(logs**k)) for k in range(order + 1)]
+        return np.asarray(numeric(*sums), dtype=np.float64)
+
+    return evaluate
+
+
+# --------------------------------------------------------------------------- rank limit
+@cache
+def rank_limit_per_singular_value() -> sp.Expr:
+    """lim_{L→∞} R(s; L)/L = lim s^{2/L} = 1 for every s > 0, so R(A; L)/L → rank A."""
+    return sp.limit(scalar_representation_cost() / L, L, sp.oo)
+
+
+@cache
+def rank_gap_leading_term() -> sp.Expr:
+    """R(A; L)/L − rank A = 2·log|A|₊ / L + O(L⁻²): the leading term from ``depth_expansion``."""
+    gap = sp.expand(depth_expansion(2) / L - power_sum(0))
+    return sp.limit(gap * L, L, sp.oo)
+
+
+def rank_limit(A: ArrayLike) -> tuple[float, float]:
+    """Predicted (lim R(A; L)/L, exponent of the gap R/L − lim in L) = (rank A, −1).
+
+    The exponent is −1 whenever log|A|₊ ≠ 0 (the leading term of the gap is 2·log|A|₊/L).
+    """
+    values = nonzero_singular_values(A)
+    limit = float(rank_limit_per_singular_value()) * values.size
+    leading = rank_gap_leading_term()
+    exponent = -1.0 if leading.has(power_sum(1)) else -2.0
+    return limit, exponent
+
+
+# --------------------------------------------------------------------------- regularized regression
+def scalar_regularized_objective() -> sp.Expr:
+    """f(s) = ½(s − y)² + λ·L·s^{2/L}: the per-singular-value problem of
+    min_θ ½‖A_θ − A*‖² + λ‖θ‖² (y a singular value of A*)."""
+    return sp.Rational(1, 2) * (s - y) ** 2 + lam * scalar_representation_cost()
+
+
+@cache
+def local_threshold_expr() -> sp.Expr:
+    """y_c(L, λ): for L ≥ 3 a non-zero local minimum of f exists iff y ≥ y_c.
+
+    Stationarity f'(s) = 0 reads y = φ(s) = s + 2λ·s^{2/L−1}; y_c = min_s φ(s).
+    For L = 3 this is 4·(2λ/3)^{3/4}.
+    """
+    phi = s + 2 * lam * s ** (2 / L - 1)
+    (s_c,) = sp.solve(sp.diff(phi, s), s)
+    return sp.simplify(phi.subs(s, s_c))
+
+
+@cache
+def global_threshold_expr() -> sp.Expr:
+    """y*(L, λ): for L ≥ 2 the global minimizer of f is 0 for y < y* and non-zero for y > y*.
+
+    On the stationary curve y = φ(s), f(s) − f(0) = λ(L − 2)s^{2/L} − s²/2, which vanishes at
+    s* = (2λ(L − 2))^{L/(2L−2)}; y* = φ(s*). For L = 2 this gives y* = 2λ (soft thresholding).
+    """
+    phi = s + 2 * lam * s ** (2 / L - 1)
+    gap = sp.expand(scalar_regularized_objective().subs(y, phi) - phi**2 / 2)
+    (s_star,) = sp.solve(gap, s)
+    return sp.simplify(phi.subs(s, s_star))
+
+
+@cache
+def stationarity_polynomial(depth: int) -> sp.Poly:
+    """Polynomial in u = s^{1/L} whose positive roots are the non-zero stationary points of f.
+
+    f'(s) = s − y + 2λ·s^{2/L−1}; with s = u^L and multiplied by u^{L−2} (L ≥ 2) it becomes
+    u^{2L−2} − y·u^{L−2} + 2λ; for L = 1 it is (1 + 2λ)u − y.
+    """
+    depth = positive_int(depth, "depth")
+    derivative = sp.diff(scalar_regularized_objective(), s).subs(L, depth).subs(s, u**depth)
+    return sp.Poly(sp.expand(sp.powsimp(derivative * u ** max(depth - 2, 0))), u)
+
+
+def regularized_singular_values(
+    target_singular_values: ArrayLike, depth: int, lam_value: float
+) -> NDArray[np.float64]:
+    """Predicted learned singular values: the global minimizer of f for each y.
+
+    0 when y ≤ y* (``global_threshold_expr``; for L = 1 there is no threshold), otherwise u^L with u
+    the largest positive root of ``stationarity_polynomial``. Shape (k,) like the input.
+    """
+    depth = positive_int(depth, "depth")
+    lam_value = nonnegative_float(lam_value, "lam")
+    targets = as_vector(target_singular_values, "target_singular_values", nonnegative=True)
+    threshold = (
+        0.0
+        if depth == 1 or lam_value == 0
+        else float(global_threshold_expr().subs({L: depth, lam: lam_value}))
+    )
+    poly = stationarity_polynomial(depth)
+    out = np.zeros_like(targets)
+    for index, target in enumerate(targets):
+        if target <= threshold:
+            continue
+        coefficients = [float(c.subs({y: target, lam: lam_value})) for c in poly.all_coeffs()]
+        roots = np.roots(coefficients)
+        real = roots[(np.abs(roots.imag) <= 1e-9 * np.abs(roots)) & (roots.real > 0)].real
+        out[index] = real.max() ** depth
+    return out
+
+
+def regularized_singular_values_fn() -> Callable[[ArrayLike, int, float], NDArray[np.float64]]:
+    """The prediction as a function ``(targets, depth, lam) -> learned singular values``."""
+    return regularized_singular_values
