@@ -58,7 +58,8 @@ def run_claim(
 
     The control is ``caught`` only when the check itself ran and judged the broken prediction out of
     tolerance; a crash or an inconclusive control proves nothing and counts as ``missed``. A missed
-    control makes the claim ``fail`` whatever the verdict run said.
+    control makes the claim ``fail``, unless the verdict run was itself ``inconclusive`` (then
+    nothing was decided either way and the claim stays ``inconclusive``).
     """
     start = time.perf_counter()
     if profile not in claim.profiles:
@@ -71,7 +72,7 @@ def run_claim(
     control_ctx = Context(claim.id, profile, seed, out_dir, True, memo, False)
     control = evaluate(claim, claim.broken, control_ctx)
     caught = control.status == "fail" and bool(control.comparisons)
-    status: Status = outcome.status if caught else "fail"
+    status: Status = outcome.status if caught or outcome.status == "inconclusive" else "fail"
     worst = max(outcome.comparisons, key=lambda c: c.ratio, default=None)
     details: dict[str, Any] = {
         "comparisons": [c.summary() for c in outcome.comparisons],
@@ -84,7 +85,7 @@ def run_claim(
     }
     if outcome.reason:
         details["reason"] = outcome.reason
-    if not caught:
+    if not caught and outcome.status != "inconclusive":
         details["reason"] = (details.get("reason", "") + "; negative control missed").lstrip("; ")
     if outcome.traceback:
         details["traceback"] = outcome.traceback

@@ -1,0 +1,140 @@
+"""The registry, runner, verdicts, reports and CLI, on toy claims whose outcome is known."""
+
+import json
+
+import pytest
+from hypothesis import strategies as st
+
+import proofs_checks
+from numerics import NotConvergedError
+from proofs_checks import cli
+from proofs_checks.context import Context, draw
+from proofs_checks.registry import REGISTRY, UnknownClaimError, claim, load_families, select
+from proofs_checks.report import load_report
+from proofs_checks.runner import run_claim
+from proofs_checks.verdict import Verdict, compare
+
+
+def square(value: float) -> float:
+    return value * value
+
+
+@pytest.fixture
+def toy_claims():
+    """Register toy claims in the ``toy`` family for one test, then remove them."""
+    load_families()  # before the snapshot, so that teardown removes the toy claims only
+    before = set(REGISTRY)
+
+    def honest(ctx: Context, predict):
+        cases = ctx.draw(st.floats(-3, 3), 5)
+        return ctx.compare("square", [predict(x) for x in cases], [x * x for x in cases],
+                           rtol=1e-12, atol=1e-12, why="exact arithmetic", cases=cases)
+
+    claim("toy.honest", statement="x² is x·x", source="arithmetic", predict=square,
+          broken=lambda x: x * x + 1, broken_how="adds 1")(honest)
+    claim("toy.blind", statement="cannot fail", source="-", predict=square, broken=abs,
+          broken_how="abs")(lambda ctx, predict: ctx.compare("always", [1.0], [1.0], rtol=1e-9,
+                                                             why="constant"))
+
+    def stuck(ctx, predict):
+        raise NotConvergedError("solver gave up after 3 steps")
+
+    claim("toy.stuck", statement="-", source="-", predict=square, broken=abs,
+          broken_how="abs")(stuck)
+    claim("toy.crash", statement="-", source="-", predict=square, broken=abs,
+          broken_how="abs")(lambda ctx, predict: 1 / 0)
+    yield
+    for key in set(REGISTRY) - before:
+        del REGISTRY[key]
+
+
+def verdict_of(claim_id: str, **kwargs) -> Verdict:
+    return run_claim(REGISTRY[claim_id], **kwargs)
+
+
+def test_honest_claim_passes_and_its_control_is_caught(toy_claims):
+    verdict = verdict_of("toy.honest")
+    assert (verdict.status, verdict.control) == ("pass", "caught")
+    assert verdict.tolerance["rtol"] == 1e-12 and verdict.seed == 0
+    assert verdict.details["control"]["status"] == "fail"
+
+
+def test_a_check_that_cannot_fail_is_a_failure(toy_claims):
+    verdict = verdict_of("toy.blind")
+    assert (verdict.status, verdict.control) == ("fail", "missed")
+    assert "negative control missed" in verdict.details["reason"]
+
+
+def test_non_convergence_is_inconclusive_and_crash_is_fail(toy_claims):
+    stuck = verdict_of("toy.stuck")
+    assert (stuck.status, stuck.control) == ("inconclusive", "missed")
+    assert "solver gave up" in stuck.details["reason"]
+    crash = verdict_of("toy.crash")
+    assert crash.status == "fail" and "ZeroDivisionError" in crash.details["traceback"]
+
+
+def test_verdict_json_round_trip(toy_claims, tmp_path):
+    verdicts = proofs_checks.run(["toy.honest"], out=tmp_path)
+    meta, loaded = load_report(tmp_path)
+    assert meta["profile"] == "quick" and loaded[0].to_dict() == verdicts[0].to_dict()
+    keys = set(json.loads((tmp_path / "report.json").read_text())["verdicts"][0])
+    assert {"claim_id", "status", "control", "predicted", "measured", "tolerance", "seed",
+            "seconds", "details"} <= keys
+    assert "| toy.honest | pass | caught |" in (tmp_path / "report.md").read_text()
+
+
+def test_same_seed_same_cases_different_seed_different_cases():
+    strategy = st.lists(st.integers(0, 10**6), min_size=3, max_size=3)
+    assert draw(strategy, 6, seed=1) == draw(strategy, 6, seed=1)
+    assert draw(strategy, 6, seed=1) != draw(strategy, 6, seed=2)
+    assert len(draw(strategy, 6, seed=1)) == 6
+
+
+def test_compare_judges_by_tolerance_ratio():
+    ok = compare("c", [1.0, [2.0, 3.0]], [1.0 + 1e-7, [2.0, 3.0]], rtol=1e-6, why="w")
+    assert ok.passed and ok.ratio == pytest.approx(0.1)
+    bad = compare("c", [1.0, 2.0], [1.0, 2.1], rtol=1e-3, why="w", cases=["a", "b"])
+    assert not bad.passed and bad.worst_case == "'b'" and bad.max_abs_error == pytest.approx(0.1)
+    assert not compare("c", [[1.0, 2.0]], [[1.0]], rtol=1.0, why="w").passed  # shape mismatch
+    with pytest.raises(ValueError, match="why"):
+        compare("c", [1.0], [1.0], rtol=1e-3, why="")
+    with pytest.raises(ValueError, match="equal length"):
+        compare("c", [1.0], [], rtol=1e-3, why="w")
+
+
+def test_select_by_prefix_and_unknown_ids():
+    assert {c.id for c in select(["dln"])} == {
+        "dln.representation_cost", "dln.depth_expansion", "dln.rank_limit"}
+    assert [c.id for c in select(["dln.rank_limit"])] == ["dln.rank_limit"]
+    with pytest.raises(UnknownClaimError, match="no claim matches 'dln.nope'"):
+        select(["dln.nope"])
+
+
+def test_registration_rejects_bad_ids_duplicates_and_profiles():
+    with pytest.raises(ValueError, match="claim_id"):
+        claim("NoDots", statement="", source="", predict=abs, broken=abs, broken_how="")
+    with pytest.raises(ValueError, match="profiles"):
+        claim("toy.x", statement="", source="", predict=abs, broken=abs, broken_how="",
+              profiles=("slow",))
+    with pytest.raises(ValueError, match="registered twice"):
+        claim("dln.rank_limit", statement="", source="", predict=abs, broken=abs,
+              broken_how="")(lambda ctx, p: None)
+
+
+def test_cli_list_run_show(toy_claims, tmp_path, capsys):
+    assert cli.main(["list"]) == 0
+    assert "dln.representation_cost" in capsys.readouterr().out
+    assert cli.main(["run", "toy.honest", "--out", str(tmp_path), "--quiet"]) == 0
+    assert "1/1 claims pass" in capsys.readouterr().out
+    assert cli.main(["run", "toy.blind", "--out", str(tmp_path), "--quiet"]) == 1
+    assert cli.main(["show", "toy.blind", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "fail, control missed" in out and "cannot fail" in out
+    assert cli.main(["run", "nope.nothing", "--quiet"]) == 2
+    assert "no claim matches" in capsys.readouterr().err
+
+
+def test_every_claim_has_statement_source_and_a_distinct_control():
+    for item in proofs_checks.all_claims():
+        assert item.statement and item.source and item.broken_how
+        assert item.broken is not item.predict
