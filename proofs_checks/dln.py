@@ -27,15 +27,10 @@ SOURCE = "Jacot, Ged, Şimşek, Hongler, Gabriel 2021, arXiv 2106.15933"
 TRAINING_LAM = 0.05
 
 
-def _singular_values(A: np.ndarray) -> np.ndarray:
-    values = np.linalg.svd(A, compute_uv=False)
-    return values[values > max(A.shape) * np.finfo(float).eps * max(values[0], 1e-300)]
-
-
 # --------------------------------------------------------------------------- representation cost
 def _broken_representation_cost(A: np.ndarray, depth: int) -> float:
     """Planted error: the Schatten exponent 1/L instead of 2/L."""
-    return float(depth * np.sum(_singular_values(A) ** (1.0 / depth)))
+    return float(depth * np.sum(theory.nonzero_singular_values(A) ** (1.0 / depth)))
 
 
 def _predicted_learned_values(
@@ -170,7 +165,7 @@ EXPANSION_ORDER = 2
 
 def _broken_expansion(A: np.ndarray) -> np.ndarray:
     """Planted error: R⁽¹⁾ = log|A|₊ (the factor 2 dropped)."""
-    logs = np.log(_singular_values(A))
+    logs = np.log(theory.nonzero_singular_values(A))
     return np.array([logs.size, np.sum(logs), 2 * np.sum(logs**2)])
 
 
@@ -250,7 +245,7 @@ LIMIT_DEPTHS_FULL = (16, 24, 32, 48, 64, 96, 128)
 
 def _broken_rank_limit(A: np.ndarray) -> tuple[float, float]:
     """Planted error: the stable rank ‖A‖_F²/‖A‖₂² as the limit (a different notion of rank)."""
-    values = _singular_values(A)
+    values = theory.nonzero_singular_values(A)
     return float(np.sum(values**2) / values[0] ** 2), -1.0
 
 

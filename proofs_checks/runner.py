@@ -13,7 +13,7 @@ from typing import Any
 from numerics.validation import NotConvergedError
 from proofs_checks.context import Context, Inconclusive, derive_seed, seed_everything
 from proofs_checks.registry import Claim, select
-from proofs_checks.report import format_table, write_reports
+from proofs_checks.report import write_reports
 from proofs_checks.verdict import Comparison, Status, Verdict
 
 
@@ -139,4 +139,4 @@ def run(
     return verdicts
 
 
-__all__ = ["run", "run_claim", "evaluate", "Outcome", "format_table"]
+__all__ = ["run", "run_claim", "evaluate", "Outcome"]

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-
 from numerics import dln as solvers
 from proofs_checks.strategies import matrix_with_singular_values
 from theory import dln as theory

@@ -154,13 +154,14 @@ def rank_gap_leading_term() -> sp.Expr:
 def rank_limit(A: ArrayLike) -> tuple[float, float]:
     """Predicted (lim R(A; L)/L, exponent of the gap R/L − lim in L) = (rank A, −1).
 
-    The exponent is −1 whenever log|A|₊ ≠ 0 (the leading term of the gap is 2·log|A|₊/L).
+    The limit is ``rank_limit_per_singular_value`` summed over the non-zero singular values; the
+    gap's L⁻¹ coefficient is ``rank_gap_leading_term`` = 2·log|A|₊, so the exponent is −1 unless
+    log|A|₊ = 0, when the next term makes it −2.
     """
     values = nonzero_singular_values(A)
     limit = float(rank_limit_per_singular_value()) * values.size
-    leading = rank_gap_leading_term()
-    exponent = -1.0 if leading.has(power_sum(1)) else -2.0
-    return limit, exponent
+    leading = float(rank_gap_leading_term().subs(power_sum(1), float(np.sum(np.log(values)))))
+    return limit, (-1.0 if leading != 0.0 else -2.0)
 
 
 # --------------------------------------------------------------------------- regularized regression
