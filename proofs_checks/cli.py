@@ -11,6 +11,7 @@ from proofs_checks.context import PROFILES
 from proofs_checks.registry import UnknownClaimError, all_claims, select
 from proofs_checks.report import format_table, load_report
 from proofs_checks.runner import run
+from proofs_checks.sweep import ExecutorConfig, SweepStore
 
 
 def _list(_: argparse.Namespace) -> int:
@@ -22,8 +23,12 @@ def _list(_: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("reports") / args.profile
+    if args.dask or args.dask_scheduler:
+        executor = ExecutorConfig("dask", args.jobs, args.dask_scheduler)
+    else:
+        executor = ExecutorConfig("processes" if args.jobs > 1 else "serial", args.jobs)
     verdicts = run(args.ids or None, profile=args.profile, seed=args.seed, out=out,
-                   show_progress=not args.quiet)
+                   show_progress=not args.quiet, executor=executor)
     print(format_table(verdicts))
     print(f"report: {out / 'report.md'}")
     return 1 if any(v.status == "fail" for v in verdicts) else 0
@@ -55,6 +60,23 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweeps(args: argparse.Namespace) -> int:
+    path = Path(args.dir)
+    database = path / "sweeps.sqlite" if path.is_dir() else path
+    if not database.exists():
+        print(f"error: no sweeps database at {database}", file=sys.stderr)
+        return 2
+    with SweepStore(database) as store:
+        rows = store.summary()
+        print(f"{'sweep':<48} {'done':>6} {'errors':>6} {'case-seconds':>12}  last finished")
+        for row in rows:
+            print(f"{row['sweep']:<48} {row['ok']:>6} {row['errors']:>6} {row['seconds']:>12.1f}"
+                  f"  {row['last']}")
+        for sweep, params, error in store.errors():
+            print(f"\nfailed case of {sweep}: {params}\n{error.rstrip().splitlines()[-1]}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m proofs_checks", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -65,7 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--seed", type=int, default=0)
     runner.add_argument("--out", help="report folder (default reports/<profile>)")
     runner.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    runner.add_argument("--jobs", type=int, default=1,
+                        help="sweep workers: a local process pool when > 1 (or Dask workers)")
+    runner.add_argument("--dask", action="store_true", help="run sweeps on an embedded LocalCluster")
+    runner.add_argument("--dask-scheduler", metavar="ADDRESS",
+                        help="run sweeps on an existing Dask cluster (e.g. tcp://host:8786)")
     runner.set_defaults(func=_run)
+    sweeps = commands.add_parser("sweeps", help="summarize a sweeps database (or its folder)")
+    sweeps.add_argument("dir")
+    sweeps.set_defaults(func=_sweeps)
     show = commands.add_parser("show", help="statement, source and last verdict of a claim")
     show.add_argument("id")
     show.add_argument("--out", help="report folder to read (default reports/quick and reports/full)")
@@ -77,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except UnknownClaimError as err:
+    except ValueError as err:  # UnknownClaimError included; bad --jobs and the like
         print(f"error: {err}", file=sys.stderr)
         return 2
 

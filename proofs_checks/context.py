@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
+import tempfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
+from proofs_checks.sweep import ExecutorConfig, Sweep, SweepResult, run_sweep
 from proofs_checks.verdict import Comparison, compare
 
 T = TypeVar("T")
@@ -76,6 +78,7 @@ class Context:
         memo: shared by the verdict run and the control run of the same claim, so that costly
             measurements (solvers, trainings) are made once (see ``cached``).
         show_progress: show progress bars on stderr.
+        executor: how ``sweep`` runs its cases (serial, a process pool, Dask).
     """
 
     claim_id: str
@@ -85,6 +88,7 @@ class Context:
     control: bool = False
     memo: dict[str, Any] = field(default_factory=dict)
     show_progress: bool = False
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     figures: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -105,6 +109,33 @@ class Context:
         if key not in self.memo:
             self.memo[key] = compute()
         return self.memo[key]
+
+    def sweep(self, name: str, function: Any, cases: list[dict[str, Any]]) -> SweepResult:
+        """Run ``function`` over ``cases`` through the sweep mechanism (once per claim run).
+
+        Results go to ``<out_dir>/sweeps.sqlite`` (a temporary file without ``out_dir``), so an
+        interrupted run resumes where it stopped; the executor is the context's. Failed cases make
+        the check ``inconclusive`` when every failure is a ``NotConvergedError``, else fail it.
+        """
+
+        def execute() -> SweepResult:
+            sweep = Sweep(f"{self.claim_id}.{name}", function, cases)
+            if self.out_dir is not None:
+                return run_sweep(sweep, self.out_dir / "sweeps.sqlite", self.executor,
+                                 self.show_progress)
+            with tempfile.TemporaryDirectory() as folder:
+                return run_sweep(sweep, Path(folder) / "sweeps.sqlite", self.executor,
+                                 self.show_progress)
+
+        result = self.cached(f"sweep:{name}", execute)
+        if result.errors:
+            last_lines = [e["error"].rstrip().splitlines()[-1] for e in result.errors]
+            message = f"{len(result.errors)} of {len(cases)} cases of sweep {name!r} failed: " + (
+                f"{last_lines[0]} (case {result.errors[0]['params']})")
+            if all(line.startswith("numerics.validation.NotConvergedError") for line in last_lines):
+                raise Inconclusive(message)
+            raise RuntimeError(message + "\n" + result.errors[0]["error"])
+        return result
 
     def compare(
         self,
@@ -134,12 +165,3 @@ class Context:
             figure.savefig(path, dpi=110, bbox_inches="tight")
             self.figures.append(str(path.relative_to(self.out_dir)))
         plt.close(figure)
-
-    def track(self, items: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:
-        """Iterate with a progress bar when ``show_progress`` (and not in the control run)."""
-        if not self.show_progress or self.control:
-            yield from items
-            return
-        from tqdm import tqdm
-
-        yield from tqdm(items, desc=f"  {self.claim_id}: {desc}", total=total, leave=False)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from numerics import dln as solvers  # noqa: E402
 from proofs_checks.context import Context  # noqa: E402
+from proofs_checks.figures import loglog_slope  # noqa: E402
 from proofs_checks.registry import claim  # noqa: E402
 from proofs_checks.strategies import MatrixCase, depths, matrix_cases  # noqa: E402
 from proofs_checks.verdict import Comparison  # noqa: E402
@@ -25,6 +26,22 @@ from theory import dln as theory  # noqa: E402
 
 SOURCE = "Jacot, Ged, Şimşek, Hongler, Gabriel 2021, arXiv 2106.15933"
 TRAINING_LAM = 0.05
+
+
+def cost_case(case: dict) -> dict:
+    """Sweep case: R(A; L) by the solver; params of a ``MatrixCase`` plus ``depth``, ``restarts``."""
+    matrix = MatrixCase.from_params(case).matrix
+    cost = solvers.representation_cost(matrix, case["depth"], restarts=case["restarts"],
+                                       seed=case["seed"] % 1000)
+    return {"cost": cost}
+
+
+def training_case(case: dict) -> dict:
+    """Sweep case: torch GD on ½‖A_θ − Y‖² + λ‖θ‖²; params of a ``MatrixCase``, ``depth``, ``lam``."""
+    run = solvers.train_dln(MatrixCase.from_params(case).matrix, case["depth"], case["lam"],
+                            seed=case["seed"] % 1000)
+    return {"singular_values": run.singular_values.tolist(), "converged": run.converged,
+            "grad_norm": run.grad_norm, "steps": run.steps}
 
 
 # --------------------------------------------------------------------------- representation cost
@@ -108,13 +125,10 @@ def check_representation_cost(ctx: Context, predict: Callable[..., float]) -> li
     drawn = ctx.draw(st.tuples(matrix_cases(max_side=6), depths(6)), ctx.pick(quick=8, full=60))
     cases = EXPLICIT_COST_CASES + drawn
 
-    def solve_all() -> list[float]:
-        return [
-            solvers.representation_cost(case.matrix, depth, seed=case.seed % 1000)
-            for case, depth in ctx.track(cases, "min-norm factorizations", len(cases))
-        ]
-
-    measured = ctx.cached("costs", solve_all)
+    costs = ctx.sweep(
+        "costs", cost_case, [{**case.params(), "depth": depth, "restarts": 4} for case, depth in cases]
+    )
+    measured = [row["cost"] for row in costs.rows]
     solver = ctx.compare(
         "augmented-Lagrangian solver",
         [predict(case.matrix, depth) for case, depth in cases],
@@ -128,17 +142,15 @@ def check_representation_cost(ctx: Context, predict: Callable[..., float]) -> li
 
     targets = _training_targets(ctx)
 
-    def train_all() -> list[solvers.Training]:
-        return [
-            solvers.train_dln(case.matrix, depth, TRAINING_LAM, seed=case.seed % 1000)
-            for case, depth in ctx.track(targets, "torch trainings", len(targets))
-        ]
-
-    trainings = ctx.cached("trainings", train_all)
+    trainings = ctx.sweep(
+        "trainings",
+        training_case,
+        [{**case.params(), "depth": depth, "lam": TRAINING_LAM} for case, depth in targets],
+    ).rows
     for (case, depth), run in zip(targets, trainings, strict=True):
-        if not run.converged:
+        if not run["converged"]:
             ctx.inconclusive(
-                f"training on {case!r}, depth {depth} stopped at gradient norm {run.grad_norm:.2e}"
+                f"training on {case!r}, depth {depth} stopped at gradient norm {run['grad_norm']:.2e}"
             )
     training = ctx.compare(
         "torch GD, learned singular values",
@@ -146,7 +158,7 @@ def check_representation_cost(ctx: Context, predict: Callable[..., float]) -> li
             _predicted_learned_values(predict, np.array(case.singular_values), depth, TRAINING_LAM)
             for case, depth in targets
         ],
-        [run.singular_values[: case.rank] for (case, _), run in zip(targets, trainings, strict=True)],
+        [run["singular_values"][: case.rank] for (case, _), run in zip(targets, trainings, strict=True)],
         rtol=1e-6,
         atol=1e-7,
         why="GD stops at gradient norm 1e-10 (curvature O(1) at these minima, so |Δs| ≲ 1e-9); "
@@ -169,19 +181,12 @@ def _broken_expansion(A: np.ndarray) -> np.ndarray:
     return np.array([logs.size, np.sum(logs), 2 * np.sum(logs**2)])
 
 
-def _measured_costs(ctx: Context, key: str, cases: Sequence[MatrixCase],
+def _measured_costs(ctx: Context, name: str, cases: Sequence[MatrixCase],
                     depth_grid: Sequence[int]) -> np.ndarray:
-    """R(A; L) from the solver for every case and depth: shape (cases, depths)."""
-
-    def solve() -> np.ndarray:
-        grid = [(case, depth) for case in cases for depth in depth_grid]
-        costs = [
-            solvers.representation_cost(case.matrix, depth, restarts=1, seed=case.seed % 1000)
-            for case, depth in ctx.track(grid, "solver over depths", len(grid))
-        ]
-        return np.asarray(costs).reshape(len(cases), len(depth_grid))
-
-    return ctx.cached(key, solve)
+    """R(A; L) from the solver for every case and depth (one sweep): shape (cases, depths)."""
+    grid = [{**case.params(), "depth": depth, "restarts": 1} for case in cases for depth in depth_grid]
+    costs = [row["cost"] for row in ctx.sweep(name, cost_case, grid).rows]
+    return np.asarray(costs).reshape(len(cases), len(depth_grid))
 
 
 def fit_inverse_powers(depth_grid: Sequence[int], values: np.ndarray, top: int, terms: int):
@@ -274,7 +279,7 @@ def check_rank_limit(
     measured = []
     for row in costs:
         limit = fit_inverse_powers(depth_grid, row / grid, top=0, terms=4)[0]
-        slope = np.polyfit(np.log(grid), np.log(np.abs(row / grid - limit)), 1)[0]
+        slope = loglog_slope(grid, np.abs(row / grid - limit)).slope
         measured.append([limit, slope])
     if not ctx.control:
         fig, ax = plt.subplots(figsize=(5, 3.6))

@@ -14,6 +14,7 @@ from numerics.validation import NotConvergedError
 from proofs_checks.context import Context, Inconclusive, derive_seed, seed_everything
 from proofs_checks.registry import Claim, select
 from proofs_checks.report import write_reports
+from proofs_checks.sweep import ExecutorConfig
 from proofs_checks.verdict import Comparison, Status, Verdict
 
 
@@ -52,7 +53,7 @@ def evaluate(claim: Claim, predict: Callable[..., Any], ctx: Context) -> Outcome
 
 def run_claim(
     claim: Claim, *, profile: str = "quick", seed: int = 0, out_dir: Path | None = None,
-    show_progress: bool = False,
+    show_progress: bool = False, executor: ExecutorConfig | None = None,
 ) -> Verdict:
     """Judge one claim: the check with its prediction, then with the broken one (the control).
 
@@ -67,9 +68,10 @@ def run_claim(
                        None, None, {}, seed, 0.0,
                        {"reason": f"profile {profile!r} not supported by this claim"})
     memo: dict[str, Any] = {}
-    ctx = Context(claim.id, profile, seed, out_dir, False, memo, show_progress)
+    executor = executor or ExecutorConfig()
+    ctx = Context(claim.id, profile, seed, out_dir, False, memo, show_progress, executor)
     outcome = evaluate(claim, claim.predict, ctx)
-    control_ctx = Context(claim.id, profile, seed, out_dir, True, memo, False)
+    control_ctx = Context(claim.id, profile, seed, out_dir, True, memo, False, executor)
     control = evaluate(claim, claim.broken, control_ctx)
     caught = control.status == "fail" and bool(control.comparisons)
     status: Status = outcome.status if caught or outcome.status == "inconclusive" else "fail"
@@ -114,10 +116,12 @@ def run(
     seed: int = 0,
     out: str | Path | None = None,
     show_progress: bool = False,
+    executor: ExecutorConfig | None = None,
 ) -> list[Verdict]:
     """Run the claims matching ``ids`` (ids or family prefixes; None: all) and return verdicts.
 
-    With ``out``, writes ``report.json``, ``report.md`` and figures there.
+    With ``out``, writes ``report.json``, ``report.md``, figures and the sweeps' ``sweeps.sqlite``
+    there (rerunning with the same ``out`` resumes unfinished sweeps). ``executor`` runs the sweeps.
     """
     claims = select(ids)
     out_dir = Path(out) if out is not None else None
@@ -128,7 +132,7 @@ def run(
         if show_progress:
             print(f"[{index}/{len(claims)}] {claim.id} ...", file=sys.stderr, flush=True)
         verdict = run_claim(claim, profile=profile, seed=seed, out_dir=out_dir,
-                            show_progress=show_progress)
+                            show_progress=show_progress, executor=executor)
         if show_progress:
             print(f"[{index}/{len(claims)}] {claim.id}: {verdict.status} "
                   f"(control {verdict.control}, {verdict.seconds:.1f} s)", file=sys.stderr,

@@ -42,6 +42,16 @@ class MatrixCase:
     def rank(self) -> int:
         return len(self.singular_values)
 
+    def params(self) -> dict[str, object]:
+        """JSON-serializable parameters (for sweeps); ``MatrixCase.from_params`` inverts it."""
+        return {"rows": self.rows, "cols": self.cols,
+                "singular_values": list(self.singular_values), "seed": self.seed}
+
+    @classmethod
+    def from_params(cls, params: dict) -> MatrixCase:
+        return cls(int(params["rows"]), int(params["cols"]),
+                   tuple(float(v) for v in params["singular_values"]), int(params["seed"]))
+
 
 @st.composite
 def matrix_cases(

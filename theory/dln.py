@@ -123,16 +123,23 @@ def depth_expansion_coefficients(order: int) -> list[sp.Expr]:
     return [expansion.coeff(L, 1 - k) for k in range(order + 1)]
 
 
-def depth_expansion_coefficients_fn(order: int) -> Callable[[ArrayLike], NDArray[np.float64]]:
-    """A function A -> array (order + 1,) of the predicted coefficients R⁽ᵏ⁾(A)."""
-    coefficients = depth_expansion_coefficients(order)
+@cache
+def _depth_expansion_numeric(order: int) -> Callable[..., list[float]]:
     symbols = [power_sum(k) for k in range(order + 1)]
-    numeric = sp.lambdify(symbols, coefficients, "numpy")
+    return sp.lambdify(symbols, depth_expansion_coefficients(order), "numpy")
+
+
+def depth_expansion_coefficients_fn(order: int) -> Callable[[ArrayLike], NDArray[np.float64]]:
+    """A function A -> array (order + 1,) of the predicted coefficients R⁽ᵏ⁾(A).
+
+    The sympy series is derived on the first call, not when the function is built.
+    """
+    order = positive_int(order, "order", minimum=0)
 
     def evaluate(A: ArrayLike) -> NDArray[np.float64]:
         logs = np.log(nonzero_singular_values(A))
         sums = [float(np.sum(logs**k)) for k in range(order + 1)]
-        return np.asarray(numeric(*sums), dtype=np.float64)
+        return np.asarray(_depth_expansion_numeric(order)(*sums), dtype=np.float64)
 
     return evaluate
 

@@ -1,0 +1,346 @@
+"""Sweeps: a pure function of one case, run over a grid, stored in SQLite, resumable, parallel.
+
+A case is a dict of JSON-serializable parameters (its seed included); the function returns a dict
+of JSON-serializable results. Cases are keyed by a hash of the function's name, its code version
+(by default a hash of its source) and the parameters, so finished cases are skipped on a rerun and
+changed code reruns everything. Only the calling process writes to the database (WAL mode, one
+transaction per finished case): an interrupted sweep — Ctrl-C, a crash, a killed worker or a killed
+process — loses at most the cases that were running.
+
+Executors: ``serial``; ``processes`` (a local pool, torch pinned to one thread per worker); ``dask``
+(an embedded ``LocalCluster``, or an existing cluster given by its scheduler address). Every case
+runs with torch on one thread, so the same seeds give bit-identical results on every executor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import itertools
+import json
+import os
+import sqlite3
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CaseFunction = Callable[[dict[str, Any]], dict[str, Any]]
+EXECUTORS = ("serial", "processes", "dask")
+
+
+# --------------------------------------------------------------------------- grids and keys
+def grid(**parameters: Sequence[Any]) -> list[dict[str, Any]]:
+    """The product of parameter lists: ``grid(a=[1, 2], seed=[0, 1])`` gives 4 cases."""
+    if not parameters:
+        raise ValueError("grid needs at least one parameter list")
+    for name, values in parameters.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            raise ValueError(f"grid parameter {name!r} must be a list of values, got {values!r}")
+    names = list(parameters)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*parameters.values())]
+
+
+def _canonical(value: Any, where: str) -> str:
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where} must be JSON-serializable (finite numbers, str, lists, dicts): "
+                         f"{err}") from err
+
+
+def code_version(function: Callable[..., Any]) -> str:
+    """A hash of the function's source (falls back to its qualified name when unavailable)."""
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):
+        source = f"{function.__module__}.{function.__qualname__}"
+    return hashlib.sha256(source.encode()).hexdigest()[:12]
+
+
+def case_key(name: str, version: str, case: Mapping[str, Any]) -> str:
+    """Stable id of one case: sha256 of (function name, code version, canonical parameters)."""
+    text = _canonical({"function": name, "version": version, "params": case}, "case")
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A named case function over a list of cases.
+
+    ``function`` must be importable by worker processes (a module-level function); ``version``
+    defaults to a hash of its source.
+    """
+
+    name: str
+    function: CaseFunction
+    cases: list[dict[str, Any]]
+    version: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.cases:
+            raise ValueError(f"sweep {self.name!r}: the grid is empty")
+        if not self.version:
+            object.__setattr__(self, "version", code_version(self.function))
+        seen: dict[str, int] = {}
+        for index, case in enumerate(self.cases):
+            if not isinstance(case, Mapping):
+                raise ValueError(f"sweep {self.name!r}: case {index} must be a dict, got {case!r}")
+            _canonical(dict(case), f"sweep {self.name!r}: case {index}")
+            key = self.key(case)
+            if key in seen:
+                raise ValueError(f"sweep {self.name!r}: case {index} duplicates case {seen[key]}: "
+                                 f"{case!r}")
+            seen[key] = index
+
+    @property
+    def function_name(self) -> str:
+        return f"{self.function.__module__}.{self.function.__qualname__}"
+
+    def key(self, case: Mapping[str, Any]) -> str:
+        return case_key(self.function_name, self.version, case)
+
+
+# --------------------------------------------------------------------------- the store
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS cases (
+    key TEXT PRIMARY KEY,
+    sweep TEXT NOT NULL,
+    function TEXT NOT NULL,
+    version TEXT NOT NULL,
+    params TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'error')),
+    result TEXT,
+    error TEXT,
+    seconds REAL NOT NULL,
+    finished TEXT NOT NULL
+)
+"""
+
+
+class SweepStore:
+    """Finished cases in SQLite (WAL mode, one transaction per case)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.connection = sqlite3.connect(self.path)
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute("PRAGMA synchronous=NORMAL")
+        self.connection.execute(SCHEMA)
+        self.connection.commit()
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> SweepStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def finished(self, keys: Iterable[str]) -> dict[str, sqlite3.Row]:
+        """Rows of the given keys that are already stored with status ``ok``."""
+        self.connection.row_factory = sqlite3.Row
+        wanted = list(keys)
+        rows: dict[str, sqlite3.Row] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT * FROM cases WHERE status = 'ok' AND key IN ({marks})"
+            rows.update((row["key"], row) for row in self.connection.execute(query, chunk))
+        return rows
+
+    def record(self, sweep: Sweep, key: str, case: Mapping[str, Any], outcome: CaseOutcome) -> None:
+        with self.connection:  # one transaction
+            self.connection.execute(
+                "INSERT OR REPLACE INTO cases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, sweep.name, sweep.function_name, sweep.version, _canonical(dict(case), "case"),
+                 outcome.status, outcome.result_json, outcome.error, outcome.seconds,
+                 time.strftime("%Y-%m-%dT%H:%M:%S")),
+            )
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Per sweep name: finished cases, errors, total and mean seconds."""
+        query = (
+            "SELECT sweep, SUM(status = 'ok'), SUM(status = 'error'), SUM(seconds), MAX(finished) "
+            "FROM cases GROUP BY sweep ORDER BY sweep"
+        )
+        return [
+            {"sweep": name, "ok": ok, "errors": errors, "seconds": total, "last": last}
+            for name, ok, errors, total, last in self.connection.execute(query)
+        ]
+
+    def errors(self) -> list[tuple[str, str, str]]:
+        """(sweep, params, traceback) of every failed case."""
+        query = "SELECT sweep, params, error FROM cases WHERE status = 'error' ORDER BY sweep"
+        return list(self.connection.execute(query))
+
+
+# --------------------------------------------------------------------------- running one case
+@dataclass(frozen=True)
+class CaseOutcome:
+    status: str
+    result_json: str | None
+    error: str | None
+    seconds: float
+
+
+def pin_threads() -> None:
+    """One thread per worker for torch and the BLAS (set before heavy imports in workers)."""
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def execute_case(function: CaseFunction, case: dict[str, Any]) -> CaseOutcome:
+    """Run one case with torch on one thread; an ``Exception`` becomes an ``error`` outcome.
+
+    ``SystemExit`` and ``KeyboardInterrupt`` propagate: they stop the sweep, not the case.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    try:
+        result = function(dict(case))
+        if not isinstance(result, Mapping):
+            raise TypeError(f"a case function must return a dict, got {type(result).__name__}")
+        encoded = _canonical(dict(result), "the case's result")
+        return CaseOutcome("ok", encoded, None, time.perf_counter() - start)
+    except Exception:  # noqa: BLE001 - recorded with its traceback, the sweep goes on
+        return CaseOutcome("error", None, traceback.format_exc(), time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
+
+
+# --------------------------------------------------------------------------- executors
+@dataclass(frozen=True)
+class ExecutorConfig:
+    """How to run the cases: ``serial``, ``processes`` with ``jobs`` workers, or ``dask``
+    (``scheduler`` = address of an existing cluster; None starts a LocalCluster of ``jobs``)."""
+
+    kind: str = "serial"
+    jobs: int = 1
+    scheduler: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in EXECUTORS:
+            raise ValueError(f"executor must be one of {EXECUTORS}, got {self.kind!r}")
+        if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
+            raise ValueError(f"jobs must be an integer >= 1, got {self.jobs!r}")
+
+
+def _serial(function: CaseFunction, pending: list[tuple[str, dict[str, Any]]], _: ExecutorConfig):
+    for key, case in pending:
+        yield key, case, execute_case(function, case)
+
+
+def _processes(function: CaseFunction, pending: list[tuple[str, dict[str, Any]]],
+               config: ExecutorConfig):
+    with ProcessPoolExecutor(max_workers=config.jobs, initializer=pin_threads) as pool:
+        futures = {pool.submit(execute_case, function, case): (key, case) for key, case in pending}
+        try:
+            for future in as_completed(futures):
+                key, case = futures[future]
+                yield key, case, future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _dask(function: CaseFunction, pending: list[tuple[str, dict[str, Any]]],
+          config: ExecutorConfig):
+    from dask.distributed import Client, LocalCluster
+    from dask.distributed import as_completed as dask_completed
+
+    if config.scheduler:
+        client, cluster = Client(config.scheduler), None
+    else:
+        cluster = LocalCluster(n_workers=config.jobs, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    try:
+        client.run(pin_threads)
+        futures = {
+            client.submit(execute_case, function, case, key=f"{function.__name__}-{key}",
+                          pure=False): (key, case)
+            for key, case in pending
+        }
+        for future in dask_completed(list(futures)):
+            key, case = futures[future]
+            yield key, case, future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+RUNNERS = {"serial": _serial, "processes": _processes, "dask": _dask}
+
+
+# --------------------------------------------------------------------------- running a sweep
+@dataclass
+class SweepResult:
+    """Rows in grid order (``params`` merged with ``result``; failed cases carry ``error``)."""
+
+    sweep: Sweep
+    rows: list[dict[str, Any]]
+    ran: int
+    skipped: int
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def ok_rows(self) -> list[dict[str, Any]]:
+        return [row for row in self.rows if "error" not in row]
+
+
+def run_sweep(
+    sweep: Sweep,
+    store: str | Path,
+    executor: ExecutorConfig | None = None,
+    show_progress: bool = True,
+) -> SweepResult:
+    """Run the cases of ``sweep`` not yet stored in ``store`` and return every row.
+
+    Cases that failed before are retried; finished ones are read back, not rerun.
+    """
+    config = executor or ExecutorConfig()
+    keys = [sweep.key(case) for case in sweep.cases]
+    with SweepStore(store) as database:
+        done = database.finished(keys)
+        pending = [(k, c) for k, c in zip(keys, sweep.cases, strict=True) if k not in done]
+        outcomes: dict[str, CaseOutcome] = {}
+        progress = None
+        if show_progress and pending:
+            from tqdm import tqdm
+
+            progress = tqdm(total=len(keys), initial=len(keys) - len(pending),
+                            desc=f"sweep {sweep.name}", file=sys.stderr, leave=False)
+        try:
+            for key, case, outcome in RUNNERS[config.kind](sweep.function, pending, config):
+                database.record(sweep, key, case, outcome)
+                outcomes[key] = outcome
+                if progress is not None:
+                    progress.update()
+        finally:
+            if progress is not None:
+                progress.close()
+        rows, errors = [], []
+        for key, case in zip(keys, sweep.cases, strict=True):
+            if key in done:
+                rows.append({**case, **json.loads(done[key]["result"])})
+                continue
+            outcome = outcomes[key]
+            if outcome.status == "ok":
+                rows.append({**case, **json.loads(outcome.result_json or "{}")})
+            else:
+                rows.append({**case, "error": outcome.error})
+                errors.append({"params": case, "error": outcome.error})
+    return SweepResult(sweep, rows, ran=len(pending), skipped=len(done), errors=errors)
