@@ -37,9 +37,10 @@ def cost_case(case: dict) -> dict:
 
 
 def training_case(case: dict) -> dict:
-    """Sweep case: torch GD on ½‖A_θ − Y‖² + λ‖θ‖²; params of a ``MatrixCase``, ``depth``, ``lam``."""
+    """Sweep case: torch GD on ½‖A_θ − Y‖² + λ‖θ‖²; params of a ``MatrixCase``, ``depth``, ``lam``
+    and optionally ``max_steps`` (default 50 000)."""
     run = solvers.train_dln(MatrixCase.from_params(case).matrix, case["depth"], case["lam"],
-                            seed=case["seed"] % 1000)
+                            seed=case["seed"] % 1000, max_steps=case.get("max_steps", 50_000))
     return {"singular_values": run.singular_values.tolist(), "converged": run.converged,
             "grad_norm": run.grad_norm, "steps": run.steps}
 
