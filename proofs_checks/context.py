@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
@@ -41,28 +41,44 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+class _Enough(Exception):
+    """Stops the generation once enough distinct examples are collected."""
+
+
 def draw(strategy: st.SearchStrategy[T], n: int, seed: int) -> list[T]:
-    """Draw ``n`` examples from a Hypothesis strategy, deterministically for a given seed.
+    """Draw ``n`` distinct examples from a Hypothesis strategy, deterministically for a seed.
 
     Runs a ``@given`` function in the generate phase only (no database, no shrinking) and collects
-    what it is given: the first examples are Hypothesis' simplest ones, the rest random.
+    what it is given, skipping repeats (Hypothesis does repeat examples; a grid of runs must not):
+    the first examples are Hypothesis' simplest ones, the rest random. Fewer than ``n`` come back
+    only when the strategy has fewer distinct values than 10·n draws reach.
     """
     examples: list[T] = []
+    seen: set[str] = set()
 
     @hypothesis_seed(seed)
     @settings(
-        max_examples=n,
+        max_examples=10 * n,
         database=None,
         deadline=None,
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
     )
     @given(strategy)
     def collect(example: T) -> None:
-        examples.append(example)
+        key = repr(example)
+        if key not in seen:
+            seen.add(key)
+            examples.append(example)
+        if len(examples) >= n:
+            raise _Enough
 
-    collect()
-    return examples[:n]
+    try:
+        collect()
+    except _Enough:
+        pass
+    return examples
 
 
 @dataclass

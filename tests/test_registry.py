@@ -88,6 +88,8 @@ def test_same_seed_same_cases_different_seed_different_cases():
     assert draw(strategy, 6, seed=1) == draw(strategy, 6, seed=1)
     assert draw(strategy, 6, seed=1) != draw(strategy, 6, seed=2)
     assert len(draw(strategy, 6, seed=1)) == 6
+    small = draw(st.integers(0, 3), 10, seed=0)  # only 4 values exist: each once
+    assert sorted(small) == [0, 1, 2, 3]
 
 
 def test_compare_judges_by_tolerance_ratio():
