@@ -37,7 +37,7 @@ class Comparison:
 
     A case passes when |p − m| <= atol + rtol·|p| entrywise; ``ratio`` is the largest
     |p − m| / (atol + rtol·|p|) over all entries of all cases (pass iff ratio <= 1), reached at case
-    ``worst_index`` (described by ``worst_case``).
+    ``worst_index`` (described by ``worst_case``). ``max_rel_error`` skips entries predicted 0.
     """
 
     name: str
@@ -97,7 +97,8 @@ def compare(
         ratio[~np.isfinite(error)] = np.inf
         ratios.append(float(np.max(ratio)))
         abs_errors.append(float(np.max(error)))
-        rel_errors.append(float(np.max(error / np.maximum(np.abs(p_arr), 1e-300))))
+        nonzero = p_arr != 0  # a relative error means nothing where the prediction is 0
+        rel_errors.append(float(np.max(error[nonzero] / np.abs(p_arr[nonzero]), initial=0.0)))
     worst = int(np.argmax(ratios))
     described = repr(cases[worst]) if cases is not None else f"case {worst}"
     return Comparison(

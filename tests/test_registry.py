@@ -98,6 +98,8 @@ def test_compare_judges_by_tolerance_ratio():
     bad = compare("c", [1.0, 2.0], [1.0, 2.1], rtol=1e-3, why="w", cases=["a", "b"])
     assert not bad.passed and bad.worst_case == "'b'" and bad.max_abs_error == pytest.approx(0.1)
     assert not compare("c", [[1.0, 2.0]], [[1.0]], rtol=1.0, why="w").passed  # shape mismatch
+    zero = compare("c", [[0.0, 2.0]], [[1e-12, 2.0]], rtol=1e-6, atol=1e-9, why="w")
+    assert zero.passed and zero.max_rel_error == 0.0 and zero.max_abs_error == 1e-12
     with pytest.raises(ValueError, match="why"):
         compare("c", [1.0], [1.0], rtol=1e-3, why="")
     with pytest.raises(ValueError, match="equal length"):
