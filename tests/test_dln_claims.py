@@ -1,4 +1,4 @@
-"""End to end: the DLN claims pass on the quick profile and their controls are caught."""
+"""End to end: the DLN claims (costs and dynamics) pass on quick with their controls caught."""
 
 import proofs_checks
 
@@ -10,5 +10,6 @@ def test_dln_claims_pass_with_controls_caught(tmp_path):
         "dln.depth_expansion": ("pass", "caught"),
         "dln.rank_limit": ("pass", "caught"),
         "dln.representation_cost": ("pass", "caught"),
+        "dln.saddle_to_saddle": ("pass", "caught"),
     }, {v.claim_id: v.details.get("reason") for v in verdicts}
     assert (tmp_path / "figures" / "dln.rank_limit.rank_gap.png").exists()

@@ -108,7 +108,7 @@ def test_compare_judges_by_tolerance_ratio():
 
 def test_select_by_prefix_and_unknown_ids():
     assert {c.id for c in select(["dln"])} == {
-        "dln.representation_cost", "dln.depth_expansion", "dln.rank_limit"}
+        "dln.representation_cost", "dln.depth_expansion", "dln.rank_limit", "dln.saddle_to_saddle"}
     assert [c.id for c in select(["dln.rank_limit"])] == ["dln.rank_limit"]
     with pytest.raises(UnknownClaimError, match="no claim matches 'dln.nope'"):
         select(["dln.nope"])

@@ -1,0 +1,156 @@
+"""Training dynamics of linear networks: ODE reference solvers and torch gradient descent.
+
+* ``balanced_mode_flow`` / ``mode_crossing_time``: the balanced singular-value ODE
+  da/dt = L·a^{2−2/L}(y − a), integrated by scipy in x = log a (the plateau at tiny a is then a
+  slow, non-stiff drift) with event detection for the crossing a = level·y.
+* ``train_saddle_to_saddle``: full-batch GD in torch on ½‖W_L⋯W_1 − diag(y)‖_F² from an aligned
+  balanced start (W_ℓ = εI) or a Gaussian start of scale σ, recording the singular values of the
+  product and the time (steps × lr) at which each one first reaches half its target.
+
+Source of the dynamics: Jacot et al., arXiv 2106.15933.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from numpy.typing import ArrayLike, NDArray
+from scipy.integrate import solve_ivp
+
+from numerics.validation import (
+    NotConvergedError,
+    as_vector,
+    nonnegative_float,
+    positive_int,
+)
+
+
+def _log_mode_velocity(depth: int, target: float):
+    def velocity(_: float, state: NDArray[np.float64]) -> NDArray[np.float64]:
+        value = np.exp(state[0])
+        return np.array([depth * value ** (1.0 - 2.0 / depth) * (target - value)])
+
+    return velocity
+
+
+def _check_mode(s0: float, target: float, depth: int) -> tuple[float, float, int]:
+    depth = positive_int(depth, "depth")
+    s0 = nonnegative_float(s0, "s0", positive=True)
+    target = nonnegative_float(target, "y", positive=True)
+    if s0 >= target:
+        raise ValueError(f"s0 must be below the target y, got s0={s0}, y={target}")
+    return s0, target, depth
+
+
+def balanced_mode_flow(s0: float, y: float, depth: int, t_eval: ArrayLike) -> NDArray[np.float64]:
+    """a(t) at the times ``t_eval`` (shape (n,), increasing, >= 0) for da/dt = L·a^{2−2/L}(y − a).
+
+    Integrated by DOP853 in x = log a with rtol 1e-11, atol 1e-12.
+    """
+    s0, y, depth = _check_mode(s0, y, depth)
+    times = as_vector(t_eval, "t_eval", nonnegative=True)
+    if np.any(np.diff(times) < 0):
+        raise ValueError("t_eval must be increasing")
+    solution = solve_ivp(_log_mode_velocity(depth, y), (0.0, float(times[-1])), [np.log(s0)],
+                         method="DOP853", t_eval=times, rtol=1e-11, atol=1e-12)
+    if not solution.success:
+        raise NotConvergedError(f"balanced_mode_flow: {solution.message}")
+    return np.exp(solution.y[0])
+
+
+def mode_crossing_time(s0: float, y: float, depth: int, level: float = 0.5,
+                       t_max: float = 1e12) -> float:
+    """First t with a(t) = level·y for da/dt = L·a^{2−2/L}(y − a), a(0) = s0 < level·y.
+
+    Event detection on the DOP853 integration in x = log a (rtol 1e-11, atol 1e-12).
+    """
+    s0, y, depth = _check_mode(s0, y, depth)
+    if not 0 < level < 1 or s0 >= level * y:
+        raise ValueError(f"level must lie in (s0/y, 1), got {level}")
+
+    def reached(_: float, state: NDArray[np.float64]) -> float:
+        return state[0] - np.log(level * y)
+
+    reached.terminal = True  # type: ignore[attr-defined]
+    solution = solve_ivp(_log_mode_velocity(depth, y), (0.0, t_max), [np.log(s0)], method="DOP853",
+                         events=reached, rtol=1e-11, atol=1e-12)
+    if not solution.t_events[0].size:
+        raise NotConvergedError(f"mode_crossing_time: level not reached before t = {t_max:g}")
+    return float(solution.t_events[0][0])
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """GD run of ``train_saddle_to_saddle``: times (n,), singular values of the product (n, k),
+    sorted descending, and the first time each one reached half of the matching target value
+    (targets sorted descending; NaN if never reached within ``max_time``)."""
+
+    times: NDArray[np.float64]
+    singular_values: NDArray[np.float64]
+    crossing_times: NDArray[np.float64]
+    targets: NDArray[np.float64]
+
+
+def train_saddle_to_saddle(
+    target_singular_values: ArrayLike,
+    depth: int,
+    init_scale: float,
+    *,
+    lr: float,
+    max_time: float,
+    aligned: bool = True,
+    seed: int = 0,
+    stop_after: int | None = None,
+) -> Trajectory:
+    """Full-batch GD on ½‖W_L⋯W_1 − diag(y)‖_F² with square k×k weights, time = steps × lr.
+
+    ``aligned=True``: W_ℓ = init_scale·I (every mode then follows the balanced ODE exactly, up to
+    the time discretization). ``aligned=False``: W_ℓ = init_scale·G_ℓ with G_ℓ i.i.d. N(0, 1/k)
+    drawn from ``seed`` (the same G for every scale, so runs differ by the scale alone).
+    Crossing times interpolate linearly between steps. Stops at ``max_time`` or once the first
+    ``stop_after`` modes (default: all) have crossed.
+    """
+    targets = np.sort(as_vector(target_singular_values, "target_singular_values",
+                                nonnegative=True))[::-1].copy()
+    depth = positive_int(depth, "depth")
+    init_scale = nonnegative_float(init_scale, "init_scale", positive=True)
+    lr = nonnegative_float(lr, "lr", positive=True)
+    max_time = nonnegative_float(max_time, "max_time", positive=True)
+    size = targets.size
+    wanted = size if stop_after is None else positive_int(stop_after, "stop_after")
+    generator = torch.Generator().manual_seed(seed)
+    if aligned:
+        bases = [torch.eye(size, dtype=torch.float64) for _ in range(depth)]
+    else:
+        bases = [torch.randn(size, size, generator=generator, dtype=torch.float64) / np.sqrt(size)
+                 for _ in range(depth)]
+    weights = [torch.nn.Parameter(init_scale * base) for base in bases]
+    goal = torch.diag(torch.as_tensor(targets))
+    optimizer = torch.optim.SGD(weights, lr=lr)
+    halves = targets / 2
+    crossing = np.full(size, np.nan)
+    times, values = [0.0], []
+    previous = None
+    steps = int(np.ceil(max_time / lr))
+    for step in range(steps + 1):
+        optimizer.zero_grad()
+        product = weights[0]
+        for weight in weights[1:]:
+            product = weight @ product  # (k, k)
+        current = torch.linalg.svdvals(product.detach()).numpy()
+        values.append(current)
+        if previous is not None:
+            times.append(step * lr)
+            newly = np.isnan(crossing) & (current >= halves)
+            for index in np.flatnonzero(newly):  # linear interpolation inside the step
+                fraction = (halves[index] - previous[index]) / (current[index] - previous[index])
+                crossing[index] = (step - 1 + fraction) * lr
+        if np.all(~np.isnan(crossing[:wanted])) or step == steps:
+            break
+        previous = current
+        loss = 0.5 * torch.sum((product - goal) ** 2)
+        loss.backward()
+        optimizer.step()
+    return Trajectory(np.asarray(times), np.asarray(values), crossing, targets)
