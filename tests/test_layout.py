@@ -34,3 +34,15 @@ def test_routes_do_not_borrow_each_other(package):
 def test_typed_packages_ship_py_typed():
     for package in FORBIDDEN:
         assert (ROOT / package / "py.typed").exists()
+
+
+def test_ruff_is_clean():
+    """The house style is enforced in CI, not only by ``make lint``."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "theory", "numerics", "proofs_checks", "tests"],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
