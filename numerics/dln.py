@@ -60,7 +60,7 @@ def _unpack(theta: NDArray[np.float64], shapes: list[tuple[int, int]]) -> list[M
     return [theta[sizes[k] : sizes[k + 1]].reshape(shape) for k, shape in enumerate(shapes)]
 
 
-def _product_gradients(weights: list[Matrix], outer: Matrix) -> list[Matrix]:
+def product_gradients(weights: list[Matrix], outer: Matrix) -> list[Matrix]:
     """∂⟨G, W_L⋯W_1⟩/∂W_ℓ = (W_L⋯W_{ℓ+1})ᵀ G (W_{ℓ−1}⋯W_1)ᵀ for every ℓ, with G = ``outer``."""
     prefixes = [np.eye(weights[0].shape[1])]  # prefixes[ℓ] = W_ℓ ⋯ W_1
     for weight in weights[:-1]:
@@ -84,7 +84,7 @@ def _augmented_lagrangian(
     weights = _unpack(theta, shapes)
     error = chain_product(weights) - target
     value = float(theta @ theta + np.sum(multiplier * error) + 0.5 * penalty * np.sum(error**2))
-    grads = _product_gradients(weights, multiplier + penalty * error)
+    grads = product_gradients(weights, multiplier + penalty * error)
     gradient = 2.0 * theta + np.concatenate([g.ravel() for g in grads])
     return value, gradient
 

@@ -68,6 +68,18 @@ def test_aligned_gd_learns_modes_one_at_a_time_at_the_predicted_times():
     assert np.sum(run.singular_values[middle] > targets / 2) == 1  # the rank-1 plateau
 
 
+def test_parameter_flow_from_aligned_start_follows_every_mode_ode():
+    """Two routes: the flow of all weights vs the scalar ODE of each singular value."""
+    targets, depth, eps = np.array([2.0, 1.2, 0.8]), 3, 0.2
+    times = np.linspace(0, 12, 13)
+    flow = N.parameter_flow([eps * np.eye(3)] * depth, np.diag(targets), times)
+    singular = np.array([np.linalg.svd(p, compute_uv=False) for p in flow.products])
+    modes = np.array([N.balanced_mode_flow(eps**depth, y, depth, times) for y in targets]).T
+    assert_close(singular, modes, rtol=1e-6, why="both integrators at rtol ≤ 1e-9; observed 1.6e-8")
+    assert_close(flow.losses, 0.5 * np.sum((modes - targets) ** 2, axis=1), rtol=1e-6, atol=1e-12,
+                 why="same trajectories")
+
+
 def test_crossing_not_reached_is_not_converged():
     with pytest.raises(NotConvergedError, match="not reached"):
         N.mode_crossing_time(1e-9, 1.0, 4, t_max=10.0)
@@ -85,6 +97,8 @@ def test_crossing_not_reached_is_not_converged():
         (lambda: N.balanced_mode_flow(0.1, 1.0, 3, [2.0, 1.0]), "t_eval"),
         (lambda: N.train_saddle_to_saddle([1.0], 2, 0.0, lr=0.1, max_time=1), "init_scale"),
         (lambda: N.train_saddle_to_saddle([1.0], 2, 0.1, lr=0.0, max_time=1), "lr"),
+        (lambda: N.parameter_flow([np.eye(2), np.eye(3)], np.eye(2), [0, 1]), "columns"),
+        (lambda: N.parameter_flow([np.eye(2)], np.eye(3), [0, 1]), "target"),
     ],
 )
 def test_bad_input_names_the_argument(call, name):
