@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,15 +48,17 @@ class Factorization:
     restart_costs: list[float] = field(default_factory=list)
 
 
-def chain_product(weights: list[Matrix]) -> Matrix:
-    """W_L ⋯ W_1 for weights listed from the first layer [W_1, …, W_L]."""
+def chain_product(weights: list) -> Any:
+    """W_L ⋯ W_1 for weights listed from the first layer [W_1, …, W_L] (numpy arrays or torch
+    tensors: only ``@`` is used)."""
     product = weights[0]
     for weight in weights[1:]:
         product = weight @ product
     return product
 
 
-def _unpack(theta: NDArray[np.float64], shapes: list[tuple[int, int]]) -> list[Matrix]:
+def unpack_weights(theta: NDArray[np.float64], shapes: list[tuple[int, int]]) -> list[Matrix]:
+    """Split a flat parameter vector into matrices of the given shapes (first layer first)."""
     sizes = np.cumsum([0] + [rows * cols for rows, cols in shapes])
     return [theta[sizes[k] : sizes[k + 1]].reshape(shape) for k, shape in enumerate(shapes)]
 
@@ -81,7 +84,7 @@ def _augmented_lagrangian(
     penalty: float,
 ) -> tuple[float, NDArray[np.float64]]:
     """φ = Σ‖W_ℓ‖² + ⟨Λ, E⟩ + (μ/2)‖E‖², E = W_L⋯W_1 − A, and its gradient."""
-    weights = _unpack(theta, shapes)
+    weights = unpack_weights(theta, shapes)
     error = chain_product(weights) - target
     value = float(theta @ theta + np.sum(multiplier * error) + 0.5 * penalty * np.sum(error**2))
     grads = product_gradients(weights, multiplier + penalty * error)
@@ -129,12 +132,12 @@ def _solve_once(
             options={"maxiter": 5000, "gtol": 1e-12, "ftol": 1e-15},
         )
         theta = result.x
-        error = chain_product(_unpack(theta, shapes)) - target
+        error = chain_product(unpack_weights(theta, shapes)) - target
         new_residual = float(np.linalg.norm(error))
         multiplier = multiplier + penalty * error
         cost = float(theta @ theta)
         if new_residual <= tol * target_norm and abs(cost - previous_cost) <= tol * max(1.0, cost):
-            return Factorization(_unpack(theta, shapes), cost, new_residual)
+            return Factorization(unpack_weights(theta, shapes), cost, new_residual)
         if new_residual > 0.25 * residual:
             penalty = penalty * 4.0
         residual, previous_cost = new_residual, cost
@@ -309,9 +312,7 @@ def train_dln(
     step = 0
     for step in range(1, max_steps + 1):
         optimizer.zero_grad()
-        product = weights[0]
-        for weight in weights[1:]:
-            product = weight @ product  # (rows, cols) at the end
+        product = chain_product(weights)  # (rows, cols)
         fit = 0.5 * torch.sum((product - goal_t) ** 2)
         fit.backward()
         with torch.no_grad():

@@ -21,7 +21,7 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 from scipy.integrate import solve_ivp
 
-from numerics.dln import chain_product, product_gradients
+from numerics.dln import chain_product, product_gradients, unpack_weights
 from numerics.validation import (
     NotConvergedError,
     as_matrix,
@@ -48,15 +48,20 @@ def _check_mode(s0: float, target: float, depth: int) -> tuple[float, float, int
     return s0, target, depth
 
 
+def _increasing_times(t_eval: ArrayLike) -> NDArray[np.float64]:
+    times = as_vector(t_eval, "t_eval", nonnegative=True)
+    if np.any(np.diff(times) < 0):
+        raise ValueError("t_eval must be increasing")
+    return times
+
+
 def balanced_mode_flow(s0: float, y: float, depth: int, t_eval: ArrayLike) -> NDArray[np.float64]:
     """a(t) at the times ``t_eval`` (shape (n,), increasing, >= 0) for da/dt = L·a^{2−2/L}(y − a).
 
     Integrated by DOP853 in x = log a with rtol 1e-11, atol 1e-12.
     """
     s0, y, depth = _check_mode(s0, y, depth)
-    times = as_vector(t_eval, "t_eval", nonnegative=True)
-    if np.any(np.diff(times) < 0):
-        raise ValueError("t_eval must be increasing")
+    times = _increasing_times(t_eval)
     solution = solve_ivp(_log_mode_velocity(depth, y), (0.0, float(times[-1])), [np.log(s0)],
                          method="DOP853", t_eval=times, rtol=1e-11, atol=1e-12)
     if not solution.success:
@@ -114,17 +119,11 @@ def parameter_flow(weights0: list[ArrayLike], target: ArrayLike, t_eval: ArrayLi
     if (weights[-1].shape[0], weights[0].shape[1]) != goal.shape:
         raise ValueError(f"target must have shape {(weights[-1].shape[0], weights[0].shape[1])}, "
                          f"got {goal.shape}")
-    times = as_vector(t_eval, "t_eval", nonnegative=True)
-    if np.any(np.diff(times) < 0):
-        raise ValueError("t_eval must be increasing")
+    times = _increasing_times(t_eval)
     shapes = [w.shape for w in weights]
-    sizes = np.cumsum([0] + [w.size for w in weights])
-
-    def unpack(theta: NDArray[np.float64]) -> list[NDArray[np.float64]]:
-        return [theta[sizes[k]:sizes[k + 1]].reshape(shape) for k, shape in enumerate(shapes)]
 
     def velocity(_: float, theta: NDArray[np.float64]) -> NDArray[np.float64]:
-        current = unpack(theta)
+        current = unpack_weights(theta, shapes)
         grads = product_gradients(current, chain_product(current) - goal)
         return -np.concatenate([g.ravel() for g in grads])
 
@@ -133,9 +132,10 @@ def parameter_flow(weights0: list[ArrayLike], target: ArrayLike, t_eval: ArrayLi
                          rtol=rtol, atol=atol)
     if not solution.success:
         raise NotConvergedError(f"parameter_flow: {solution.message}")
-    products = np.array([chain_product(unpack(column)) for column in solution.y.T])
+    products = np.array([chain_product(unpack_weights(column, shapes)) for column in solution.y.T])
     losses = 0.5 * np.sum((products - goal) ** 2, axis=(1, 2))
-    return Flow(solution.t, products, losses, unpack(solution.y[:, -1]), int(solution.nfev))
+    return Flow(solution.t, products, losses, unpack_weights(solution.y[:, -1], shapes),
+                int(solution.nfev))
 
 
 @dataclass(frozen=True)
@@ -193,9 +193,7 @@ def train_saddle_to_saddle(
     steps = int(np.ceil(max_time / lr))
     for step in range(steps + 1):
         optimizer.zero_grad()
-        product = weights[0]
-        for weight in weights[1:]:
-            product = weight @ product  # (k, k)
+        product = chain_product(weights)  # (k, k)
         current = torch.linalg.svdvals(product.detach()).numpy()
         values.append(current)
         if previous is not None:

@@ -88,7 +88,7 @@ class Context:
     Attributes:
         claim_id: the claim being checked.
         profile: ``quick`` (seconds, CI) or ``full`` (paper scale).
-        seed: the run's seed; ``rng`` and every drawn case derive from (seed, claim_id).
+        seed: the run's seed; every drawn case derives from (seed, claim_id, label).
         out_dir: where figures go (None: figures are not saved).
         control: True while the check runs against the broken prediction.
         memo: shared by the verdict run and the control run of the same claim, so that costly
@@ -110,7 +110,6 @@ class Context:
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
             raise ValueError(f"profile must be one of {PROFILES}, got {self.profile!r}")
-        self.rng = np.random.default_rng(derive_seed(self.seed, self.claim_id))
 
     def pick(self, *, quick: T, full: T) -> T:
         """The value for the current profile."""

@@ -17,6 +17,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from numerics import linear_dynamics as solvers  # noqa: E402
 from proofs_checks.context import Context  # noqa: E402
+from proofs_checks.figures import loglog_slope  # noqa: E402
 from proofs_checks.registry import claim  # noqa: E402
 from proofs_checks.sweep import grid  # noqa: E402
 from theory import linear_dynamics as theory  # noqa: E402
@@ -54,8 +55,9 @@ def aligned_case(case: dict) -> dict:
 
 def _slope(sigmas: np.ndarray, times: np.ndarray, depth: int) -> float:
     """d log t / d log σ for L >= 3 (power law σ^{−(L−2)}), d t / d log σ for L = 2 (t ≈ log(1/σ)/y)."""
-    values = times if depth == 2 else np.log(times)
-    return float(np.polyfit(np.log(sigmas), values, 1)[0])
+    if depth == 2:
+        return float(np.polyfit(np.log(sigmas), times, 1)[0])
+    return loglog_slope(sigmas, times).slope
 
 
 def _plot_scaling(ctx: Context, sigmas, rows, predict) -> None:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from numerics import dln as solvers
+from numerics.dln import chain_product
 from proofs_checks.dln import training_case
 from proofs_checks.strategies import MatrixCase, matrix_with_singular_values
 from proofs_checks.sweep import ExecutorConfig, Sweep, grid, run_sweep
@@ -95,9 +96,7 @@ def bench_dynamics() -> None:
     begin = time.perf_counter()
     steps = 0
     while True:
-        product = weights[0]
-        for w in weights[1:]:
-            product = w @ product
+        product = chain_product(weights)
         loss = 0.5 * torch.sum((product - goal) ** 2)
         if loss.item() <= tol or steps > 10**6:
             break

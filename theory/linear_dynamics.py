@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from numerics.validation import as_vector, positive_int
 
-a, y, t = sp.symbols("a y t", positive=True)
+a, y = sp.symbols("a y", positive=True)
 u, u0 = sp.symbols("u u0", positive=True)
 L = sp.Symbol("L", positive=True, integer=True)
 
