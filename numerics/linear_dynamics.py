@@ -5,11 +5,16 @@
   slow, non-stiff drift) with event detection for the crossing a = level·y.
 * ``parameter_flow``: the gradient flow of ½‖W_L⋯W_1 − A*‖_F² in parameter space (all weights),
   integrated by scipy — the reference the GD trainings and the mode ODE are compared with.
+* ``mixed_flow``: the self-consistent formula of the mixed-dynamics paper for A = W₂W₁,
+  dA/dt = −[(AAᵀ + c²I)^{1/2}G + G(AᵀA + c²I)^{1/2}], c = σ²w (Tu, Aranguri, Jacot, 2405.17580).
+* ``gradient_descent``: full-batch torch GD on ½‖M ⊙ (W_L⋯W_1 − A*)‖² (M a 0/1 observation mask,
+  all ones by default), recording the product at requested times; the training the flows are
+  checked against.
 * ``train_saddle_to_saddle``: full-batch GD in torch on ½‖W_L⋯W_1 − diag(y)‖_F² from an aligned
   balanced start (W_ℓ = εI) or a Gaussian start of scale σ, recording the singular values of the
   product and the time (steps × lr) at which each one first reaches half its target.
 
-Source of the dynamics: Jacot et al., arXiv 2106.15933.
+Sources: Jacot et al., arXiv 2106.15933 (saddle-to-saddle); Tu, Aranguri, Jacot, arXiv 2405.17580.
 """
 
 from __future__ import annotations
@@ -90,26 +95,29 @@ def mode_crossing_time(s0: float, y: float, depth: int, level: float = 0.5,
     return float(solution.t_events[0][0])
 
 
-@dataclass(frozen=True)
-class Flow:
-    """Solution of ``parameter_flow``: times (n,), the product W_L⋯W_1 at each time (n, m, d), the
-    loss ½‖W_L⋯W_1 − A*‖² at each time (n,), the final weights and the solver's step count."""
-
-    times: NDArray[np.float64]
-    products: NDArray[np.float64]
-    losses: NDArray[np.float64]
-    weights: list[NDArray[np.float64]]
-    evaluations: int
+def psd_sqrt(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Square root of a symmetric positive semi-definite matrix (k, k) by eigh; eigenvalues below 0
+    (round-off) are clipped to 0."""
+    values, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
 
 
-def parameter_flow(weights0: list[ArrayLike], target: ArrayLike, t_eval: ArrayLike, *,
-                   method: str = "DOP853", rtol: float = 1e-9, atol: float = 1e-12) -> Flow:
-    """Integrate dW_ℓ/dt = −∂/∂W_ℓ ½‖W_L⋯W_1 − A*‖_F² from ``weights0`` (first layer first).
+def observation_mask(mask: ArrayLike | None, shape: tuple[int, int]) -> NDArray[np.float64]:
+    """A 0/1 observation mask of ``shape`` (all ones for None); ValueError if it is of another shape,
+    has entries other than 0 and 1, or observes nothing."""
+    if mask is None:
+        return np.ones(shape)
+    array = as_matrix(mask, "mask")
+    if array.shape != shape:
+        raise ValueError(f"mask must have the target's shape {shape}, got {array.shape}")
+    if not np.all((array == 0) | (array == 1)):
+        raise ValueError("mask must contain only 0 and 1")
+    if not array.any():
+        raise ValueError("mask must observe at least one entry, got an empty mask")
+    return array
 
-    The gradient is (W_L⋯W_{ℓ+1})ᵀ(W_L⋯W_1 − A*)(W_{ℓ−1}⋯W_1)ᵀ (``numerics.dln.product_gradients``).
-    DOP853 by default: on a 20×20 depth-4 flow it needed 10k gradient evaluations where LSODA,
-    switching to BDF with a finite-difference Jacobian of all weights, needed 134k (18× slower).
-    """
+
+def _check_chain(weights0: list[ArrayLike], target: ArrayLike):
     weights = [as_matrix(w, f"weights0[{k}]") for k, w in enumerate(weights0)]
     goal = as_matrix(target, "target")
     for k in range(1, len(weights)):
@@ -119,12 +127,45 @@ def parameter_flow(weights0: list[ArrayLike], target: ArrayLike, t_eval: ArrayLi
     if (weights[-1].shape[0], weights[0].shape[1]) != goal.shape:
         raise ValueError(f"target must have shape {(weights[-1].shape[0], weights[0].shape[1])}, "
                          f"got {goal.shape}")
+    return weights, goal
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Solution of ``parameter_flow`` or ``gradient_descent``: times (n,), the product W_L⋯W_1 at
+    each time (n, m, d), the loss ½‖M ⊙ (W_L⋯W_1 − A*)‖² at each time (n,), the final weights and
+    the number of gradient evaluations."""
+
+    times: NDArray[np.float64]
+    products: NDArray[np.float64]
+    losses: NDArray[np.float64]
+    weights: list[NDArray[np.float64]]
+    evaluations: int
+
+
+def _losses(products: NDArray[np.float64], goal: NDArray[np.float64],
+            mask: NDArray[np.float64]) -> NDArray[np.float64]:
+    return 0.5 * np.sum((mask * (products - goal)) ** 2, axis=(1, 2))
+
+
+def parameter_flow(weights0: list[ArrayLike], target: ArrayLike, t_eval: ArrayLike, *,
+                   mask: ArrayLike | None = None, method: str = "DOP853", rtol: float = 1e-9,
+                   atol: float = 1e-12) -> Flow:
+    """Integrate dW_ℓ/dt = −∂/∂W_ℓ ½‖M ⊙ (W_L⋯W_1 − A*)‖_F² from ``weights0`` (first layer first).
+
+    The gradient is (W_L⋯W_{ℓ+1})ᵀ M⊙(W_L⋯W_1 − A*) (W_{ℓ−1}⋯W_1)ᵀ
+    (``numerics.dln.product_gradients``); M is the 0/1 ``mask`` of observed entries (default all).
+    DOP853 by default: on a 20×20 depth-4 flow it needed 10k gradient evaluations where LSODA,
+    switching to BDF with a finite-difference Jacobian of all weights, needed 134k (18× slower).
+    """
+    weights, goal = _check_chain(weights0, target)
+    observed = observation_mask(mask, goal.shape)
     times = _increasing_times(t_eval)
     shapes = [w.shape for w in weights]
 
     def velocity(_: float, theta: NDArray[np.float64]) -> NDArray[np.float64]:
         current = unpack_weights(theta, shapes)
-        grads = product_gradients(current, chain_product(current) - goal)
+        grads = product_gradients(current, observed * (chain_product(current) - goal))
         return -np.concatenate([g.ravel() for g in grads])
 
     start = np.concatenate([w.ravel() for w in weights])
@@ -133,9 +174,67 @@ def parameter_flow(weights0: list[ArrayLike], target: ArrayLike, t_eval: ArrayLi
     if not solution.success:
         raise NotConvergedError(f"parameter_flow: {solution.message}")
     products = np.array([chain_product(unpack_weights(column, shapes)) for column in solution.y.T])
-    losses = 0.5 * np.sum((products - goal) ** 2, axis=(1, 2))
-    return Flow(solution.t, products, losses, unpack_weights(solution.y[:, -1], shapes),
-                int(solution.nfev))
+    return Flow(solution.t, products, _losses(products, goal, observed),
+                unpack_weights(solution.y[:, -1], shapes), int(solution.nfev))
+
+
+def gradient_descent(weights0: list[ArrayLike], target: ArrayLike, lr: float, t_eval: ArrayLike, *,
+                     mask: ArrayLike | None = None) -> Flow:
+    """Full-batch torch GD (float64) on ½‖M ⊙ (W_L⋯W_1 − A*)‖² from ``weights0``, time = steps × lr.
+
+    The product is recorded at the steps nearest to ``t_eval`` (their times are returned). The
+    discrete counterpart of ``parameter_flow``: a mode of rate r moves by a factor 1 + lr·r per step
+    where the flow gives e^{lr·r}.
+    """
+    start, goal = _check_chain(weights0, target)
+    observed = torch.as_tensor(observation_mask(mask, goal.shape))
+    lr = nonnegative_float(lr, "lr", positive=True)
+    steps = np.rint(_increasing_times(t_eval) / lr).astype(int)
+    weights = [torch.nn.Parameter(torch.tensor(w)) for w in start]  # copies
+    goal_t = torch.as_tensor(goal)
+    optimizer = torch.optim.SGD(weights, lr=lr)
+    products = []
+    for step in range(int(steps[-1]) + 1):
+        optimizer.zero_grad()
+        product = chain_product(weights)
+        products.extend([product.detach().numpy().copy()] * int(np.sum(steps == step)))
+        if step == steps[-1]:
+            break
+        (0.5 * torch.sum((observed * (product - goal_t)) ** 2)).backward()
+        optimizer.step()
+    array = np.asarray(products)
+    return Flow(steps * lr, array, _losses(array, goal, observed.numpy()),
+                [w.detach().numpy().copy() for w in weights], int(steps[-1]))
+
+
+def mixed_flow(A0: ArrayLike, target: ArrayLike, sigma2_w: float, t_eval: ArrayLike, *,
+               kernel=None, rtol: float = 1e-9, atol: float = 1e-12) -> NDArray[np.float64]:
+    """A(t) at ``t_eval`` (increasing, >= 0) under the self-consistent mixed dynamics, shape (n, m, d):
+
+        dA/dt = −[K(AAᵀ, c) G + G K(AᵀA, c)],  G = A − A*,  K(S, c) = (S + c²I)^{1/2},  c = σ²w,
+
+    with A0 = W₂W₁ at initialization (m×d) and A* = ``target`` (m×d). ``kernel(gram, c)`` replaces K
+    (to test other closures). Integrated by DOP853; the square roots by ``psd_sqrt``.
+    """
+    start = as_matrix(A0, "A0")
+    goal = as_matrix(target, "target")
+    if start.shape != goal.shape:
+        raise ValueError(f"A0 and target must have the same shape, got {start.shape} and {goal.shape}")
+    threshold = nonnegative_float(sigma2_w, "sigma2_w")
+    times = _increasing_times(t_eval)
+    rows, cols = goal.shape
+    closure = kernel or (lambda gram, c: psd_sqrt(gram + c**2 * np.eye(gram.shape[0])))
+
+    def velocity(_: float, state: NDArray[np.float64]) -> NDArray[np.float64]:
+        A = state.reshape(rows, cols)
+        G = A - goal
+        return -(closure(A @ A.T, threshold) @ G + G @ closure(A.T @ A, threshold)).ravel()
+
+    solution = solve_ivp(velocity, (0.0, float(times[-1])), start.ravel(), method="DOP853",
+                         t_eval=times, rtol=rtol, atol=atol)
+    if not solution.success:
+        raise NotConvergedError(f"mixed_flow: {solution.message}")
+    return solution.y.T.reshape(-1, rows, cols)
 
 
 @dataclass(frozen=True)

@@ -104,3 +104,79 @@ def test_crossing_not_reached_is_not_converged():
 def test_bad_input_names_the_argument(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+# --- mixed dynamics (arXiv 2405.17580) -------------------------------------------------------------
+
+
+def test_mixed_formula_limits():
+    """c → ∞: −2c·g (the kernel regime); c = 0: the balanced depth-2 mode velocity."""
+    assert sp.simplify(T.lazy_limit() - (-2 * (T.a - T.y))) == 0
+    assert sp.simplify(T.balanced_limit() - T.mode_velocity().subs(T.L, 2)) == 0
+
+
+def test_scalar_imbalance_identity_is_exact():
+    assert T.scalar_imbalance_gap() == 0
+
+
+@given(st.floats(-2.0, 2.0), st.floats(-2.0, 2.0), st.floats(-3.0, 3.0))
+def test_scalar_flow_is_the_formula_with_half_the_imbalance(w1, w2, target):
+    """Second route, numeric: the d = w = 1 parameter ODE against mixed_flow with c = |δ|/2."""
+    if abs(w1 * w2) < 1e-3 and abs(w1**2 - w2**2) < 1e-3:
+        return  # the origin is a fixed point of both; nothing moves
+    times = np.linspace(0.0, 2.0, 9)
+    flow = N.parameter_flow([[[w1]], [[w2]]], [[target]], times)
+    formula = N.mixed_flow([[w1 * w2]], [[target]], abs(w1**2 - w2**2) / 2, times)
+    assert_close(formula.ravel(), flow.products.ravel(), rtol=0, atol=1e-6,
+                 why="two DOP853 integrations at rtol 1e-9 of the same scalar flow")
+
+
+def test_mixed_kernel_eigenvalues():
+    rng = np.random.default_rng(3)
+    q = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+    gram = q @ np.diag([4.0, 1.0, 0.0]) @ q.T
+    kernel = T.mixed_kernel(gram, 0.5)
+    assert_close(np.linalg.eigvalsh(kernel), np.sqrt(np.array([0.0, 1.0, 4.0]) + 0.25), rtol=1e-12,
+                 why="eigh of a symmetric 3×3, closed form √(s² + c²)")
+    assert T.active_modes([4.0, 1.0, 0.25], 0.5) == 2
+    assert T.active_modes([4.0, 1.0, 0.25], 5.0) == 0
+
+
+def test_mixed_flow_on_a_diagonal_mode_matches_the_time_integral():
+    """Diagonal A0 and A*: each entry obeys da/dt = 2√(a² + c²)(y − a); the time to go from a₀ to
+    a₁ is ∫ da / (2√(a² + c²)(y − a)), computed by quad."""
+    c, y, a0 = 0.3, 2.0, 0.01
+    a1 = 1.5
+    time = quad(lambda v: 1 / (2 * np.sqrt(v**2 + c**2) * (y - v)), a0, a1, epsrel=1e-12)[0]
+    path = N.mixed_flow(np.diag([a0, a0]), np.diag([y, 0.5]), c, [0.0, time])
+    assert_close(path[-1, 0, 0], a1, rtol=1e-7, why="DOP853 at rtol 1e-9 vs quad at 1e-12")
+    assert abs(path[-1, 0, 1]) < 1e-12, "off-diagonal entries must stay 0"
+
+
+def test_gradient_descent_follows_the_flow_and_leaves_inputs_alone():
+    rng = np.random.default_rng(0)
+    first, second = rng.normal(size=(6, 2)) * 0.3, rng.normal(size=(2, 6)) * 0.3
+    kept = first.copy()
+    times = np.linspace(0.0, 3.0, 7)
+    flow = N.parameter_flow([first, second], np.diag([1.5, 0.5]), times)
+    gd = N.gradient_descent([first, second], np.diag([1.5, 0.5]), 1e-4, times)
+    assert np.array_equal(first, kept)
+    assert_close(gd.products, flow.products, rtol=0, atol=1e-3,
+                 why="GD with lr·rate ≈ 4e-4 lags the flow by ≈ 2e-4 of the elapsed time")
+
+
+@pytest.mark.parametrize("mask, message", [
+    (np.zeros((2, 2)), "empty mask"),
+    (np.ones((3, 2)), "shape"),
+    (np.full((2, 2), 0.5), "only 0 and 1"),
+])
+def test_masks_are_validated(mask, message):
+    with pytest.raises(ValueError, match=message):
+        N.parameter_flow([np.eye(2), np.eye(2)], np.eye(2), [0.0, 1.0], mask=mask)
+
+
+def test_mixed_flow_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="same shape"):
+        N.mixed_flow(np.zeros((2, 3)), np.zeros((3, 2)), 1.0, [0.0, 1.0])
+    with pytest.raises(ValueError, match="sigma2_w"):
+        N.mixed_flow(np.zeros((2, 2)), np.eye(2), -1.0, [0.0, 1.0])

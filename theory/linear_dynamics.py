@@ -1,7 +1,8 @@
-"""Training dynamics of linear networks: what the saddle-to-saddle theory predicts.
+"""Training dynamics of linear networks: what the saddle-to-saddle and mixed-dynamics theories predict.
 
-Source: Jacot, Ged, Şimşek, Hongler, Gabriel, "Saddle-to-saddle dynamics in deep linear networks",
-arXiv 2106.15933.
+Sources: Jacot, Ged, Şimşek, Hongler, Gabriel, "Saddle-to-saddle dynamics in deep linear networks",
+arXiv 2106.15933; Tu, Aranguri, Jacot, "Mixed dynamics in linear networks: unifying the lazy and
+active regimes", arXiv 2405.17580 (the second half of this module).
 
 Exactly solvable surrogate: a depth-L network with aligned, balanced initialization W_ℓ = εI on the
 loss ½‖W_L⋯W_1 − A*‖_F² with A* diagonal. Each singular value a of the product then follows
@@ -18,7 +19,8 @@ import numpy as np
 import sympy as sp
 from numpy.typing import ArrayLike, NDArray
 
-from numerics.validation import as_vector, positive_int
+from numerics.linear_dynamics import psd_sqrt
+from numerics.validation import as_matrix, as_vector, nonnegative_float, positive_int
 
 a, y = sp.symbols("a y", positive=True)
 u, u0 = sp.symbols("u u0", positive=True)
@@ -83,3 +85,59 @@ def escape_time_leading(s0: ArrayLike, target: ArrayLike, depth: int) -> NDArray
     if depth == 2:
         return np.log(goal / start) / (2 * goal)
     return start ** (-(depth - 2) / depth) / ((depth - 2) * goal)
+
+
+# --- Mixed dynamics of a shallow network A = W₂W₁ (arXiv 2405.17580) -------------------------------
+#
+# Gradient flow of ½‖W₂W₁ − A*‖² gives dA/dt = −(W₂W₂ᵀ G + G W₁ᵀW₁), G = A − A*. The self-consistent
+# formula closes this equation by W₂W₂ᵀ ≈ (AAᵀ + c²I)^{1/2}, W₁ᵀW₁ ≈ (AᵀA + c²I)^{1/2} with c = σ²w
+# (the value of both kernels at a Gaussian init of variance σ² and width w).
+
+c = sp.Symbol("c", nonnegative=True)  # σ²·w, the mixed threshold
+
+
+def mixed_mode_velocity() -> sp.Expr:
+    """The formula on one aligned mode (A, A* diagonal, a = s_i(A), y = s_i(A*)):
+    da/dt = −2·√(a² + c²)·(a − y)."""
+    return -2 * sp.sqrt(a**2 + c**2) * (a - y)
+
+
+def lazy_limit() -> sp.Expr:
+    """lim_{c→∞} (da/dt)/c = −2(a − y): the kernel (lazy) regime, a linear flow of rate 2c."""
+    return sp.limit(mixed_mode_velocity() / c, c, sp.oo)
+
+
+def balanced_limit() -> sp.Expr:
+    """The formula at c = 0: 2a(y − a), the balanced depth-2 mode velocity (``mode_velocity``)."""
+    return sp.simplify(mixed_mode_velocity().subs(c, 0))
+
+
+def scalar_imbalance_gap() -> sp.Expr:
+    """(da/dt)² of the exact d = w = 1 flow minus that of the formula with c = δ/2; simplifies to 0.
+
+    a = w₁w₂, loss ½(a − y)², dw₁/dt = −∂loss/∂w₁ = −w₂g, dw₂/dt = −w₁g with g = a − y, so
+    da/dt = −(w₁² + w₂²)·g, and (w₁² + w₂²)² = 4a² + δ² with the conserved δ = w₁² − w₂².
+    Both velocities are −(positive)·g, so equal squares mean equal velocities.
+    """
+    w1, w2 = sp.symbols("w1 w2", real=True)
+    loss = (w1 * w2 - y) ** 2 / 2
+    exact = sp.diff(w1 * w2, w1) * -sp.diff(loss, w1) + sp.diff(w1 * w2, w2) * -sp.diff(loss, w2)
+    formula = mixed_mode_velocity().subs(c, (w1**2 - w2**2) / 2).subs(a, w1 * w2)
+    return sp.simplify(sp.expand(exact**2 - formula**2))
+
+
+def mixed_kernel(gram: ArrayLike, sigma2_w: float) -> NDArray[np.float64]:
+    """The kernel the formula assigns to a layer: (gram + c²I)^{1/2}, gram = AᵀA (d×d) for W₁ᵀW₁ or
+    AAᵀ for W₂W₂ᵀ, c = σ²w. At convergence (A = A*) its eigenvalues are √(s_i(A*)² + c²)."""
+    matrix = as_matrix(gram, "gram", square=True)
+    threshold = nonnegative_float(sigma2_w, "sigma2_w")
+    return psd_sqrt(matrix + threshold**2 * np.eye(matrix.shape[0]))
+
+
+def active_modes(target_singular_values: ArrayLike, sigma2_w: float) -> int:
+    """Number of balanced (active) modes: singular values of A* above the threshold c = σ²w.
+
+    A mode's kernel grows from c to √(s² + c²), by more than a factor √2 exactly when s > c.
+    """
+    values = as_vector(target_singular_values, "target_singular_values", nonnegative=True)
+    return int(np.sum(values > nonnegative_float(sigma2_w, "sigma2_w")))
