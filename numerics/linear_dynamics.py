@@ -308,3 +308,96 @@ def train_saddle_to_saddle(
         loss.backward()
         optimizer.step()
     return Trajectory(np.asarray(times), np.asarray(values), crossing, targets)
+
+
+@dataclass(frozen=True)
+class SGDRuns:
+    """``sgd_runs``: record times (n,), singular values of each run's product (runs, n, k)
+    descending, the largest minibatch gradient ‖∂loss/∂A‖_F met by each run (runs,), and the final
+    weights, layer by layer, each of shape (runs, rows, cols)."""
+
+    times: NDArray[np.float64]
+    singular_values: NDArray[np.float64]
+    max_gradient: NDArray[np.float64]
+    weights: list[NDArray[np.float64]]
+
+
+def sgd_runs(
+    target: ArrayLike,
+    start: list[ArrayLike],
+    lam: float,
+    lr: float,
+    steps: int,
+    *,
+    mask: ArrayLike | None = None,
+    batch: int = 1,
+    label_noise: float = 0.0,
+    settle_steps: int = 0,
+    settle_lr: float | None = None,
+    runs: int = 1,
+    seed: int = 0,
+    record_every: int = 1,
+) -> SGDRuns:
+    """Independent SGD runs of an L2-regularized deep linear network on matrix completion.
+
+    Each of the first ``steps`` steps draws, per run, ``batch`` observed entries (i, j) uniformly
+    with replacement and labels A*_ij + ``label_noise``·ξ (ξ ~ N(0, 1)), and descends
+        (n_obs / 2)·mean_batch (A_ij − label)² + λ‖θ‖²   (torch SGD, weight_decay = 2λ),
+    whose expectation is ½‖M ⊙ (A − A*)‖² + λ‖θ‖² up to a constant. Then ``settle_steps`` steps of
+    full-batch GD on that loss (noise annealed to 0) with step ``settle_lr`` (default ``lr``) let
+    each run settle in its minimum. All
+    runs start from ``start`` (L weights, first layer first) and advance together as one batched
+    tensor; randomness from ``seed``. Records every ``record_every`` steps; ``times`` count steps × lr
+    with the step size in force.
+    """
+    weights0, goal = _check_chain(start, target)
+    observed = np.argwhere(observation_mask(mask, goal.shape) == 1)
+    lam = nonnegative_float(lam, "lam")
+    lr = nonnegative_float(lr, "lr", positive=True)
+    steps, batch = positive_int(steps, "steps"), positive_int(batch, "batch")
+    runs, every = positive_int(runs, "runs"), positive_int(record_every, "record_every")
+    settle = int(nonnegative_float(settle_steps, "settle_steps"))
+    settle_step = lr if settle_lr is None else nonnegative_float(settle_lr, "settle_lr", positive=True)
+    noise = nonnegative_float(label_noise, "label_noise")
+    generator = torch.Generator().manual_seed(seed)
+    weights = [torch.nn.Parameter(torch.tensor(w).repeat(runs, 1, 1)) for w in weights0]
+    optimizer = torch.optim.SGD(weights, lr=lr, weight_decay=2 * lam)
+    positions = torch.as_tensor(observed[:, 0] * goal.shape[1] + observed[:, 1])
+    values_observed = torch.as_tensor(goal.ravel())[positions]
+    every_entry = torch.arange(len(observed)).repeat(runs, 1)
+    largest = torch.zeros(runs, dtype=torch.float64)
+    values = []
+    for step in range(steps + settle + 1):
+        product = chain_product(weights)  # (runs, m, d)
+        if step % every == 0:
+            values.append(torch.linalg.svdvals(product.detach()).numpy())
+        if step == steps + settle:
+            break
+        if step < steps:
+            picks = torch.randint(0, len(observed), (runs, batch), generator=generator)
+            labels = values_observed[picks] + noise * torch.randn(
+                runs, batch, generator=generator, dtype=torch.float64)
+            scale = len(observed) / batch
+        else:
+            picks, labels, scale = every_entry, values_observed[every_entry], 1.0
+            optimizer.param_groups[0]["lr"] = settle_step
+        residual = product.reshape(runs, -1).gather(1, positions[picks]) - labels
+        largest = torch.maximum(largest, scale * residual.detach().norm(dim=1))
+        optimizer.zero_grad()
+        (0.5 * scale * (residual**2).sum()).backward()
+        optimizer.step()
+    clock = np.concatenate([lr * np.arange(steps + 1), lr * steps + settle_step * np.arange(1, settle + 1)])
+    return SGDRuns(clock[::every], np.stack(values, axis=1),
+                   largest.numpy(), [w.detach().numpy().copy() for w in weights])
+
+
+def rank_transitions(ranks: ArrayLike, max_rank: int) -> NDArray[np.int64]:
+    """Counts C[a, b] of consecutive records with rank a then rank b, summed over runs.
+
+    ``ranks``: integer array (runs, n) of ranks in 0..max_rank. Jumps up lie above the diagonal."""
+    array = np.asarray(ranks)
+    if array.ndim != 2 or array.min() < 0 or array.max() > max_rank:
+        raise ValueError(f"ranks must be a (runs, n) array with values in 0..{max_rank}")
+    counts = np.zeros((max_rank + 1, max_rank + 1), dtype=np.int64)
+    np.add.at(counts, (array[:, :-1].ravel(), array[:, 1:].ravel()), 1)
+    return counts

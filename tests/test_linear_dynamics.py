@@ -180,3 +180,78 @@ def test_mixed_flow_rejects_mismatched_shapes():
         N.mixed_flow(np.zeros((2, 3)), np.zeros((3, 2)), 1.0, [0.0, 1.0])
     with pytest.raises(ValueError, match="sigma2_w"):
         N.mixed_flow(np.zeros((2, 2)), np.eye(2), -1.0, [0.0, 1.0])
+
+
+# --- one-way jumps of SGD (arXiv 2305.16038) -------------------------------------------------------
+
+
+def _projection(rng, size, rank):
+    basis = np.linalg.qr(rng.normal(size=(size, rank)))[0]
+    return basis @ basis.T
+
+
+@given(st.integers(3, 6), st.integers(1, 2), st.integers(0, 10**6), st.floats(0.0, 0.5),
+       st.floats(0.0, 0.05))
+def test_sgd_keeps_weights_in_a_chain_of_rank_r_subspaces(width, rank, seed, noise, lam):
+    """CLAIMS.md §4: if W₁ maps into V₁, W₂ maps V₁ into V₂ and kills V₁^⊥, and W₃ kills V₂^⊥,
+    every SGD step with weight decay keeps this, so rank W₃W₂W₁ stays <= r."""
+    rng = np.random.default_rng(seed)
+    first, second = _projection(rng, width, rank), _projection(rng, width, rank)
+    start = [first @ rng.normal(size=(width, 4)), second @ rng.normal(size=(width, width)) @ first,
+             rng.normal(size=(4, width)) @ second]
+    target = rng.normal(size=(4, 4))
+    runs = N.sgd_runs(target, start, lam, 0.01, 25, batch=2, label_noise=noise, runs=3, seed=seed,
+                      record_every=5)
+    w1, w2, w3 = runs.weights
+    identity = np.eye(width)
+    for leak in ((identity - first) @ w1, w2 @ (identity - first), (identity - second) @ w2,
+                 w3 @ (identity - second)):
+        assert np.max(np.abs(leak)) < 1e-10, "a step left the chain of subspaces"
+    assert np.max(runs.singular_values[..., rank:]) < 1e-9
+
+
+def test_unconfined_weights_do_gain_rank():
+    """The property test above can fail: without the chain the same SGD raises the rank."""
+    rng = np.random.default_rng(1)
+    start = [0.1 * rng.normal(size=(4, 4)) for _ in range(3)]
+    start[0][:, 1:] = 0.0  # rank 1 product, but nothing confines the other layers
+    runs = N.sgd_runs(np.eye(4), start, 0.0, 0.1, 2000, batch=4, runs=1, record_every=2000)
+    assert runs.singular_values[0, 0, 1] < 1e-12 < 1e-3 < runs.singular_values[0, -1, 1]
+
+
+def test_rank_transitions_counts_pairs():
+    counts = N.rank_transitions([[3, 3, 2, 2], [2, 3, 3, 3]], 3)
+    assert counts[3, 3] == 3 and counts[3, 2] == 1 and counts[2, 2] == 1 and counts[2, 3] == 1
+    assert counts.sum() == 6
+    with pytest.raises(ValueError, match="ranks"):
+        N.rank_transitions([[0, 4]], 3)
+
+
+@pytest.mark.parametrize("target", [1.0, 0.5, 0.1, 0.097])
+def test_local_minima_against_a_scalar_minimizer(target):
+    """Second route: bounded Brent search on f(s) = ½(s − y)² + 3λs^{2/3} above the barrier."""
+    from scipy.optimize import minimize_scalar
+
+    from theory import dln
+
+    lam = 0.01
+    barrier, minimum = dln.regularized_stationary_points(target, 3, lam)
+    found = minimize_scalar(lambda s: 0.5 * (s - target) ** 2 + 3 * lam * s ** (2 / 3),
+                            bounds=(barrier, target), method="bounded",
+                            options={"xatol": 1e-12}).x
+    assert_close(minimum, found, rtol=1e-6, why="Brent to xatol 1e-12 on a flat-bottomed minimum")
+    assert_close(dln.regularized_local_minima([target], 3, lam), [minimum], rtol=1e-15,
+                 why="same roots")
+
+
+def test_no_local_minimum_below_the_local_threshold():
+    from theory import dln
+
+    assert dln.regularized_local_minima([0.09], 3, 0.01)[0] == 0.0  # y_c = 0.0933
+
+
+def test_absorbing_radius():
+    assert_close(T.absorbing_radius(0.01, 2.0, 3), 1e-6, rtol=1e-12, why="(0.02/2)^3")
+    assert_close(T.absorbing_radius(0.01, 0.5, 4), 0.04**2, rtol=1e-12, why="(0.02/0.5)^2")
+    with pytest.raises(ValueError, match="depth"):
+        T.absorbing_radius(0.01, 1.0, 2)

@@ -215,13 +215,37 @@ def stationarity_polynomial(depth: int) -> sp.Poly:
     return sp.Poly(sp.expand(sp.powsimp(derivative * u ** max(depth - 2, 0))), u)
 
 
+def regularized_stationary_points(target: float, depth: int, lam_value: float) -> NDArray[np.float64]:
+    """The non-zero stationary points s of f for one y, ascending (u^L over the positive real roots
+    u of ``stationarity_polynomial``). For L >= 3 and y_c < y: two of them, the barrier (a local
+    maximum) and the non-zero local minimum; none for y < y_c."""
+    depth = positive_int(depth, "depth")
+    poly = stationarity_polynomial(depth)
+    coefficients = [float(c.subs({y: target, lam: lam_value})) for c in poly.all_coeffs()]
+    roots = np.roots(coefficients)
+    real = roots[(np.abs(roots.imag) <= 1e-9 * np.abs(roots)) & (roots.real > 0)].real
+    return np.sort(real**depth)
+
+
+def regularized_local_minima(
+    target_singular_values: ArrayLike, depth: int, lam_value: float
+) -> NDArray[np.float64]:
+    """For each y the non-zero local minimum of f (the largest stationary point), 0 if there is
+    none (y < y_c). A run that keeps mode i settles there; one that lost it has s_i = 0."""
+    depth = positive_int(depth, "depth")
+    lam_value = nonnegative_float(lam_value, "lam")
+    targets = as_vector(target_singular_values, "target_singular_values", nonnegative=True)
+    points = [regularized_stationary_points(t, depth, lam_value) for t in targets]
+    return np.array([p[-1] if p.size else 0.0 for p in points])
+
+
 def regularized_singular_values(
     target_singular_values: ArrayLike, depth: int, lam_value: float
 ) -> NDArray[np.float64]:
     """Predicted learned singular values: the global minimizer of f for each y.
 
-    0 when y ≤ y* (``global_threshold_expr``; for L = 1 there is no threshold), otherwise u^L with u
-    the largest positive root of ``stationarity_polynomial``. Shape (k,) like the input.
+    0 when y ≤ y* (``global_threshold_expr``; for L = 1 there is no threshold), otherwise the
+    non-zero local minimum (``regularized_local_minima``). Shape (k,) like the input.
     """
     depth = positive_int(depth, "depth")
     lam_value = nonnegative_float(lam_value, "lam")
@@ -231,16 +255,7 @@ def regularized_singular_values(
         if depth == 1 or lam_value == 0
         else float(global_threshold_expr().subs({L: depth, lam: lam_value}))
     )
-    poly = stationarity_polynomial(depth)
-    out = np.zeros_like(targets)
-    for index, target in enumerate(targets):
-        if target <= threshold:
-            continue
-        coefficients = [float(c.subs({y: target, lam: lam_value})) for c in poly.all_coeffs()]
-        roots = np.roots(coefficients)
-        real = roots[(np.abs(roots.imag) <= 1e-9 * np.abs(roots)) & (roots.real > 0)].real
-        out[index] = real.max() ** depth
-    return out
+    return np.where(targets > threshold, regularized_local_minima(targets, depth, lam_value), 0.0)
 
 
 def regularized_singular_values_fn() -> Callable[[ArrayLike, int, float], NDArray[np.float64]]:

@@ -141,3 +141,20 @@ def active_modes(target_singular_values: ArrayLike, sigma2_w: float) -> int:
     """
     values = as_vector(target_singular_values, "target_singular_values", nonnegative=True)
     return int(np.sum(values > nonnegative_float(sigma2_w, "sigma2_w")))
+
+
+# --- One-way rank jumps of SGD (Wang, Jacot, arXiv 2305.16038) ------------------------------------
+
+
+def absorbing_radius(lam_value: float, gradient_bound: float, depth: int) -> float:
+    """Below s_τ = (2λ/G)^{L/(L−2)} every SGD step shrinks a balanced mode, so it can never return.
+
+    A balanced mode s = w^L (each factor w) under one step with weight decay 2λ moves each factor by
+    −η(w^{L−1}·g + 2λw), with |g| <= G the minibatch gradient's norm; the step shrinks w whenever
+    w^{L−1}G < 2λw, i.e. w^{L−2} < 2λ/G, i.e. s < (2λ/G)^{L/(L−2)}. Needs L >= 3 (for L = 2 the
+    region is empty or everything, depending on G vs 2λ).
+    """
+    depth = positive_int(depth, "depth", minimum=3)
+    lam_value = nonnegative_float(lam_value, "lam", positive=True)
+    bound = nonnegative_float(gradient_bound, "gradient_bound", positive=True)
+    return (2 * lam_value / bound) ** (depth / (depth - 2))
