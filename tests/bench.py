@@ -2,7 +2,9 @@
 
 * DLN: the augmented-Lagrangian solver for R(A; L) against the closed form (baseline), 6×6 rank 3.
 * Dynamics: gradient flow of a 20×20 depth-4 network from a small random start to loss 1e-8,
-  by the parameter-space ODE (baseline) and by plain torch GD at a stable step.
+  by the parameter-space ODE (baseline) and by plain torch GD at a stable step; the mixed-dynamics
+  formula for a 20×20 target (an ODE in A alone, baseline) against the width-400 shallow network it
+  describes, by its parameter ODE and by torch GD; the 2×2 completion flow (depth 3) against GD.
 * Sweeps: a 64-case sweep of a ≈0.2 s torch training on 1 and 2 process workers (baseline: serial),
   and the per-case overhead of the store and executor on a no-op case function.
 """
@@ -75,7 +77,6 @@ def bench_sweeps() -> None:
 
 def bench_dynamics() -> None:
     import numpy as np
-    import torch
 
     from numerics.linear_dynamics import parameter_flow
 
@@ -91,24 +92,67 @@ def bench_dynamics() -> None:
     horizon = float(flow.times[reached[0]]) if reached.size else float("nan")
 
     lr = 0.5 / (depth * 2.0 ** (2 - 2 / depth))
+    begin = time.perf_counter()
+    steps = gd_to_tolerance(start, target, lr, tol)
+    gd = time.perf_counter() - begin
+    print(f"flow 20x20 L=4 to loss 1e-8 (t = {horizon:.0f}), DOP853  {ode:8.3f} s  1.00x "
+          f"({flow.evaluations} gradient evaluations over t <= 270)")
+    print(f"same by torch GD, lr {lr:.3f}, {steps} steps           {gd:8.3f} s  {gd / ode:.2f}x")
+    bench_mixed(target)
+    bench_completion()
+
+
+def gd_to_tolerance(start, target, lr: float, tol: float) -> int:
+    """Plain torch GD on ½‖W_L⋯W_1 − A*‖² until the loss is <= tol; returns the step count."""
+    import torch
+
     weights = [torch.tensor(w, requires_grad=True) for w in start]
     goal = torch.as_tensor(target)
-    begin = time.perf_counter()
     steps = 0
     while True:
-        product = chain_product(weights)
-        loss = 0.5 * torch.sum((product - goal) ** 2)
+        loss = 0.5 * torch.sum((chain_product(weights) - goal) ** 2)
         if loss.item() <= tol or steps > 10**6:
-            break
+            return steps
         grads = torch.autograd.grad(loss, weights)
         with torch.no_grad():
             for w, g in zip(weights, grads, strict=True):
                 w -= lr * g
         steps += 1
-    gd = time.perf_counter() - begin
-    print(f"flow 20x20 L=4 to loss 1e-8 (t = {horizon:.0f}), DOP853  {ode:8.3f} s  1.00x "
-          f"({flow.evaluations} gradient evaluations over t <= 270)")
-    print(f"same by torch GD, lr {lr:.3f}, {steps} steps           {gd:8.3f} s  {gd / ode:.2f}x")
+
+
+def bench_mixed(target) -> None:
+    import numpy as np
+
+    from numerics.linear_dynamics import mixed_flow, parameter_flow
+
+    width, tol = 400, 1e-8
+    for c in (1.0, 0.05):  # mostly lazy; active (every singular value of A* above c)
+        rng = np.random.default_rng(4)
+        first = np.sqrt(c / width) * rng.standard_normal((width, 20))
+        second = np.sqrt(c / width) * rng.standard_normal((20, width))
+        lr = 0.25 / (2 * np.sqrt(4.0 + c**2) * (1 + np.sqrt(20 / width)) ** 2)
+        begin = time.perf_counter()
+        steps = gd_to_tolerance([first, second], target, lr, tol)
+        gd = time.perf_counter() - begin
+        times = np.linspace(0, steps * lr, 50)  # the time GD needed to reach the tolerance
+        formula = best_of(lambda t=times, a=second @ first, c=c: mixed_flow(a, target, c, t),
+                          repeats=1)
+        flow = best_of(lambda t=times, w=(first, second): parameter_flow(list(w), target, t),
+                       repeats=1)
+        print(f"mixed formula 20x20, c = {c:g}, to t = {times[-1]:.1f}, DOP853  {formula:8.3f} s  1.00x")
+        print(f"  width-400 net, parameter ODE, same t           {flow:8.3f} s  {flow / formula:.2f}x")
+        print(f"  width-400 net, torch GD to 1e-8, {steps:5d} steps  {gd:8.3f} s  {gd / formula:.2f}x")
+
+
+def bench_completion() -> None:
+    import numpy as np
+
+    from numerics.not_norms import completion_flow, train_completion
+
+    flow = best_of(lambda: completion_flow(3, 0.1, np.linspace(0, 100, 41)), repeats=1)
+    gd = best_of(lambda: train_completion(3, 0.1, 10000, 0.01, record_every=250), repeats=1)
+    print(f"2x2 completion L=3 to t = 100, DOP853            {flow:8.3f} s  1.00x")
+    print(f"same by torch GD, lr 0.01, 10000 steps            {gd:8.3f} s  {gd / flow:.2f}x")
 
 
 def main() -> None:
