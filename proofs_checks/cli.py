@@ -9,7 +9,7 @@ from pathlib import Path
 
 from proofs_checks.context import PROFILES
 from proofs_checks.registry import UnknownClaimError, all_claims, select
-from proofs_checks.report import format_table, load_report
+from proofs_checks.report import brief, format_table, load_report
 from proofs_checks.runner import run
 from proofs_checks.sweep import ExecutorConfig, SweepStore
 
@@ -53,7 +53,7 @@ def _show(args: argparse.Namespace) -> int:
         print(f"\nlast verdict ({meta.get('finished')}, profile {verdict.profile}, "
               f"seed {verdict.seed}): {verdict.status}, control {verdict.control}, "
               f"{verdict.seconds:.1f} s")
-        print(f"  predicted {verdict.predicted}\n  measured  {verdict.measured}\n"
+        print(f"  predicted {brief(verdict.predicted)}\n  measured  {brief(verdict.measured)}\n"
               f"  tolerance {verdict.tolerance}")
         if "reason" in verdict.details:
             print(f"  reason: {verdict.details['reason']}")

@@ -54,7 +54,7 @@ def _section(verdict: Verdict) -> str:
             f"max abs err {float(comp['max_abs_error']):.3g}, max rel err "
             f"{float(comp['max_rel_error']):.3g}; tolerance rtol={comp['rtol']:g}, "
             f"atol={comp['atol']:g} ({comp['why']}); worst case {comp['worst_case']}: "
-            f"predicted {comp['worst_predicted']}, measured {comp['worst_measured']}.",
+            f"predicted {brief(comp['worst_predicted'])}, measured {brief(comp['worst_measured'])}.",
         ]
     control = details.get("control", {})
     lines += ["", f"**Negative control** ({control.get('broken_how', '')}): {control.get('status')}"
@@ -64,6 +64,15 @@ def _section(verdict: Verdict) -> str:
     if "traceback" in details:
         lines += ["```", details["traceback"].rstrip(), "```", ""]
     return "\n".join(lines)
+
+
+def brief(value: Any, limit: int = 240) -> str:
+    """``str(value)`` cut to ``limit`` characters, saying how many numbers it holds when cut
+    (a worst case can be a whole trajectory)."""
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… (≈{text.count(',') + 1} values; full record in report.json)"
 
 
 def write_reports(verdicts: Sequence[Verdict], out_dir: Path, meta: dict[str, Any]) -> None:

@@ -108,7 +108,8 @@ def test_compare_judges_by_tolerance_ratio():
 
 def test_select_by_prefix_and_unknown_ids():
     assert {c.id for c in select(["dln"])} == {
-        "dln.representation_cost", "dln.depth_expansion", "dln.rank_limit", "dln.saddle_to_saddle"}
+        "dln.representation_cost", "dln.depth_expansion", "dln.rank_limit", "dln.saddle_to_saddle",
+        "dln.sgd_one_way_jumps"}
     assert [c.id for c in select(["dln.rank_limit"])] == ["dln.rank_limit"]
     with pytest.raises(UnknownClaimError, match="no claim matches 'dln.nope'"):
         select(["dln.nope"])
@@ -142,3 +143,11 @@ def test_every_claim_has_statement_source_and_a_distinct_control():
     for item in proofs_checks.all_claims():
         assert item.statement and item.source and item.broken_how
         assert item.broken is not item.predict
+
+
+def test_brief_cuts_long_records():
+    from proofs_checks.report import brief
+
+    assert brief([1.0, 2.0]) == "[1.0, 2.0]"
+    long = brief([[0.5] * 100] * 10)
+    assert len(long) < 300 and "≈1000 values" in long
