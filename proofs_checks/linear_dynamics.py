@@ -225,7 +225,7 @@ def _plot_phase(ctx: Context, sigma2s, widths, predicted: dict, measured: dict) 
     counts = np.array([[measured[(s2, w)] for s2 in sigma2s] for w in widths], dtype=float)
     agree = np.mean([predicted[key] == measured[key] for key in measured])
     xs, ys = np.log10(sigma2s), np.log2(widths)
-    lines = [(xs, (np.log10(v) - xs) / np.log10(2), f"σ²w = {v:g}" if k == 0 else "")
+    lines = [(xs, (np.log10(v) - xs) / np.log10(2), "σ²w = s_i (4, 1, 0.25)" if k == 0 else "")
              for k, v in enumerate(PHASE_TARGETS)]
     lines.append((xs, -2 * xs / np.log10(2), "σ²√w = 1"))
     fig, ax = plt.subplots(figsize=(5.6, 4.4))
@@ -296,7 +296,8 @@ def check_mixed_regime(ctx: Context, predict: Callable[..., np.ndarray]) -> list
     )
 
     # 2. Phase diagram over (σ², w): number of active modes from GD vs from the closure.
-    sigma2s = ctx.pick(quick=[1e-4, 1e-3, 1e-2, 1e-1], full=list(10.0 ** np.arange(-4.0, 0.1, 0.5)))
+    sigma2s = ctx.pick(quick=[1e-4, 1e-3, 1e-2, 1e-1],
+                       full=[float(10.0**k) for k in np.arange(-4.0, 0.1, 0.5)])
     widths = ctx.pick(quick=[16, 64, 256, 1024], full=[2**k for k in range(3, 12)])
     cells = ctx.sweep("phase", phase_case, grid(sigma2=sigma2s, width=widths, seed=[0])).rows
     measured = {(r["sigma2"], r["width"]): int(np.sum(np.asarray(r["growth"]) > np.sqrt(2)))
