@@ -16,10 +16,10 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
+import scipy.linalg
 import sympy as sp
 from numpy.typing import ArrayLike, NDArray
 
-from numerics.linear_dynamics import psd_sqrt
 from numerics.validation import as_matrix, as_vector, nonnegative_float, positive_int
 
 a, y = sp.symbols("a y", positive=True)
@@ -131,7 +131,7 @@ def mixed_kernel(gram: ArrayLike, sigma2_w: float) -> NDArray[np.float64]:
     AAᵀ for W₂W₂ᵀ, c = σ²w. At convergence (A = A*) its eigenvalues are √(s_i(A*)² + c²)."""
     matrix = as_matrix(gram, "gram", square=True)
     threshold = nonnegative_float(sigma2_w, "sigma2_w")
-    return psd_sqrt(matrix + threshold**2 * np.eye(matrix.shape[0]))
+    return np.real(scipy.linalg.sqrtm(matrix + threshold**2 * np.eye(matrix.shape[0])))
 
 
 def active_modes(target_singular_values: ArrayLike, sigma2_w: float) -> int:
