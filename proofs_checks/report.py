@@ -16,7 +16,7 @@ COLUMNS = ("claim", "status", "control", "worst err/tol", "seconds")
 
 def _row(verdict: Verdict) -> tuple[str, ...]:
     comparisons = verdict.details.get("comparisons", [])
-    ratio = max((c["ratio"] for c in comparisons), default=None)
+    ratio = max((float(c["ratio"]) for c in comparisons), default=None)  # JSON keeps inf as "inf"
     ratio_text = "-" if ratio is None else f"{float(ratio):.2g}"
     return (verdict.claim_id, verdict.status, verdict.control, ratio_text, f"{verdict.seconds:.1f}")
 

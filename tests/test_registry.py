@@ -151,3 +151,12 @@ def test_brief_cuts_long_records():
     assert brief([1.0, 2.0]) == "[1.0, 2.0]"
     long = brief([[0.5] * 100] * 10)
     assert len(long) < 300 and "≈1000 values" in long
+
+
+def test_table_survives_infinite_ratios():
+    from proofs_checks.report import format_table
+    from proofs_checks.verdict import Verdict
+
+    verdict = Verdict("x.y", "s", "src", "quick", "fail", "caught", None, None, {}, 0, 0.1,
+                      {"comparisons": [{"ratio": "inf"}, {"ratio": 0.5}]})
+    assert "inf" in format_table([verdict])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from functools import cache
 
+import numpy as np
 import sympy as sp
 
 from numerics.validation import positive_int
@@ -87,13 +88,20 @@ def identity_hermite(k: int) -> sp.Expr:
     return sp.Integer(1 if _degree(k) == 1 else 0)
 
 
-def hermite(activation: str, k: int) -> sp.Expr:
-    """Closed-form a_k of a named activation (one of ``ACTIVATIONS``)."""
+def hermite_coefficients(activation: str, max_degree: int) -> list[sp.Expr]:
+    """Closed-form a_0..a_K of a named activation (one of ``ACTIVATIONS``; leaky ReLU with the
+    symbolic slope α). Mirrors ``numerics.spectra.hermite_coefficients``."""
     table = {"relu": relu_hermite, "leaky_relu": leaky_relu_hermite, "step": step_hermite,
              "identity": identity_hermite}
     if activation not in table:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-    return table[activation](k)
+    return [table[activation](k) for k in range(_degree(max_degree) + 1)]
+
+
+@cache
+def relu_hermite_values(max_degree: int) -> np.ndarray:
+    """The ReLU closed form as floats, a_0..a_K (the prediction of ``spectra.relu_hermite``)."""
+    return np.array([float(relu_hermite(k)) for k in range(_degree(max_degree) + 1)])
 
 
 def polynomial_hermite(polynomial: sp.Expr) -> list[sp.Expr]:
@@ -135,7 +143,7 @@ def kappa0(x: sp.Expr) -> sp.Expr:
 
 
 @cache
-def ntk_layer_contributions(depth: int) -> tuple[sp.Expr, ...]:
+def relu_ntk_layer_kernels(depth: int) -> tuple[sp.Expr, ...]:
     """Θ_ℓ(ρ) = Σ^ℓ(ρ)·Π_{m=ℓ+1}^{L} Σ̇^m(ρ) for ℓ = 1..L, with Σ¹ = ρ, Σ^{ℓ+1} = κ₁(Σ^ℓ),
     Σ̇^{ℓ+1} = κ₀(Σ^ℓ): the NTK contribution of the weights of layer ℓ (layer 1 reads the input;
     the output layer L is linear, so Θ_L = Σ^L). Their sum is the NTK, with Θ(1) = L."""
@@ -149,9 +157,10 @@ def ntk_layer_contributions(depth: int) -> tuple[sp.Expr, ...]:
 
 # --- spherical harmonics and Funk–Hecke -------------------------------------------------------
 
-def multiplicity(dim: int, degree: int) -> int:
+def harmonic_multiplicity(dim: int, degree: int) -> int:
     """N(d, k): dimension of the degree-k spherical harmonics on S^{d−1};
-    N(d, 0) = 1, N(d, k) = (2k + d − 2)/k · C(k + d − 3, d − 2)."""
+    N(d, 0) = 1, N(d, k) = (2k + d − 2)/k · C(k + d − 3, d − 2) (a sympy Rational times a
+    binomial, exact)."""
     dim, degree = positive_int(dim, "dim", minimum=2), _degree(degree)
     if degree == 0:
         return 1
@@ -166,6 +175,11 @@ def gegenbauer_normalized(dim: int, degree: int) -> sp.Expr:
         return sp.chebyshevt(degree, t)
     poly = sp.gegenbauer(degree, sp.Rational(dim - 2, 2), t)
     return sp.expand(poly / poly.subs(t, 1))
+
+
+def funk_hecke_eigenvalues(kernel: sp.Expr, dim: int, max_degree: int) -> list[sp.Expr]:
+    """Exact μ_0..μ_K of a polynomial kernel (``funk_hecke`` degree by degree)."""
+    return [funk_hecke(kernel, dim, k) for k in range(_degree(max_degree) + 1)]
 
 
 def funk_hecke(kernel: sp.Expr, dim: int, degree: int) -> sp.Expr:
