@@ -119,6 +119,10 @@ class Context:
         """``n`` cases from ``strategy``, seeded by (seed, claim_id, label)."""
         return draw(strategy, n, derive_seed(self.seed, self.claim_id, label))
 
+    def seeds(self, n: int, label: str = "seeds") -> list[int]:
+        """``n`` seeds for sweep cases, derived from (seed, claim_id, label): ``--seed`` changes them."""
+        return [derive_seed(self.seed, self.claim_id, label, str(k)) for k in range(n)]
+
     def cached(self, key: str, compute: Callable[[], T]) -> T:
         """Compute once per claim run (shared with the control run), then reuse."""
         if key not in self.memo:
