@@ -162,8 +162,8 @@ def check_funk_hecke(ctx: Context, predict: Callable[..., np.ndarray]) -> list:
     )
 
     # 2. Monte-Carlo: Gram spectra of the depth-3 ReLU NTK on S² (d = 3) and S⁴ (d = 5).
-    n = ctx.pick(quick=2000, full=4000)
-    replicates = ctx.pick(quick=3, full=8)
+    n = ctx.pick(quick=2000, full=3000)
+    replicates = ctx.pick(quick=3, full=6)
     cases, predicted = [], []
     for dim in (3, 5):
         mu = predict(ntk(3), dim, 6)
@@ -291,8 +291,8 @@ def check_layerwise_bias(ctx: Context, predict: Callable[..., np.ndarray]) -> li
     depth, dim = 3, 3
     degrees = [1, 2, 3, 4, 5]
     seeds = ctx.seeds(ctx.pick(quick=8, full=16))
-    width, n = ctx.pick(quick=500, full=2000), ctx.pick(quick=600, full=2000)
-    steps = ctx.pick(quick=5, full=20)
+    width, n = ctx.pick(quick=500, full=1000), ctx.pick(quick=600, full=1500)
+    steps = ctx.pick(quick=5, full=10)
     rows = ctx.sweep("shares", share_case, [
         {"depth": depth, "dim": dim, "degree": k, "seed": s, "width": width, "n": n, "steps": steps}
         for k in degrees for s in seeds]).rows

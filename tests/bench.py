@@ -5,6 +5,8 @@
   by the parameter-space ODE (baseline) and by plain torch GD at a stable step; the mixed-dynamics
   formula for a 20×20 target (an ODE in A alone, baseline) against the width-400 shallow network it
   describes, by its parameter ODE and by torch GD; the 2×2 completion flow (depth 3) against GD.
+* Spectra: all μ_k, k <= 100, of the per-layer kernels of a depth-5 ReLU NTK in d = 10, 100,
+  1000 (the issue's benchmark), by the default method and by plain quadrature (baseline).
 * Sweeps: a 64-case sweep of a ≈0.2 s torch training on 1 and 2 process workers (baseline: serial),
   and the per-case overhead of the store and executor on a no-op case function.
 """
@@ -155,12 +157,29 @@ def bench_completion() -> None:
     print(f"same by torch GD, lr 0.01, 10000 steps            {gd:8.3f} s  {gd / flow:.2f}x")
 
 
+def bench_spectra() -> None:
+    from numerics import spectra
+
+    layers = spectra.relu_ntk_layer_kernels(5)
+    for dim in (10, 100, 1000):
+        for layer in layers:  # warm the caches (quadrature rules, c(d, k, j) tables) once
+            spectra.funk_hecke_eigenvalues(layer, dim, 100)
+        default = best_of(lambda d=dim: [spectra.funk_hecke_eigenvalues(k, d, 100) for k in layers])
+        plain = best_of(lambda d=dim: [spectra.funk_hecke_eigenvalues(k, d, 100, method="quadrature")
+                                       for k in layers])
+        method = "quadrature" if dim <= 10 else "series"
+        print(f"μ_k, k <= 100, 5 layer kernels, d = {dim:<4} ({method:10}) {default * 1e3:8.1f} ms  "
+              f"{default / plain:.2f}x quadrature ({plain * 1e3:.1f} ms)")
+
+
 def main() -> None:
-    which = sys.argv[1:] or ["dln", "dynamics", "sweeps"]
+    which = sys.argv[1:] or ["dln", "dynamics", "spectra", "sweeps"]
     if "dln" in which:
         bench_dln()
     if "dynamics" in which:
         bench_dynamics()
+    if "spectra" in which:
+        bench_spectra()
     if "sweeps" in which:
         bench_sweeps()
 

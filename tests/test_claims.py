@@ -11,5 +11,5 @@ def test_every_claim_passes_with_its_control_caught(tmp_path):
     assert set(summary.values()) == {("pass", "caught")}, {
         v.claim_id: v.details.get("reason") for v in verdicts if v.status != "pass"}
     for name in ("dln.rank_limit.rank_gap", "linear.mixed_regime.phase_diagram",
-                 "norms.not_norms.trajectories"):
+                 "norms.not_norms.trajectories", "spectra.layerwise_bias.layers"):
         assert (tmp_path / "figures" / f"{name}.png").exists(), name
