@@ -299,7 +299,7 @@ def check_mixed_regime(ctx: Context, predict: Callable[..., np.ndarray]) -> list
     sigma2s = ctx.pick(quick=[1e-4, 1e-3, 1e-2, 1e-1],
                        full=[float(10.0**k) for k in np.arange(-4.0, 0.1, 0.5)])
     widths = ctx.pick(quick=[16, 64, 256, 1024], full=[2**k for k in range(3, 12)])
-    cells = ctx.sweep("phase", phase_case, grid(sigma2=sigma2s, width=widths, seed=[0])).rows
+    cells = ctx.sweep("phase", phase_case, grid(sigma2=sigma2s, width=widths, seed=ctx.seeds(1))).rows
     measured = {(r["sigma2"], r["width"]): int(np.sum(np.asarray(r["growth"]) > np.sqrt(2)))
                 for r in cells}
     predicted = {(r["sigma2"], r["width"]): int(np.sum(_predicted_growth(predict, r["c"]) > np.sqrt(2)))
@@ -388,7 +388,7 @@ def _plot_jumps(ctx: Context, rows: list[dict], counts: np.ndarray, radius: floa
 )
 def check_sgd_one_way_jumps(ctx: Context, predict: Callable[..., np.ndarray]) -> list:
     noises = ctx.pick(quick=[0.15], full=[0.1, 0.15, 0.2])
-    seeds = ctx.pick(quick=[0], full=[0, 1, 2, 3])
+    seeds = ctx.seeds(ctx.pick(quick=1, full=4))
     cases = grid(noise=noises, seed=seeds, runs=[32], steps=[ctx.pick(quick=5000, full=20000)])
     rows = ctx.sweep("jumps", jump_case, cases).rows
     counts, final, radius = _jump_statistics(rows)
