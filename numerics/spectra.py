@@ -47,6 +47,12 @@ def _degree(value: object, name: str) -> int:
 def hermite_functions(x: ArrayLike, max_degree: int) -> NDArray[np.float64]:
     """h_k(x) for k = 0..max_degree, shape (max_degree + 1, len(x)), by the stable recurrence
     h_{k+1} = (x·h_k − √k·h_{k−1})/√(k + 1) (no factorials, no overflow below |x| ~ 30)."""
+    return _three_term(x, max_degree,
+                       lambda k, t, now, before: (t * now - np.sqrt(k) * before) / np.sqrt(k + 1))
+
+
+def _three_term(x: ArrayLike, max_degree: int, step: Callable) -> NDArray[np.float64]:
+    """Rows p_0 = 1, p_1 = x, p_{k+1} = step(k, x, p_k, p_{k−1}) for k = 1..max_degree − 1."""
     points = np.atleast_1d(np.asarray(x, dtype=np.float64))
     degree = _degree(max_degree, "max_degree")
     values = np.empty((degree + 1, points.size))
@@ -54,7 +60,7 @@ def hermite_functions(x: ArrayLike, max_degree: int) -> NDArray[np.float64]:
     if degree >= 1:
         values[1] = points
     for k in range(1, degree):
-        values[k + 1] = (points * values[k] - np.sqrt(k) * values[k - 1]) / np.sqrt(k + 1)
+        values[k + 1] = step(k, points, values[k], values[k - 1])
     return values
 
 
@@ -111,16 +117,9 @@ def legendre_sphere(t: ArrayLike, dim: int, max_degree: int) -> NDArray[np.float
     """P_k^{(d)}(t), k = 0..max_degree, normalized to P(1) = 1; shape (max_degree + 1, len(t)).
 
     Recurrence (k + d − 2)P_{k+1} = (2k + d − 2)·t·P_k − k·P_{k−1}, P_0 = 1, P_1 = t."""
-    points = np.atleast_1d(np.asarray(t, dtype=np.float64))
     dim = positive_int(dim, "dim", minimum=2)
-    degree = _degree(max_degree, "max_degree")
-    values = np.empty((degree + 1, points.size))
-    values[0] = 1.0
-    if degree >= 1:
-        values[1] = points
-    for k in range(1, degree):
-        values[k + 1] = ((2 * k + dim - 2) * points * values[k] - k * values[k - 1]) / (k + dim - 2)
-    return values
+    return _three_term(t, max_degree, lambda k, x, now, before:
+                       ((2 * k + dim - 2) * x * now - k * before) / (k + dim - 2))
 
 
 @dataclass(frozen=True)
