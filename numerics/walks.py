@@ -1,0 +1,329 @@
+"""Walk indices of graph partitions and Walk Index Sparsification (WIS): importable tools.
+
+Source: Razin, Verbin, Cohen, "On the ability of graph neural networks to model interactions between
+vertices", NeurIPS 2023, arXiv 2211.16494 (CLAIMS.md §10d).
+
+Graphs are undirected, given as a torch_geometric-style ``edge_index``: a 2×E integer array (or
+tensor) holding both directions of every edge, without self-loops. Self-loops are added for the
+walk counts (Â = A + I), as in the paper. For a partition (I, Iᶜ) the boundary C_I holds the
+vertices of I with a neighbour in Iᶜ and those of Iᶜ with a neighbour in I; the walk index
+WI_{L−1}(I) is the number of length-(L−1) walks of Â that start in C_I and end anywhere (graph
+prediction) or at ``target`` (vertex prediction). Counts are exact: int64 while they provably fit,
+Python integers beyond.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+import scipy.sparse as sparse
+from numpy.typing import ArrayLike, NDArray
+
+from numerics.validation import positive_int
+
+INT64_SAFE = 2**62
+
+
+def check_edge_index(edge_index: ArrayLike, num_nodes: int | None = None) -> tuple[NDArray, int]:
+    """Validate an undirected ``edge_index`` (2×E, both directions, no self-loops, no repeats);
+    returns it as int64 and the number of vertices (max id + 1 unless ``num_nodes`` is given)."""
+    try:
+        edges = np.asarray(edge_index.cpu() if hasattr(edge_index, "cpu") else edge_index)
+    except (TypeError, ValueError) as err:
+        raise ValueError("edge_index must be a 2×E integer array") from err
+    if edges.ndim != 2 or edges.shape[0] != 2 or not np.issubdtype(edges.dtype, np.integer):
+        raise ValueError(f"edge_index must be a 2×E integer array, got shape {edges.shape} and "
+                         f"dtype {edges.dtype}")
+    edges = edges.astype(np.int64)
+    if edges.size and edges.min() < 0:
+        raise ValueError("edge_index has negative vertex ids")
+    count = int(edges.max()) + 1 if edges.size else 0
+    if num_nodes is not None:
+        if edges.size and edges.max() >= num_nodes:
+            raise ValueError(f"edge_index has vertex id {int(edges.max())} >= num_nodes = {num_nodes}")
+        count = num_nodes
+    if np.any(edges[0] == edges[1]):
+        raise ValueError("edge_index must not contain self-loops (they are added for the counts)")
+    forward = set(zip(edges[0].tolist(), edges[1].tolist(), strict=True))
+    if len(forward) != edges.shape[1]:
+        raise ValueError("edge_index contains repeated edges")
+    if any((v, u) not in forward for u, v in forward):
+        raise ValueError("edge_index must be undirected: both directions of every edge")
+    return edges, count
+
+
+def adjacency(edges: NDArray, num_nodes: int, dtype=np.int64) -> sparse.csr_matrix:
+    """Â = A + I as a sparse CSR matrix (n×n)."""
+    ones = np.ones(edges.shape[1], dtype=dtype)
+    matrix = sparse.csr_matrix((ones, (edges[0], edges[1])), shape=(num_nodes, num_nodes))
+    return (matrix + sparse.identity(num_nodes, dtype=dtype, format="csr")).tocsr()
+
+
+def _walk_vector(matrix: sparse.csr_matrix, start: NDArray, length: int, bound: int) -> NDArray:
+    """Â^length · start, exactly: int64 sparse products while ``bound`` fits, else Python ints."""
+    if bound < INT64_SAFE:
+        vector = start.astype(np.int64)
+        for _ in range(length):
+            vector = matrix @ vector
+        return vector
+    vector = start.astype(object)
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    for _ in range(length):
+        result = np.zeros(matrix.shape[0], dtype=object)
+        np.add.at(result, rows, vector[matrix.indices])
+        vector = result
+    return vector
+
+
+def boundary(edges: NDArray, num_nodes: int, part: NDArray) -> NDArray[np.bool_]:
+    """C_I as a boolean mask: endpoints of the edges that cross the partition."""
+    inside = np.zeros(num_nodes, dtype=bool)
+    inside[part] = True
+    crossing = inside[edges[0]] != inside[edges[1]]
+    mask = np.zeros(num_nodes, dtype=bool)
+    mask[edges[0][crossing]] = True
+    return mask
+
+
+def walk_index(edge_index: ArrayLike, partition: ArrayLike, depth: int, target: int | None = None,
+               *, num_nodes: int | None = None) -> int:
+    """WI_{depth−1}(I): length-(depth − 1) walks of A + I from the boundary C_I, ending anywhere
+    (``target=None``) or at ``target``. ``partition``: the vertex ids of I (non-empty, distinct, a
+    proper subset of the vertices). Computed by depth − 1 sparse matrix–vector products."""
+    edges, count = check_edge_index(edge_index, num_nodes)
+    depth = positive_int(depth, "depth")
+    part = np.asarray(partition)
+    if part.ndim != 1 or part.size == 0 or not np.issubdtype(part.dtype, np.integer):
+        raise ValueError("partition must be a non-empty 1-D array of vertex ids")
+    if part.min() < 0 or part.max() >= count or np.unique(part).size != part.size:
+        raise ValueError(f"partition must hold distinct vertex ids in [0, {count})")
+    if part.size == count:
+        raise ValueError("partition must be a proper subset of the vertices (its complement is empty)")
+    start = np.ones(count, dtype=np.int64)
+    if target is not None:
+        if not 0 <= int(target) < count:
+            raise ValueError(f"target must be a vertex id in [0, {count}), got {target}")
+        start = np.zeros(count, dtype=np.int64)
+        start[int(target)] = 1
+    matrix = adjacency(edges, count)
+    degree = int(np.max(np.diff(matrix.indptr))) if count else 1
+    bound = count * degree ** (depth - 1)
+    walks = _walk_vector(matrix, start, depth - 1, bound)
+    return int(sum(walks[boundary(edges, count, part)].tolist()))
+
+
+def singleton_walk_indices(edge_index: ArrayLike, depth: int, *,
+                           num_nodes: int | None = None) -> NDArray:
+    """WI_{depth−1}({v}) with target v, for every vertex v: the length-(depth − 1) walks from the
+    closed neighbourhood N[v] back to v, i.e. (Â^depth)_vv, and 0 for an isolated v (empty
+    boundary). Computed as the diagonal of Â^depth by sparse products (never dense)."""
+    edges, count = check_edge_index(edge_index, num_nodes)
+    depth = positive_int(depth, "depth")
+    return _singleton_indices(edges, count, depth)
+
+
+def _singleton_indices(edges: NDArray, count: int, depth: int) -> NDArray[np.int64]:
+    matrix = adjacency(edges, count)
+    half = matrix
+    for _ in range(depth // 2 - 1):
+        half = half @ matrix
+    if depth == 1:
+        diagonal = matrix.diagonal()
+    elif depth % 2 == 0:  # diag(H Hᵀ) with H = Â^{depth/2} symmetric
+        diagonal = np.asarray(half.multiply(half).sum(axis=1)).ravel()
+    else:  # diag(H Â H) = Σ_u (HÂ)_vu H_uv
+        diagonal = np.asarray((half @ matrix).multiply(half).sum(axis=1)).ravel()
+    isolated = np.bincount(edges[0], minlength=count) == 0
+    return np.where(isolated, 0, diagonal).astype(np.int64)
+
+
+def _undirected_pairs(edges: NDArray) -> NDArray[np.int64]:
+    """The E/2 undirected edges as sorted pairs (u < v), in lexicographic order, shape (E/2, 2)."""
+    pairs = edges[:, edges[0] < edges[1]].T
+    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+
+
+def _as_edge_index(pairs: NDArray) -> NDArray[np.int64]:
+    return np.concatenate([pairs.T, pairs[:, ::-1].T], axis=1) if len(pairs) else np.zeros((2, 0),
+                                                                                          np.int64)
+
+
+def _check_removal(edges: NDArray, num_remove: int) -> int:
+    total = edges.shape[1] // 2
+    if isinstance(num_remove, bool) or not isinstance(num_remove, (int, np.integer)) \
+            or not 0 <= num_remove <= total:
+        raise ValueError(f"num_remove must be an integer in [0, {total}] (the undirected edges), "
+                         f"got {num_remove!r}")
+    return int(num_remove)
+
+
+def one_wis(edge_index: ArrayLike, num_remove: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """1-WIS: repeatedly remove the undirected edge maximizing min(deg u, deg v), ties broken by
+    the larger max(deg u, deg v), then by the smaller (u, v). Returns (kept edge_index with both
+    directions, removal order as an (num_remove, 2) array of (u, v), u < v).
+
+    A heap of (−min deg, −max deg, u, v) with lazy invalidation: a removal changes two degrees and
+    re-keys only the edges at those two vertices, O((E + Σ re-keys) log E) in all.
+    """
+    edges, count = check_edge_index(edge_index)
+    remove = _check_removal(edges, num_remove)
+    pairs = _undirected_pairs(edges)
+    degree = np.bincount(edges[0], minlength=count).astype(np.int64)
+    neighbours: list[set[int]] = [set() for _ in range(count)]
+    for u, v in pairs.tolist():
+        neighbours[u].add(v)
+        neighbours[v].add(u)
+
+    def key(u: int, v: int) -> tuple[int, int, int, int]:
+        low, high = sorted((int(degree[u]), int(degree[v])))
+        return (-low, -high, u, v)
+
+    heap = [key(u, v) for u, v in pairs.tolist()]
+    heapq.heapify(heap)
+    order = []
+    while len(order) < remove:
+        entry = heapq.heappop(heap)
+        u, v = entry[2], entry[3]
+        if v not in neighbours[u] or entry != key(u, v):
+            continue  # removed already, or stale key (re-pushed with the current one)
+        order.append((u, v))
+        neighbours[u].discard(v)
+        neighbours[v].discard(u)
+        degree[u] -= 1
+        degree[v] -= 1
+        for w in (u, v):
+            for x in neighbours[w]:
+                heapq.heappush(heap, key(min(w, x), max(w, x)))
+    removed = set(order)
+    kept = np.array([p for p in pairs.tolist() if tuple(p) not in removed], dtype=np.int64)
+    return _as_edge_index(kept.reshape(-1, 2)), np.array(order, dtype=np.int64).reshape(-1, 2)
+
+
+def _ball(matrix: sparse.csr_matrix, seeds: list[int], radius: int) -> NDArray[np.int64]:
+    """Vertices within ``radius`` hops of ``seeds`` (breadth-first on the CSR structure)."""
+    seen = set(seeds)
+    frontier = list(seeds)
+    for _ in range(radius):
+        grown = []
+        for vertex in frontier:
+            for other in matrix.indices[matrix.indptr[vertex]:matrix.indptr[vertex + 1]].tolist():
+                if other not in seen:
+                    seen.add(other)
+                    grown.append(other)
+        frontier = grown
+    return np.array(sorted(seen), dtype=np.int64)
+
+
+def _removal_effect(matrix: sparse.csr_matrix, degree: NDArray, pair: tuple[int, int],
+                    depth: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """(vertices whose singleton walk index changes when ``pair`` is removed, their new indices).
+
+    A closed walk of length L through v that uses the edge a–b has min(dist(v, a), dist(v, b))
+    <= (L − 1)/2, and stays within L − 1 hops of {a, b}: so only the vertices of the first ball
+    change, and the induced subgraph on the second one computes their new values exactly.
+    """
+    a, b = pair
+    changed = _ball(matrix, [a, b], (depth - 1) // 2)
+    region = _ball(matrix, [a, b], depth - 1)
+    local = matrix[region][:, region].toarray()
+    ia, ib = np.searchsorted(region, [a, b])
+    local[ia, ib] = local[ib, ia] = 0
+    power = np.linalg.matrix_power(local, depth)
+    rows = np.searchsorted(region, changed)
+    values = power[rows, rows].astype(np.int64)
+    degrees = degree[changed] - np.isin(changed, [a, b])
+    return changed, np.where(degrees == 0, 0, values)
+
+
+def _lexicographically_larger(first: tuple, second: tuple) -> bool:
+    """Whether S − R₁ + A₁ sorts lexicographically above S − R₂ + A₂, for first = (R₁, A₁) and
+    second = (R₂, A₂) (removed old values, added new values): after cancelling what the two sides
+    share, the side holding the smallest remaining value is the smaller tuple."""
+    from collections import Counter
+
+    left = Counter(first[1].tolist()) + Counter(second[0].tolist())
+    right = Counter(second[1].tolist()) + Counter(first[0].tolist())
+    only_left, only_right = left - right, right - left
+    if not only_left and not only_right:
+        return False
+    smallest_left = min(only_left) if only_left else None
+    smallest_right = min(only_right) if only_right else None
+    if smallest_left is None:
+        return True
+    if smallest_right is None:
+        return False
+    return smallest_right < smallest_left
+
+
+def wis(edge_index: ArrayLike, num_remove: int, depth: int) -> tuple[NDArray[np.int64],
+                                                                      NDArray[np.int64]]:
+    """(depth − 1)-WIS: repeatedly remove the undirected edge after whose removal the sorted vector
+    of singleton walk indices WI_{depth−1}({v}) (target v) is lexicographically largest — the
+    smallest index is protected first; ties go to the smaller (u, v). Returns (kept edge_index,
+    removal order (num_remove, 2)).
+
+    Incremental: each candidate's effect is computed on the ball of radius depth − 1 around it
+    (``_removal_effect``) and cached; a removal invalidates only the candidates within 2·depth hops
+    of the removed edge. The choice compares candidates by their changes alone
+    (``_lexicographically_larger``), never by the full sorted vectors.
+    """
+    edges, count = check_edge_index(edge_index)
+    remove = _check_removal(edges, num_remove)
+    depth = positive_int(depth, "depth")
+    pairs = [tuple(p) for p in _undirected_pairs(edges).tolist()]
+    matrix = adjacency(edges, count).tolil()
+    degree = np.bincount(edges[0], minlength=count).astype(np.int64)
+    current = _singleton_indices(edges, count, depth)
+    alive = set(pairs)
+    effects: dict[tuple[int, int], tuple] = {}
+    order: list[tuple[int, int]] = []
+    csr = matrix.tocsr()
+    while len(order) < remove:
+        best, best_change = None, None
+        for pair in sorted(alive):
+            if pair not in effects:
+                changed, values = _removal_effect(csr, degree, pair, depth)
+                effects[pair] = (changed, values)
+            changed, values = effects[pair]
+            change = (current[changed], values)
+            if best is None or _lexicographically_larger(change, best_change):
+                best, best_change = pair, change
+        a, b = best
+        changed, values = effects[best]
+        nearby = set(_ball(csr, [a, b], 2 * depth).tolist())
+        order.append(best)
+        alive.discard(best)
+        current[changed] = values
+        matrix[a, b] = matrix[b, a] = 0
+        degree[[a, b]] -= 1
+        csr = matrix.tocsr()
+        csr.eliminate_zeros()
+        effects = {p: e for p, e in effects.items()
+                   if p in alive and p[0] not in nearby and p[1] not in nearby}
+    kept = np.array(sorted(alive), dtype=np.int64).reshape(-1, 2)
+    return _as_edge_index(kept), np.array(order, dtype=np.int64).reshape(-1, 2)
+
+
+def random_removal(edge_index: ArrayLike, num_remove: int, seed: int = 0) -> tuple[NDArray, NDArray]:
+    """Baseline: remove ``num_remove`` undirected edges uniformly at random (seeded)."""
+    edges, _ = check_edge_index(edge_index)
+    remove = _check_removal(edges, num_remove)
+    pairs = _undirected_pairs(edges)
+    chosen = np.random.default_rng(seed).permutation(len(pairs))[:remove]
+    keep = np.ones(len(pairs), dtype=bool)
+    keep[chosen] = False
+    return _as_edge_index(pairs[keep]), pairs[chosen]
+
+
+def degree_removal(edge_index: ArrayLike, num_remove: int) -> tuple[NDArray, NDArray]:
+    """Baseline: remove the edges with the largest deg u + deg v in the original graph (ties by
+    (u, v)), without updating degrees."""
+    edges, count = check_edge_index(edge_index)
+    remove = _check_removal(edges, num_remove)
+    pairs = _undirected_pairs(edges)
+    degree = np.bincount(edges[0], minlength=count)
+    ranking = np.lexsort((pairs[:, 1], pairs[:, 0], -(degree[pairs[:, 0]] + degree[pairs[:, 1]])))
+    keep = np.ones(len(pairs), dtype=bool)
+    keep[ranking[:remove]] = False
+    return _as_edge_index(pairs[keep]), pairs[ranking[:remove]]

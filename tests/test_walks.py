@@ -1,0 +1,159 @@
+"""numerics.walks against brute-force walk enumeration (networkx) and naive re-computation."""
+
+import itertools
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from numerics import walks as W
+
+
+def as_edge_index(graph: nx.Graph) -> np.ndarray:
+    pairs = np.array(list(graph.edges()), dtype=np.int64).reshape(-1, 2).T
+    return np.concatenate([pairs, pairs[::-1]], axis=1)
+
+
+def brute_force_walks(graph: nx.Graph, part, length, target=None) -> int:
+    """Enumerate every walk of ``length`` steps on the graph with self-loops added."""
+    inside = set(part)
+    starts = [v for v in graph if any((u in inside) != (v in inside) for u in graph[v])]
+    closed = {v: [*graph[v], v] for v in graph}
+    count = 0
+    for start in starts:
+        paths = [[start]]
+        for _ in range(length):
+            paths = [p + [w] for p in paths for w in closed[p[-1]]]
+        count += sum(1 for p in paths if target is None or p[-1] == target)
+    return count
+
+
+@st.composite
+def graphs_with_partitions(draw):
+    nodes = draw(st.integers(3, 8))
+    possible = list(itertools.combinations(range(nodes), 2))
+    chosen = draw(st.lists(st.sampled_from(possible), min_size=1, unique=True))
+    graph = nx.Graph()
+    graph.add_nodes_from(range(nodes))
+    graph.add_edges_from(chosen)
+    part = draw(st.lists(st.integers(0, nodes - 1), min_size=1, max_size=nodes - 1, unique=True))
+    return graph, sorted(part), draw(st.integers(1, 4)), draw(st.none() | st.integers(0, nodes - 1))
+
+
+@given(graphs_with_partitions())
+def test_walk_index_equals_brute_force_enumeration(case):
+    graph, part, depth, target = case
+    expected = brute_force_walks(graph, part, depth - 1, target)
+    assert W.walk_index(as_edge_index(graph), part, depth, target,
+                        num_nodes=graph.number_of_nodes()) == expected
+
+
+@given(graphs_with_partitions())
+def test_removing_an_edge_never_increases_a_walk_index(case):
+    graph, part, depth, target = case
+    nodes = graph.number_of_nodes()
+    before = W.walk_index(as_edge_index(graph), part, depth, target, num_nodes=nodes)
+    for edge in list(graph.edges()):
+        smaller = graph.copy()
+        smaller.remove_edge(*edge)
+        if smaller.number_of_edges():
+            assert W.walk_index(as_edge_index(smaller), part, depth, target,
+                                num_nodes=nodes) <= before
+
+
+@given(graphs_with_partitions())
+def test_singleton_indices_are_walk_indices_with_their_own_target(case):
+    graph, _, depth, _ = case
+    nodes = graph.number_of_nodes()
+    edge_index = as_edge_index(graph)
+    expected = [W.walk_index(edge_index, [v], depth, v, num_nodes=nodes) for v in range(nodes)]
+    assert W.singleton_walk_indices(edge_index, depth, num_nodes=nodes).tolist() == expected
+
+
+def test_counts_beyond_int64_stay_exact():
+    """K_30 with self-loops is the all-ones J, J^19·1 = 30^19·1, and every vertex is on the
+    boundary of a half/half partition: WI_19 = 30·30^19 = 30^20 ≈ 3.5e29, beyond int64."""
+    edge_index = as_edge_index(nx.complete_graph(30))
+    assert W.walk_index(edge_index, list(range(15)), 20) == 30**20
+    assert W.walk_index(edge_index, list(range(15)), 3) == 30**3  # the int64 route agrees
+
+
+def naive_one_wis(edge_index, count):
+    pairs = [tuple(p) for p in W._undirected_pairs(edge_index).tolist()]
+    order = []
+    for _ in range(count):
+        degree = {}
+        for u, v in pairs:
+            degree[u] = degree.get(u, 0) + 1
+            degree[v] = degree.get(v, 0) + 1
+        best = max(pairs, key=lambda p: (min(degree[p[0]], degree[p[1]]),
+                                         max(degree[p[0]], degree[p[1]]), -p[0], -p[1]))
+        pairs.remove(best)
+        order.append(best)
+    return order
+
+
+def naive_wis(edge_index, count, depth):
+    nodes = int(edge_index.max()) + 1
+    alive = [tuple(p) for p in W._undirected_pairs(edge_index).tolist()]
+    order = []
+    for _ in range(count):
+        def key(pair):
+            rest = np.array([q for q in alive if q != pair], dtype=np.int64).reshape(-1, 2)
+            return tuple(sorted(W.singleton_walk_indices(W._as_edge_index(rest), depth,
+                                                         num_nodes=nodes).tolist()))
+        best = max(sorted(alive), key=key)  # max keeps the first (smallest pair) among ties
+        alive.remove(best)
+        order.append(best)
+    return order
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_one_wis_and_wis_match_their_definitions(seed):
+    graph = nx.gnm_random_graph(12, 24, seed=seed)
+    edge_index = as_edge_index(graph)
+    kept, order = W.one_wis(edge_index, 10)
+    assert [tuple(p) for p in order.tolist()] == naive_one_wis(edge_index, 10)
+    assert kept.shape == (2, 2 * (24 - 10))
+    for depth in (2, 3):
+        kept, order = W.wis(edge_index, 8, depth)
+        assert [tuple(p) for p in order.tolist()] == naive_wis(edge_index, 8, depth)
+
+
+def test_baselines_remove_what_they_say():
+    graph = nx.gnm_random_graph(20, 40, seed=1)
+    edge_index = as_edge_index(graph)
+    for kept, order in (W.random_removal(edge_index, 15, seed=3), W.degree_removal(edge_index, 15)):
+        assert kept.shape == (2, 50) and order.shape == (15, 2)
+        remaining = set(map(tuple, W._undirected_pairs(kept).tolist()))
+        assert remaining.isdisjoint(map(tuple, order.tolist()))
+
+
+@pytest.mark.parametrize("edge_index, message", [
+    (np.array([[0, 1], [1, 2]]), "undirected"),
+    (np.array([[0, 0], [0, 0]]), "self-loops"),
+    (np.array([[0, -1], [-1, 0]]), "negative"),
+    (np.array([0, 1]), "2×E"),
+    (np.array([[0.0, 1.0], [1.0, 0.0]]), "integer"),
+])
+def test_malformed_edge_index(edge_index, message):
+    with pytest.raises(ValueError, match=message):
+        W.walk_index(edge_index, [0], 2)
+
+
+def test_bad_partitions_depths_and_removals():
+    edge_index = as_edge_index(nx.path_graph(4))
+    with pytest.raises(ValueError, match="partition"):
+        W.walk_index(edge_index, [], 2)
+    with pytest.raises(ValueError, match="partition"):
+        W.walk_index(edge_index, [0, 9], 2)
+    with pytest.raises(ValueError, match="proper subset"):
+        W.walk_index(edge_index, [0, 1, 2, 3], 2)
+    with pytest.raises(ValueError, match="depth"):
+        W.walk_index(edge_index, [0], 0)
+    with pytest.raises(ValueError, match="num_remove"):
+        W.one_wis(edge_index, 4)
+    with pytest.raises(ValueError, match="num_nodes"):
+        W.walk_index(edge_index, [0], 2, num_nodes=3)
