@@ -157,3 +157,11 @@ def test_bad_partitions_depths_and_removals():
         W.one_wis(edge_index, 4)
     with pytest.raises(ValueError, match="num_nodes"):
         W.walk_index(edge_index, [0], 2, num_nodes=3)
+
+
+@pytest.mark.parametrize("depth", [3, 4])
+def test_wis_cache_invalidation_on_a_sparse_graph(depth):
+    """On a sparse graph most cached effects survive a removal; the order must still be exact."""
+    edge_index = as_edge_index(nx.gnm_random_graph(40, 55, seed=7))
+    _, order = W.wis(edge_index, 20, depth)
+    assert [tuple(p) for p in order.tolist()] == naive_wis(edge_index, 20, depth)
