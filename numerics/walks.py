@@ -333,3 +333,31 @@ def degree_removal(edge_index: ArrayLike, num_remove: int) -> tuple[NDArray, NDA
     keep = np.ones(len(pairs), dtype=bool)
     keep[ranking[:remove]] = False
     return _as_edge_index(pairs[keep]), pairs[ranking[:remove]]
+
+
+def effective_resistances(edge_index: ArrayLike, *, max_nodes: int = 4000) -> tuple[NDArray, NDArray]:
+    """(undirected pairs (E/2, 2), their effective resistances R_uv = (e_u − e_v)ᵀL⁺(e_u − e_v)),
+    exactly, through the dense pseudo-inverse of the Laplacian L = D − A (n <= ``max_nodes``:
+    O(n³) time, O(n²) memory). A bridge has R = 1; Σ_e R_e = n − (number of components)."""
+    edges, count = check_edge_index(edge_index)
+    if count > max_nodes:
+        raise ValueError(f"effective_resistances is exact and dense: at most {max_nodes} vertices, "
+                         f"got {count}")
+    pairs = _undirected_pairs(edges)
+    laplacian = (sparse.diags(np.bincount(edges[0], minlength=count).astype(float))
+                 - adjacency(edges, count, dtype=float) + sparse.identity(count)).toarray()
+    inverse = np.linalg.pinv(laplacian, hermitian=True)
+    u, v = pairs[:, 0], pairs[:, 1]
+    return pairs, inverse[u, u] + inverse[v, v] - 2 * inverse[u, v]
+
+
+def spectral_removal(edge_index: ArrayLike, num_remove: int) -> tuple[NDArray, NDArray]:
+    """Baseline after Spielman–Srivastava: edges matter in proportion to their effective resistance,
+    so remove the ``num_remove`` edges of smallest R_e (ties by (u, v)), computed once."""
+    edges, _ = check_edge_index(edge_index)
+    remove = _check_removal(edges, num_remove)
+    pairs, resistance = effective_resistances(edges)
+    ranking = np.lexsort((pairs[:, 1], pairs[:, 0], np.round(resistance, 12)))
+    keep = np.ones(len(pairs), dtype=bool)
+    keep[ranking[:remove]] = False
+    return _as_edge_index(pairs[keep]), pairs[ranking[:remove]]

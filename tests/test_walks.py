@@ -165,3 +165,24 @@ def test_wis_cache_invalidation_on_a_sparse_graph(depth):
     edge_index = as_edge_index(nx.gnm_random_graph(40, 55, seed=7))
     _, order = W.wis(edge_index, 20, depth)
     assert [tuple(p) for p in order.tolist()] == naive_wis(edge_index, 20, depth)
+
+
+@pytest.mark.parametrize("graph, expected", [
+    (nx.path_graph(6), 1.0),            # every edge of a tree is a bridge
+    (nx.cycle_graph(7), 6 / 7),         # two parallel paths of lengths 1 and n − 1
+    (nx.complete_graph(9), 2 / 9),      # K_n: 2/n
+])
+def test_effective_resistances_closed_forms(graph, expected):
+    _, resistance = W.effective_resistances(as_edge_index(graph))
+    assert np.allclose(resistance, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_foster_theorem_and_spectral_baseline():
+    """Foster: Σ_e R_e = n − 1 on a connected graph; the baseline removes the smallest R_e first
+    and never a bridge while another edge is left."""
+    graph = nx.barbell_graph(5, 0)  # two K_5 joined by one bridge
+    edge_index = as_edge_index(graph)
+    _, resistance = W.effective_resistances(edge_index)
+    assert abs(resistance.sum() - (graph.number_of_nodes() - 1)) < 1e-9
+    _, order = W.spectral_removal(edge_index, graph.number_of_edges() - 1)
+    assert (4, 5) not in map(tuple, order.tolist())
