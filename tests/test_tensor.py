@@ -1,0 +1,77 @@
+"""theory.tensor and numerics.tensor against sympy derivations, numpy and each other."""
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from numerics import tensor as N
+from tests.helpers import assert_close
+from theory import tensor as T
+
+
+@pytest.mark.parametrize("order", [2, 3, 4])
+def test_component_norm_rate_is_derived_from_the_flow(order):
+    assert T.derived_rate_gap(order) == 0
+    assert sp.simplify(T.component_norm_rate(order)
+                       - order * T.sigma ** (2 - sp.Rational(2, order)) * T.g) == 0
+
+
+def test_cp_tensor_matches_outer_products():
+    rng = np.random.default_rng(0)
+    factors = [rng.normal(size=(d, 2)) for d in (3, 4, 2)]
+    expected = sum(np.multiply.outer(np.multiply.outer(factors[0][:, r], factors[1][:, r]),
+                                     factors[2][:, r]) for r in range(2))
+    assert_close(N.cp_tensor(factors).numpy(), expected, rtol=1e-14, why="same sums")
+
+
+def _problem(order=3, size=4, seed=0):
+    rng = np.random.default_rng(seed)
+    dims = (size,) * order
+    truth = N.cp_tensor([rng.normal(size=(size, 1)) for _ in range(order)]).numpy()
+    flat = rng.choice(truth.size, size=truth.size // 2, replace=False)
+    indices = np.array(np.unravel_index(flat, dims)).T
+    return truth, indices, truth[tuple(indices.T)], dims
+
+
+def test_start_is_balanced_and_alignments_are_projections_of_the_gradient():
+    truth, indices, values, dims = _problem()
+    run = N.cp_completion(values, indices, dims, 2, 0.3, 1, 0.01, seed=4)
+    assert_close(run.component_norms[0], [0.3, 0.3], rtol=1e-12, why="unit directions × 0.3^{1/3}")
+    # g_r by hand at t = 0: the initial factors are the same draws (seed 4)
+    import torch
+
+    generator = torch.Generator().manual_seed(4)
+    units = []
+    for size in dims:
+        direction = torch.randn(size, 2, generator=generator, dtype=torch.float64)
+        units.append((direction / direction.norm(dim=0)).numpy())
+    start = 0.3 * N.cp_tensor(units).numpy()
+    gradient = np.zeros(dims)
+    np.add.at(gradient, tuple(indices.T), start[tuple(indices.T)] - values)
+    expected = [-np.sum(gradient * N.cp_tensor([u[:, [r]] for u in units]).numpy())
+                for r in range(2)]
+    assert_close(run.alignments[0], expected, rtol=1e-12, why="einsum vs explicit sum")
+
+
+def test_small_init_learns_a_rank_one_tensor_with_one_component():
+    truth, indices, values, dims = _problem(seed=2)
+    run = N.cp_completion(values, indices, dims, 4, 1e-3, 3000, 0.05, seed=1, record_every=100)
+    assert run.loss[-1] < 1e-5 * run.loss[0]  # observed 1.2e-6: the other components stay small
+    assert run.ranks[-1] == 1
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"shape": (4,)}, "order"),
+    ({"rank": 0}, "rank"),
+    ({"observed_indices": np.zeros((0, 3), dtype=int), "observed_values": np.zeros(0)}, "non-empty"),
+    ({"observed_values": np.zeros(3)}, "observed_values"),
+    ({"observed_indices": np.full((8, 3), 9)}, "inside shape"),
+])
+def test_bad_input(kwargs, message):
+    _, indices, values, dims = _problem()
+    arguments = {"observed_values": values, "observed_indices": indices, "shape": dims, "rank": 2,
+                 "init_scale": 0.1, "steps": 2, "lr": 0.01, **kwargs}
+    if "observed_indices" in kwargs and "observed_values" not in kwargs:
+        arguments["observed_values"] = np.zeros(len(kwargs["observed_indices"]))
+    with pytest.raises(ValueError, match=message):
+        N.cp_completion(**arguments)
