@@ -14,7 +14,7 @@ from proofs_checks.verdict import Comparison
 #: The claims modules, one per family. Registering a family is adding its module here.
 FAMILIES: tuple[str, ...] = (
     "proofs_checks.dln", "proofs_checks.linear_dynamics", "proofs_checks.not_norms", "proofs_checks.spectra",
-    "proofs_checks.walks", "proofs_checks.tensor",
+    "proofs_checks.walks", "proofs_checks.tensor", "proofs_checks.compositionality",
 )
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")

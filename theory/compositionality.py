@@ -1,0 +1,39 @@
+"""Compositionality and the F1 norm: the exact facts about shallow ReLU networks.
+
+Source: Jacot, Choi, Wen, "How DNNs break the curse of dimensionality: compositionality and
+symmetry learning", ICLR 2025, arXiv 2407.05664 (CLAIMS.md §8).
+
+A shallow network f(x) = Σ_i a_i σ(w_iᵀx + b_i) with σ = ReLU is unchanged when neuron i is
+rescaled, (a_i, w_i, b_i) → (a_i/c_i, c_i w_i, c_i b_i), c_i > 0 (σ is positively homogeneous). Its
+parameter cost ‖θ‖² = Σ_i a_i² + ‖(w_i, b_i)‖² is not: per neuron, min_c a²/c² + c²r² = 2|a|r
+(AM–GM), at c² = |a|/r. So the least cost over rescalings is twice the path cost Σ_i |a_i|·‖(w_i, b_i)‖
+of the representation — which is why the F1 norm (the infimum of the path cost over all
+representations of f) is half the least ‖θ‖² of a network computing f.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+a, r, c = sp.symbols("a r c", positive=True)
+
+
+def neuron_cost() -> sp.Expr:
+    """The cost of one neuron after rescaling by c: a²/c² + c²r² (r = ‖(w, b)‖, a = |outgoing|)."""
+    return a**2 / c**2 + c**2 * r**2
+
+
+def optimal_rescaling() -> sp.Expr:
+    """The minimizing c: the positive root of d/dc (a²/c² + c²r²) = 0, c = √(a/r)."""
+    (root,) = sp.solve(sp.diff(neuron_cost(), c), c)
+    return root
+
+
+def least_neuron_cost() -> sp.Expr:
+    """min_c a²/c² + c²r² = 2ar, with the second derivative 8r² > 0 at the minimizer."""
+    return sp.simplify(neuron_cost().subs(c, optimal_rescaling()))
+
+
+def least_cost(path_cost):
+    """Least ‖θ‖² over per-neuron rescalings of a network with the given path cost: 2·path cost."""
+    return 2 * path_cost
