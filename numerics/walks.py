@@ -15,6 +15,7 @@ Python integers beyond.
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 
 import numpy as np
 import scipy.sparse as sparse
@@ -245,8 +246,6 @@ def _lexicographically_larger(first: tuple, second: tuple) -> bool:
     """Whether S − R₁ + A₁ sorts lexicographically above S − R₂ + A₂, for first = (R₁, A₁) and
     second = (R₂, A₂) (removed old values, added new values): after cancelling what the two sides
     share, the side holding the smallest remaining value is the smaller tuple."""
-    from collections import Counter
-
     left = Counter(first[1].tolist()) + Counter(second[0].tolist())
     right = Counter(second[1].tolist()) + Counter(first[0].tolist())
     only_left, only_right = left - right, right - left

@@ -9,6 +9,7 @@ Monte-Carlo Gram spectra) and torch (per-layer gradients of a finite-width ReLU 
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import combinations_with_replacement
 
 import matplotlib
 
@@ -230,8 +231,6 @@ def share_case(case: dict) -> dict:
 
 
 def _monomials(dim: int, power: int) -> list[tuple[int, ...]]:
-    from itertools import combinations_with_replacement
-
     return list(combinations_with_replacement(range(dim), power))
 
 
