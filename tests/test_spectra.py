@@ -38,6 +38,8 @@ def test_dual_activations_are_the_squared_coefficient_series():
 
 
 def test_ntk_layer_kernels_are_one_at_one():
+    assert [sp.simplify(e.subs(T.rho, 1)) for e in T.relu_nngp_kernels(4)] == [1] * 4
+    assert T.relu_nngp_kernels(2)[1] == T.kappa1(T.rho)
     for depth in (1, 2, 4):
         values = [sp.simplify(e.subs(T.rho, 1)) for e in T.relu_ntk_layer_kernels(depth)]
         assert values == [1] * depth

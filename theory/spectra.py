@@ -143,15 +143,23 @@ def kappa0(x: sp.Expr) -> sp.Expr:
 
 
 @cache
+def relu_nngp_kernels(depth: int) -> tuple[sp.Expr, ...]:
+    """Σ¹..Σ^L: the NNGP (pre-activation covariance) of each layer of a ReLU network with He
+    scaling on the sphere, Σ¹ = ρ and Σ^{ℓ+1} = κ₁(Σ^ℓ) = 2E[relu(u)relu(v)] at correlation Σ^ℓ."""
+    depth = positive_int(depth, "depth")
+    sigma = [rho]
+    for _ in range(1, depth):
+        sigma.append(kappa1(sigma[-1]))
+    return tuple(sigma)
+
+
+@cache
 def relu_ntk_layer_kernels(depth: int) -> tuple[sp.Expr, ...]:
     """Θ_ℓ(ρ) = Σ^ℓ(ρ)·Π_{m=ℓ+1}^{L} Σ̇^m(ρ) for ℓ = 1..L, with Σ¹ = ρ, Σ^{ℓ+1} = κ₁(Σ^ℓ),
     Σ̇^{ℓ+1} = κ₀(Σ^ℓ): the NTK contribution of the weights of layer ℓ (layer 1 reads the input;
     the output layer L is linear, so Θ_L = Σ^L). Their sum is the NTK, with Θ(1) = L."""
-    depth = positive_int(depth, "depth")
-    sigma, derivative = [rho], [None]
-    for _ in range(1, depth):
-        derivative.append(kappa0(sigma[-1]))
-        sigma.append(kappa1(sigma[-1]))
+    sigma = relu_nngp_kernels(depth)
+    derivative = [None, *(kappa0(s) for s in sigma[:-1])]  # Σ̇^{ℓ+1} = κ₀(Σ^ℓ)
     return tuple(sigma[ell] * sp.Mul(*derivative[ell + 1:]) for ell in range(depth))
 
 
