@@ -237,6 +237,11 @@ def bench_walks() -> None:
     fast = best_of(lambda: walks.wis(tiny, 10, 3), repeats=1)
     print(f"2-WIS 800 edges, remove 10: naive {naive:6.2f} s (1.00x), incremental {fast:6.3f} s "
           f"({naive / fast:.0f}x faster)")
+    medium = random_edge_index(2_000, 5_000, seed=3)
+    exact = best_of(lambda: walks.wis(medium, 20, 3), repeats=1)
+    chunked = best_of(lambda: walks.wis(medium, 500, 3, chunk=100), repeats=1)
+    print(f"2-WIS 5000 edges: exact, remove 20 {exact:6.1f} s; chunks of 100, remove 500 "
+          f"{chunked:6.1f} s")
 
 
 def bench_tensor() -> None:

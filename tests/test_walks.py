@@ -186,3 +186,23 @@ def test_foster_theorem_and_spectral_baseline():
     assert abs(resistance.sum() - (graph.number_of_nodes() - 1)) < 1e-9
     _, order = W.spectral_removal(edge_index, graph.number_of_edges() - 1)
     assert (4, 5) not in map(tuple, order.tolist())
+
+
+def test_wis_in_chunks_removes_the_top_of_one_ranking():
+    """chunk = k removes the k best candidates of the first ranking (each judged alone)."""
+    edge_index = as_edge_index(nx.gnm_random_graph(14, 26, seed=3))
+    nodes = int(edge_index.max()) + 1
+    pairs = [tuple(p) for p in W._undirected_pairs(edge_index).tolist()]
+
+    def key(pair):
+        rest = np.array([q for q in pairs if q != pair], dtype=np.int64).reshape(-1, 2)
+        return tuple(sorted(W.singleton_walk_indices(W._as_edge_index(rest), 3,
+                                                     num_nodes=nodes).tolist()))
+
+    ranking = sorted(sorted(pairs), key=key, reverse=True)  # stable: ties keep the smaller pair first
+    _, order = W.wis(edge_index, 5, 3, chunk=5)
+    assert [tuple(p) for p in order.tolist()] == ranking[:5]
+    _, exact = W.wis(edge_index, 5, 3)
+    assert [tuple(p) for p in exact.tolist()] == naive_wis(edge_index, 5, 3)
+    with pytest.raises(ValueError, match="chunk"):
+        W.wis(edge_index, 5, 3, chunk=0)
