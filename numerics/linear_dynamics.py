@@ -356,7 +356,7 @@ def sgd_runs(
     lr = nonnegative_float(lr, "lr", positive=True)
     steps, batch = positive_int(steps, "steps"), positive_int(batch, "batch")
     runs, every = positive_int(runs, "runs"), positive_int(record_every, "record_every")
-    settle = int(nonnegative_float(settle_steps, "settle_steps"))
+    settle = positive_int(settle_steps, "settle_steps", minimum=0)
     settle_step = lr if settle_lr is None else nonnegative_float(settle_lr, "settle_lr", positive=True)
     noise = nonnegative_float(label_noise, "label_noise")
     generator = torch.Generator().manual_seed(seed)

@@ -39,9 +39,7 @@ NAMED: dict[str, tuple[Callable[[NDArray], NDArray], tuple[float, ...]]] = {
 
 
 def _degree(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-    return int(value)
+    return positive_int(value, name, minimum=0)
 
 
 def hermite_functions(x: ArrayLike, max_degree: int) -> NDArray[np.float64]:

@@ -156,11 +156,10 @@ def _as_edge_index(pairs: NDArray) -> NDArray[np.int64]:
 
 def _check_removal(edges: NDArray, num_remove: int) -> int:
     total = edges.shape[1] // 2
-    if isinstance(num_remove, bool) or not isinstance(num_remove, (int, np.integer)) \
-            or not 0 <= num_remove <= total:
-        raise ValueError(f"num_remove must be an integer in [0, {total}] (the undirected edges), "
-                         f"got {num_remove!r}")
-    return int(num_remove)
+    count = positive_int(num_remove, "num_remove", minimum=0)
+    if count > total:
+        raise ValueError(f"num_remove must be at most {total} (the undirected edges), got {count}")
+    return count
 
 
 def one_wis(edge_index: ArrayLike, num_remove: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:

@@ -29,9 +29,7 @@ ACTIVATIONS = ("relu", "leaky_relu", "step", "identity")
 
 
 def _degree(k: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-        raise ValueError(f"degree must be an integer >= 0, got {k!r}")
-    return k
+    return positive_int(k, "degree", minimum=0)
 
 
 def hermite_function(k: int) -> sp.Expr:
