@@ -163,7 +163,7 @@ class Context:
         measured: list[Any],
         *,
         rtol: float,
-        atol: float = 0.0,
+        atol: float | list[float] = 0.0,
         why: str,
         cases: list[Any] | None = None,
     ) -> Comparison:

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from proofs_checks.verdict import Verdict
 
 COLUMNS = ("claim", "status", "control", "worst err/tol", "seconds")
@@ -53,7 +55,7 @@ def _section(verdict: Verdict) -> str:
             f"- *{comp['name']}* ({comp['cases']} cases): {'pass' if comp['passed'] else 'FAIL'}; "
             f"max abs err {float(comp['max_abs_error']):.3g}, max rel err "
             f"{float(comp['max_rel_error']):.3g}; tolerance rtol={comp['rtol']:g}, "
-            f"atol={comp['atol']:g} ({comp['why']}); worst case {comp['worst_case']}: "
+            f"atol={_atol_text(comp['atol'])} ({comp['why']}); worst case {comp['worst_case']}: "
             f"predicted {brief(comp['worst_predicted'])}, measured {brief(comp['worst_measured'])}.",
         ]
     control = details.get("control", {})
@@ -64,6 +66,14 @@ def _section(verdict: Verdict) -> str:
     if "traceback" in details:
         lines += ["```", details["traceback"].rstrip(), "```", ""]
     return "\n".join(lines)
+
+
+def _atol_text(atol: Any) -> str:
+    """One tolerance, or the range of per-case ones."""
+    if isinstance(atol, list):
+        values = np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in atol])
+        return f"{values.min():.3g}–{values.max():.3g} (per case)"
+    return f"{float(atol):g}"
 
 
 def brief(value: Any, limit: int = 240) -> str:

@@ -102,7 +102,7 @@ def run_claim(
         control="caught" if caught else "missed",
         predicted=worst.predicted[worst.worst_index] if worst else None,
         measured=worst.measured[worst.worst_index] if worst else None,
-        tolerance={"rtol": worst.rtol, "atol": worst.atol, "why": worst.why} if worst else {},
+        tolerance={"rtol": worst.rtol, "atol": worst.worst_atol, "why": worst.why} if worst else {},
         seed=seed,
         seconds=round(time.perf_counter() - start, 3),
         details=details,

@@ -5,6 +5,7 @@ Both are plain dataclasses that serialize to JSON with stable keys (``to_dict``)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -38,6 +39,8 @@ class Comparison:
     A case passes when |p − m| <= atol + rtol·|p| entrywise; ``ratio`` is the largest
     |p − m| / (atol + rtol·|p|) over all entries of all cases (pass iff ratio <= 1), reached at case
     ``worst_index`` (described by ``worst_case``). ``max_rel_error`` skips entries predicted 0.
+    ``atol`` is one number or one per case (a bound that depends on the case, e.g. on a width; a
+    case's may be an array of the case's shape, a bound per entry).
     """
 
     name: str
@@ -45,13 +48,20 @@ class Comparison:
     predicted: list[Any]
     measured: list[Any]
     rtol: float
-    atol: float
+    atol: float | list[Any]
     why: str
     ratio: float
     max_abs_error: float
     max_rel_error: float
     worst_index: int
     worst_case: str
+
+    @property
+    def worst_atol(self) -> float:
+        """The absolute tolerance of the worst case (its largest entry for a per-entry bound)."""
+        if isinstance(self.atol, list):
+            return float(np.max(self.atol[self.worst_index]))
+        return self.atol
 
     def summary(self) -> dict[str, Any]:
         """The comparison without its per-case lists (for the verdict's details)."""
@@ -69,22 +79,29 @@ def compare(
     measured: list[Any],
     *,
     rtol: float,
-    atol: float = 0.0,
+    atol: float | Sequence[Any] = 0.0,
     why: str,
     cases: list[Any] | None = None,
 ) -> Comparison:
-    """Judge ``predicted`` against ``measured`` case by case (each case a scalar or an array)."""
+    """Judge ``predicted`` against ``measured`` case by case (each case a scalar or an array);
+    ``atol`` is one number or one per case (each a number or an array of the case's shape)."""
     if len(predicted) != len(measured) or not predicted:
         raise ValueError(
             f"predicted and measured must be non-empty lists of equal length, "
             f"got {len(predicted)} and {len(measured)}"
         )
-    if rtol < 0 or atol < 0 or rtol + atol == 0:
+    per_case = ([np.asarray(a, dtype=np.float64) for a in atol] if isinstance(atol, Sequence)
+                else [np.float64(atol)] * len(predicted))
+    if len(per_case) != len(predicted):
+        raise ValueError(f"atol must be one number or one per case ({len(predicted)}), got "
+                         f"{len(per_case)}")
+    smallest = min(float(np.min(a)) for a in per_case)
+    if rtol < 0 or smallest < 0 or rtol + smallest == 0:
         raise ValueError(f"tolerance must be non-negative and not both zero, got {rtol=}, {atol=}")
     if not why:
         raise ValueError("why must justify the tolerance")
     ratios, abs_errors, rel_errors = [], [], []
-    for p, m in zip(predicted, measured, strict=True):
+    for p, m, case_atol in zip(predicted, measured, per_case, strict=True):
         p_arr = np.atleast_1d(np.asarray(p, dtype=np.float64))
         m_arr = np.atleast_1d(np.asarray(m, dtype=np.float64))
         if p_arr.shape != m_arr.shape:
@@ -93,7 +110,7 @@ def compare(
             rel_errors.append(np.inf)
             continue
         error = np.abs(p_arr - m_arr)
-        ratio = error / (atol + rtol * np.abs(p_arr))
+        ratio = error / (case_atol + rtol * np.abs(p_arr))
         ratio[~np.isfinite(error)] = np.inf
         ratios.append(float(np.max(ratio)))
         abs_errors.append(float(np.max(error)))
@@ -107,7 +124,7 @@ def compare(
         predicted=jsonable(list(predicted)),
         measured=jsonable(list(measured)),
         rtol=rtol,
-        atol=atol,
+        atol=jsonable(per_case) if isinstance(atol, Sequence) else float(atol),
         why=why,
         ratio=ratios[worst],
         max_abs_error=max(abs_errors),

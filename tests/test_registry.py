@@ -160,3 +160,12 @@ def test_table_survives_infinite_ratios():
     verdict = Verdict("x.y", "s", "src", "quick", "fail", "caught", None, None, {}, 0, 0.1,
                       {"comparisons": [{"ratio": "inf"}, {"ratio": 0.5}]})
     assert "inf" in format_table([verdict])
+
+
+def test_per_case_and_per_entry_tolerances():
+    ok = compare("c", [1.0, [1.0, 2.0]], [1.5, [1.1, 2.9]], rtol=0.0, atol=[0.6, [0.2, 1.0]], why="w")
+    assert ok.passed and abs(ok.ratio - 0.9) < 1e-12 and ok.worst_index == 1 and ok.worst_atol == 1.0
+    bad = compare("c", [1.0, 1.0], [1.5, 1.5], rtol=0.0, atol=[0.6, 0.4], why="w")
+    assert not bad.passed and bad.worst_index == 1
+    with pytest.raises(ValueError, match="one per case"):
+        compare("c", [1.0, 1.0], [1.0, 1.0], rtol=0.0, atol=[0.1], why="w")
