@@ -508,6 +508,8 @@ def train(net: torch.nn.Sequential, X: ArrayLike, Y: ArrayLike, lam: float, *, a
 def _general_position(points: NDArray) -> bool:
     """Every d rows of ``points`` (N, d) linearly independent (checked by determinants)."""
     n, d = points.shape
+    if n < d:
+        return bool(np.linalg.matrix_rank(points) == n)
     subsets = (points[list(rows)] for rows in itertools.combinations(range(n), d))
     return all(abs(np.linalg.det(S)) > 1e-9 * np.prod(np.linalg.norm(S, axis=1)) for S in subsets)
 
@@ -533,7 +535,9 @@ def activation_patterns(points: ArrayLike, *, samples: int | None = None, seed: 
             raise ValueError("points must be in general position (every d of them independent) for "
                              "the exact enumeration; pass samples=n to sample patterns instead")
         found = [X[:, 0] >= 0, X[:, 0] <= 0] if d == 1 else []
-        for rows in itertools.combinations(range(n), d - 1) if d > 1 else ():
+        if n < d:  # independent rows: X u takes every sign vector
+            found = list(itertools.product((False, True), repeat=n))
+        for rows in itertools.combinations(range(n), d - 1) if n >= d > 1 else ():
             ray = np.linalg.svd(X[list(rows)], full_matrices=True)[2][-1]  # ⟂ to the d − 1 points
             base = X @ ray > 0
             for signs in itertools.product((False, True), repeat=d - 1):
