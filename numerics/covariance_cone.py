@@ -171,10 +171,10 @@ def conic_caratheodory(G: ArrayLike, weights: ArrayLike, *, block: int = 1024) -
         raise ValueError(f"weights must have one entry per column of G ({gens.shape[1]}), got {c.size}")
     block = positive_int(block, "block")
     live = np.flatnonzero(c > 0)
-    coords = _full_row_rank(gens[:, live])
+    coords, basis = _full_row_rank(gens[:, live])
     if live.size <= coords.shape[0]:
         return c
-    reduced = _crossover(coords, c[live], block)
+    reduced = _crossover(coords, c[live], block, _initial_basis(coords) if basis is None else basis)
     out = np.zeros_like(c)
     out[live] = _polish(coords, reduced, coords @ c[live])
     return out
@@ -197,19 +197,23 @@ def _independent_columns(G: NDArray, subset: NDArray[np.intp]) -> NDArray[np.int
     return subset[pivots[:_numerical_rank(R, G.shape)]]
 
 
-def _full_row_rank(G: NDArray) -> NDArray:
-    """G itself when it has full row rank, else G in the coordinates of an orthonormal basis of its
-    column space (SVD of the R factor of a QR of Gᵀ, cut at the numerical rank)."""
+def _full_row_rank(G: NDArray) -> tuple[NDArray, NDArray[np.intp] | None]:
+    """(G, r independent columns) when G (D, n) has full row rank — certified by a pivoted QR of a
+    spread of D + 64 columns — else (G in the coordinates of an orthonormal basis of its column
+    space, None); the basis comes from an SVD of the R factor of a QR of Gᵀ, cut at the numerical
+    rank."""
     D, n = G.shape
-    if n >= D and _independent_columns(G, _spread(n, D + 64)).size == D:
-        return G
+    if n >= D:
+        columns = _independent_columns(G, _spread(n, D + 64))
+        if columns.size == D:
+            return G, columns
     if n > D:
         _, tall_R = np.linalg.qr(G.T)  # G = tall_Rᵀ Qᵀ: same column space, D×D
         U, s, _ = np.linalg.svd(tall_R.T)
     else:
         U, s, _ = np.linalg.svd(G, full_matrices=False)
     rank = int(np.sum(s > max(G.shape) * np.finfo(float).eps * s[0])) if s.size else 0
-    return U[:, :rank].T @ G
+    return U[:, :rank].T @ G, None
 
 
 def _initial_basis(G: NDArray) -> NDArray[np.intp]:
@@ -245,53 +249,62 @@ class _Etas:
         self.count += 1
 
     def apply(self, x: NDArray) -> NDArray:
-        """E_m⋯E_1 x for x of shape (size,) or (size, k)."""
+        """E_m⋯E_1 x for one vector x (size,)."""
         p = self.count
         if p == 0:
             return x
         rows = self.rows[:p]
         coef = self.inverse[:p, :p] @ x[rows]
         out = x - self.alphas[:p].T @ coef
-        if x.ndim == 1:
-            out += np.bincount(rows, coef, minlength=self.size)
-        else:
-            np.add.at(out, rows, coef)
+        out += np.bincount(rows, coef, minlength=self.size)
         return out
 
+    def apply_in_place(self, panel: NDArray) -> None:
+        """panel ← E_m⋯E_1 panel for a Fortran-ordered (size, k) panel, without temporaries."""
+        p = self.count
+        rows = self.rows[:p]
+        coef = np.asfortranarray(self.inverse[:p, :p] @ panel[rows])
+        sl.blas.dgemm(-1.0, self.alphas[:p].T, coef, 1.0, panel, overwrite_c=True)
+        np.add.at(panel, rows, coef)
 
-def _crossover(G: NDArray, c: NDArray, block: int, flush: int = 32) -> NDArray:
-    """The pivoting sweep of ``conic_caratheodory`` on a full-row-rank G (r, n), c > 0."""
+
+def _crossover(G: NDArray, c: NDArray, block: int, basis: NDArray[np.intp], flush: int = 32) -> NDArray:
+    """The pivoting sweep of ``conic_caratheodory`` on a full-row-rank G (r, n), c > 0, from r
+    independent columns ``basis``.
+
+    Ratio test: the basis weights move by step·α; those with α_i < −1e-12·max|panel column| fall,
+    and the first to reach zero (the largest weight/α among them, all ≤ 0) leaves unless the entering
+    weight c_j runs out first."""
     r, n = G.shape
-    c = c.copy()
-    basis = _initial_basis(G)
+    c, basis = c.copy(), basis.copy()
     weights = c[basis]  # the basis's weights, by basis position
     others = np.setdiff1d(np.arange(n), basis)
-    ratios = np.empty(r)
-    for start in range(0, others.size, block):
-        J = others[start:start + block]
-        panel = sl.lu_solve(sl.lu_factor(G[:, basis], check_finite=False), G[:, J], check_finite=False)
-        panel = np.asfortranarray(panel)
-        etas = _Etas(r, flush)
-        for t, j in enumerate(J):
-            alpha = etas.apply(panel[:, t])
-            falling = alpha < -1e-12 * np.max(np.abs(alpha))
-            np.divide(weights, -alpha, out=ratios, where=falling)
-            ratios[~falling] = np.inf
-            leaving = int(np.argmin(ratios))
-            step = min(c[j], ratios[leaving])
-            weights += step * alpha
-            np.maximum(weights, 0.0, out=weights)
-            if step == c[j]:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for start in range(0, others.size, block):
+            J = others[start:start + block]
+            panel = sl.lu_solve(sl.lu_factor(G[:, basis], check_finite=False), G[:, J],
+                                check_finite=False)
+            panel = np.asfortranarray(panel)
+            thresholds = -1e-12 * np.abs(panel).max(axis=0)
+            etas = _Etas(r, flush)
+            for t, j in enumerate(J):
+                alpha = etas.apply(panel[:, t])
+                quotients = np.where(alpha < thresholds[t], weights / alpha, -np.inf)
+                leaving = int(np.argmax(quotients))
+                step = min(c[j], -quotients[leaving])
+                weights += step * alpha
+                np.maximum(weights, 0.0, out=weights)
+                if step == c[j]:
+                    c[j] = 0.0
+                    continue
+                c[basis[leaving]] = 0.0
+                weights[leaving] = c[j] - step
                 c[j] = 0.0
-                continue
-            c[basis[leaving]] = 0.0
-            weights[leaving] = c[j] - step
-            c[j] = 0.0
-            basis[leaving] = j
-            etas.add(alpha, leaving)
-            if etas.count == flush:
-                panel[:, t + 1:] = etas.apply(panel[:, t + 1:])
-                etas = _Etas(r, flush)
+                basis[leaving] = j
+                etas.add(alpha, leaving)
+                if etas.count == flush and t + 1 < J.size:
+                    etas.apply_in_place(panel[:, t + 1:])
+                    etas = _Etas(r, flush)
     c[basis] = weights
     return c
 

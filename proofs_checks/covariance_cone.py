@@ -207,7 +207,7 @@ def _trained_reductions(ctx: Context, predict: Callable[[int], int]) -> list:
     return [outputs, loss, excess]
 
 
-def plateau_width(losses: dict[int, float], rtol: float = 1e-2) -> int:
+def plateau_width(losses: dict[int, float], rtol: float = 0.1) -> int:
     """The smallest width whose loss is within ``rtol`` (relative) of the widest width's loss."""
     best = losses[max(losses)]
     return min(w for w, value in losses.items() if value <= best * (1 + rtol))
@@ -225,7 +225,7 @@ def _plot_widths(ctx: Context, rows: list[dict], cases: list[dict], sizes: list[
     left.set(xlabel="width", ylabel="best trained loss", title="loss vs width (depth 3, λ = 1e-3)")
     left.legend(fontsize=7)
     grid = np.array(sizes, dtype=float)
-    right.plot(grid, needed, "o-", label="width where the loss plateaus (1 %)")
+    right.plot(grid, needed, "o-", label="width where the loss plateaus (10 %)")
     right.plot(grid, grid * (grid + 1), "k--", lw=1, label="N(N+1)")
     right.plot(grid, grid, "k:", lw=1, label="N")
     right.set(xlabel="N", ylabel="neurons", yscale="log", title="neurons used vs the bound")
@@ -305,7 +305,7 @@ def _plot_shallow(ctx: Context, rows: list[dict], labels: list[dict], seeds: lis
         losses = np.array([r["loss"] for r in rows[k * len(seeds):(k + 1) * len(seeds)]])
         ax.semilogy(np.full(losses.size, k), (losses - value) / value + 1e-12, "o", color=f"C{k}")
     ax.axhline(1e-3, color="k", ls=":", lw=1, label="tolerance of the best run")
-    ax.set(xlabel="data set", ylabel="(trained loss − optimum)/optimum (+1e-12)",
+    ax.set(xlabel="data set", ylabel="(trained loss − optimum)/optimum (+1e-12)", xticks=range(len(values)),
            title="shallow ReLU trainings vs the convex optimum")
     ax.legend(fontsize=7)
     ctx.savefig(fig, "trainings")
