@@ -105,14 +105,21 @@ def activations(net: torch.nn.Module, X: ArrayLike) -> tuple[list[NDArray], list
     return pre, post
 
 
-def layer_covariances(net: torch.nn.Module, X: ArrayLike) -> NetworkCovariances:
-    """The pairs (K̃_ℓ, K_ℓ) of a torch MLP on data X (N, d); see ``NetworkCovariances``."""
+def layer_inputs(net: torch.nn.Module, X: ArrayLike) -> tuple[list[NDArray], list[NDArray]]:
+    """For every linear layer ℓ of ``net`` on the rows of X: its pre-activations Z̃_ℓ (w_ℓ, N) and its
+    input Z_{ℓ−1} (w_{ℓ−1}, N), stacked with a row of ones when the layer has a bias."""
     linears, _ = _layers(net)
     pre, post = activations(net, X)
-    ones = np.ones((pre[0].shape[1],) * 2)
-    inputs = [z.T @ z + (ones if layer.bias is not None else 0.0)
-              for z, layer in zip(post, linears, strict=True)]
-    return NetworkCovariances(inputs=inputs, pre=[z.T @ z for z in pre],
+    ones = np.ones((1, pre[0].shape[1]))
+    return pre, [z if layer.bias is None else np.vstack([z, ones])
+                 for z, layer in zip(post, linears, strict=True)]
+
+
+def layer_covariances(net: torch.nn.Module, X: ArrayLike) -> NetworkCovariances:
+    """The pairs (K̃_ℓ, K_ℓ) of a torch MLP on data X (N, d); see ``NetworkCovariances``."""
+    pre, inputs = layer_inputs(net, X)
+    _, post = activations(net, X)
+    return NetworkCovariances(inputs=[z.T @ z for z in inputs], pre=[z.T @ z for z in pre],
                               post=[z.T @ z for z in post[1:]], outputs=pre[-1].T.copy())
 
 
@@ -121,31 +128,67 @@ def parameter_norm(net: torch.nn.Module) -> float:
     return float(sum(torch.sum(p.detach().double() ** 2) for p in net.parameters()))
 
 
-def _trace_pinv(pre: NDArray, cov: NDArray, rtol: float) -> float:
-    """Tr[K⁺ K̃] from the least-squares solution of K·M = K̃ (SVD, singular values below
-    rtol·σ_max dropped)."""
-    return float(np.trace(np.linalg.lstsq(cov, pre, rcond=rtol)[0]))
+def least_norm_weights(pre: list[NDArray], inputs: list[NDArray]) -> list[NDArray]:
+    """W_ℓ = Z̃_ℓ Z_{ℓ−1}⁺ for the activations of ``layer_inputs``: the least-norm weights (w_ℓ, w_{ℓ−1}
+    [+1 for the bias]) that reproduce every layer's pre-activations. Solved by ``np.linalg.lstsq``
+    (SVD applied to the right-hand side, which keeps the residual at round-off even when the
+    activations are nearly rank-deficient; forming Z⁺ explicitly does not)."""
+    return [np.linalg.lstsq(source.T, target.T, rcond=None)[0].T
+            for target, source in zip(pre, inputs, strict=True)]
 
 
-def least_norm_cost(covariances: NetworkCovariances, rtol: float = 1e-12) -> float:
-    """Σ_ℓ Tr[K̃_ℓ K_{ℓ−1}⁺]: the least ‖θ‖² of any network with these layerwise activations.
+def least_norm_cost(pre: list[NDArray], inputs: list[NDArray]) -> float:
+    """Σ_ℓ ‖Z̃_ℓ Z_{ℓ−1}⁺‖_F², the norm of ``least_norm_weights``."""
+    return float(sum(np.sum(W**2) for W in least_norm_weights(pre, inputs)))
 
-    ``rtol`` cuts the spectrum of each K_{ℓ−1} (the numerical rank of the activations).
-    """
-    return float(sum(_trace_pinv(p, k, rtol)
-                     for p, k in zip(covariances.pre, covariances.inputs, strict=True)))
+
+def least_norm_uncertainty(pre: list[NDArray], inputs: list[NDArray]) -> float:
+    """The float64 uncertainty of ``least_norm_cost``: Σ_ℓ 2‖W_ℓ‖δ_ℓ + δ_ℓ² with
+    δ_ℓ = max(shape)·ε·(‖Z̃_ℓ‖ + ‖W_ℓ‖‖Z_{ℓ−1}‖)/s_min, s_min the smallest singular value of Z_{ℓ−1}
+    above the numerical rank cut (first-order perturbation of the least-norm solution of a
+    consistent system). Activations of trained networks nearly collapse (s_min down to 1e-13 of the
+    largest), and there the least-norm cost is only determined to this accuracy."""
+    total = 0.0
+    for W, target, source in zip(least_norm_weights(pre, inputs), pre, inputs, strict=True):
+        s = np.linalg.svd(source, compute_uv=False)
+        kept = s[s > max(source.shape) * np.finfo(float).eps * s[0]] if s.size and s[0] > 0 else s[:0]
+        if not kept.size:
+            continue
+        norm = np.linalg.norm(W)
+        scale = np.linalg.norm(target) + norm * np.linalg.norm(source)
+        delta = max(source.shape) * np.finfo(float).eps * scale / kept[-1]
+        total += 2 * norm * delta + delta**2
+    return float(total)
+
+
+def _fit(outputs: NDArray, Y: ArrayLike) -> float:
+    targets = as_matrix(Y, "Y")
+    if targets.shape != outputs.shape:
+        raise ValueError(f"Y must have shape {outputs.shape}, got {targets.shape}")
+    return float(np.mean(np.sum((outputs - targets) ** 2, axis=1)))
+
+
+def activation_loss(net: torch.nn.Module, X: ArrayLike, Y: ArrayLike, lam: float) -> float:
+    """(1/N)·‖Z̃_L − Y‖² + λ·Σ_ℓ ‖Z̃_ℓ Z_{ℓ−1}⁺‖²: the loss as a function of the network's activations
+    on X, equal to the parameter-space loss L(θ) at least-norm weights."""
+    lam = nonnegative_float(lam, "lam")
+    pre, inputs = layer_inputs(net, X)
+    return _fit(pre[-1].T, Y) + lam * least_norm_cost(pre, inputs)
 
 
 def covariance_loss(covariances: NetworkCovariances, Y: ArrayLike, lam: float,
                     rtol: float = 1e-12) -> float:
-    """(1/N)·‖Z̃_L − Y‖² + λ·Σ_ℓ Tr[K̃_ℓ K_{ℓ−1}⁺]: the loss as a function of the activations, equal
-    to the parameter-space loss L(θ) at least-norm weights."""
-    targets = as_matrix(Y, "Y")
-    if targets.shape != covariances.outputs.shape:
-        raise ValueError(f"Y must have shape {covariances.outputs.shape}, got {targets.shape}")
+    """(1/N)·‖Z̃_L − Y‖² + λ·Σ_ℓ Tr[K̃_ℓ K_{ℓ−1}⁺], the same loss from the covariances alone.
+
+    Tr[K⁺K̃] comes from the least-squares solution of K·M = K̃ with singular values of K below
+    rtol·λ_max dropped: K squares the condition number of the activations, so directions with
+    singular value below ~√rtol of the largest are lost (prefer ``activation_loss`` for trained
+    networks, whose representations nearly collapse).
+    """
     lam = nonnegative_float(lam, "lam")
-    fit = float(np.mean(np.sum((covariances.outputs - targets) ** 2, axis=1)))
-    return fit + lam * least_norm_cost(covariances, rtol)
+    cost = sum(float(np.trace(np.linalg.lstsq(k, p, rcond=rtol)[0]))
+               for p, k in zip(covariances.pre, covariances.inputs, strict=True))
+    return _fit(covariances.outputs, Y) + lam * cost
 
 
 # ---------------------------------------------------------------------------------------------
@@ -336,23 +379,28 @@ def _sym_coordinates(rows: NDArray) -> NDArray:
     return (rows[:, upper[0]] * rows[:, upper[1]] * scale).T
 
 
-def _row_space(M: NDArray) -> NDArray:
-    """An orthonormal basis (N, p) of the row space of M (w, N), cut at the numerical rank."""
-    _, s, Vt = np.linalg.svd(M, full_matrices=False)
+def _whitened_rows(M: NDArray) -> NDArray:
+    """U (w, p) from M = U S Vᵀ (numerical rank p): the rows of M in the basis V S of its row space.
+
+    Σ_k c_k m_k m_kᵀ = MᵀM  ⇔  Σ_k c_k u_k u_kᵀ = I_p (apply V S · S Vᵀ), so the conic problem is the
+    same; in these coordinates every direction of the row space has weight 1, and a direction
+    with singular value 1e-7·s₁ is reproduced to relative precision ε, not ε/1e-14."""
+    U, s, _ = np.linalg.svd(M, full_matrices=False)
     if not s.size or s[0] == 0:
-        return np.zeros((M.shape[1], 0))
-    return Vt[s > max(M.shape) * np.finfo(float).eps * s[0]].T
+        return np.zeros((M.shape[0], 0))
+    return U[:, s > max(M.shape) * np.finfo(float).eps * s[0]]
 
 
 def cone_generators(Z: ArrayLike, activation: str = "relu") -> NDArray[np.float64]:
     """The generators (z zᵀ, σ(z)σ(z)ᵀ) of the neurons of a layer, one column per row z of Z (w, N).
 
-    Exact change of coordinates: each half is written in an orthonormal basis of the row space of Z
-    (resp. σ(Z)), so the result has p(p+1)/2 + q(q+1)/2 ≤ N(N+1) rows for ranks p, q.
+    Exact change of coordinates: each half is written in the basis V S of the row space of Z (resp.
+    σ(Z)) from its SVD (``_whitened_rows``), so the result has p(p+1)/2 + q(q+1)/2 ≤ N(N+1) rows
+    for ranks p, q, and the layer's own pair is (I_p, I_q).
     """
     pre = as_matrix(Z, "Z")
     post = activation_function(activation)(pre)
-    return np.vstack([_sym_coordinates(pre @ _row_space(pre)), _sym_coordinates(post @ _row_space(post))])
+    return np.vstack([_sym_coordinates(_whitened_rows(pre)), _sym_coordinates(_whitened_rows(post))])
 
 
 @dataclass(frozen=True)
@@ -412,7 +460,7 @@ def reduce_network(net: torch.nn.Module, X: ArrayLike) -> torch.nn.Sequential:
         target = pre[k]
         if k > 0:  # least-norm weights from the reduced input
             inputs = current if biases[k] is None else np.vstack([current, np.ones((1, current.shape[1]))])
-            solved = target @ np.linalg.pinv(inputs)
+            solved = least_norm_weights([target], [inputs])[0]
             weights[k], biases[k] = (solved, None) if biases[k] is None else (solved[:, :-1], solved[:, -1])
         if k < len(linears) - 1:
             reduction = caratheodory_reduce(target, name)

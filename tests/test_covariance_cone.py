@@ -8,6 +8,7 @@ import sympy as sp
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.linalg import orth
 from scipy.optimize import linprog
 
 from numerics import covariance_cone as cc
@@ -71,7 +72,8 @@ def test_least_norm_cost_equals_min_norm_solution(n_in, n_points, n_out, seed):
     Z = rng.normal(size=(n_in, n_points))
     Zt = rng.normal(size=(n_out, n_in)) @ Z
     W = np.linalg.lstsq(Z.T, Zt.T, rcond=None)[0].T
-    assert theory.least_norm_cost([Zt.T @ Zt], [Z.T @ Z]) == pytest.approx(np.sum(W**2), rel=1e-8, abs=1e-10)
+    assert theory.least_norm_cost([Zt], [Z]) == pytest.approx(np.sum(W**2), rel=1e-8, abs=1e-10)
+    assert cc.least_norm_cost([Zt], [Z]) == pytest.approx(np.sum(W**2), rel=1e-8, abs=1e-10)
 
 
 # --- Carathéodory --------------------------------------------------------------------------------
@@ -168,12 +170,12 @@ def test_layer_covariances_by_hand():
 
 @settings(max_examples=15, deadline=None)
 @given(st.integers(2, 6), st.integers(1, 3), st.integers(2, 4), st.integers(1, 8), st.integers(0, 2**16))
-def test_covariance_loss_is_the_loss_at_least_norm_weights(n, dim, depth, width, seed):
+def test_activation_loss_is_the_loss_at_least_norm_weights(n, dim, depth, width, seed):
     X = np.random.default_rng(seed).normal(size=(n, dim))
     Y = np.random.default_rng(seed + 1).normal(size=(n, 1))
     net = cc.mlp([dim] + [width] * (depth - 1) + [1], seed=seed)
     lam = 0.1
-    expected = cc.covariance_loss(cc.layer_covariances(net, X), Y, lam)
+    expected = cc.activation_loss(net, X, Y, lam)
     # second route: project every layer's weights on the row space of its input (same activations)
     _, post = cc.activations(net, X)
     with torch.no_grad():
@@ -182,7 +184,7 @@ def test_covariance_loss_is_the_loss_at_least_norm_weights(n, dim, depth, width,
             if layer.bias is not None:
                 full = np.hstack([full, layer.bias.numpy()[:, None]])
                 inputs = np.vstack([inputs, np.ones((1, n))])
-            basis = cc._row_space(inputs.T)
+            basis = orth(inputs)  # the column space of the layer's inputs (w, N)
             projected = full @ basis @ basis.T
             layer.weight.copy_(torch.as_tensor(projected[:, :layer.in_features]))
             if layer.bias is not None:
@@ -190,6 +192,15 @@ def test_covariance_loss_is_the_loss_at_least_norm_weights(n, dim, depth, width,
         value = float(cc.regularized_loss(net, torch.as_tensor(X), torch.as_tensor(Y), lam))
     assert value == pytest.approx(expected, rel=1e-8)
     assert _projected_gap(net, X) == pytest.approx(0.0, abs=1e-10)
+
+
+def test_covariance_loss_equals_activation_loss_when_well_conditioned():
+    # d >= N and wide layers: every K has condition ≲ 1e3, where the covariance route is accurate
+    X = np.random.default_rng(0).normal(size=(5, 8))
+    Y = np.random.default_rng(1).normal(size=(5, 2))
+    net = cc.mlp([8, 40, 40, 2], seed=0)
+    assert cc.covariance_loss(cc.layer_covariances(net, X), Y, 0.1) == pytest.approx(
+        cc.activation_loss(net, X, Y, 0.1), rel=1e-9)
 
 
 def test_reduce_network_keeps_outputs_and_least_norm_cost():
@@ -201,8 +212,8 @@ def test_reduce_network_keeps_outputs_and_least_norm_cost():
     with torch.no_grad():
         np.testing.assert_allclose(reduced(torch.as_tensor(X)).numpy(), net(torch.as_tensor(X)).numpy(),
                                    rtol=1e-9, atol=1e-10)
-    cov = cc.layer_covariances(net, X)
-    assert cc.parameter_norm(reduced) == pytest.approx(theory.least_norm_cost(cov.pre, cov.inputs), rel=1e-8)
+    least = theory.least_norm_cost(*cc.layer_inputs(net, X))
+    assert cc.parameter_norm(reduced) == pytest.approx(least, rel=1e-8)
 
 
 # --- shallow convex optimum ------------------------------------------------------------------

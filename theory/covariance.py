@@ -166,17 +166,26 @@ def tight_bound_function(n_points: int) -> Callable[[float], float]:
     return evaluate
 
 
-def least_norm_cost(pre: list, inputs: list, rtol: float = 1e-12) -> float:
-    """Σ_ℓ Tr[K̃_ℓ K_{ℓ−1}⁺] for the lists of pre-activation covariances K̃_ℓ and input covariances
-    K_{ℓ−1} (N×N each): the least ‖θ‖² with these activations (``least_norm_identity``). The
-    pseudo-inverse is cut at rtol·λ_max."""
+def least_norm_cost(pre: list, inputs: list) -> float:
+    """Σ_ℓ Tr[K̃_ℓ K_{ℓ−1}⁺], the least ‖θ‖² with these activations (``least_norm_identity``), from the
+    activations themselves: ``pre[ℓ]`` = Z̃_ℓ (n_out, N) and ``inputs[ℓ]`` = Z_{ℓ−1} (n_in, N), with the
+    row of ones when the layer has a bias.
+
+    With Z = U S Vᵀ (rank r), (ZᵀZ)⁺ = V S⁻² Vᵀ, so Tr[Z̃ᵀZ̃ (ZᵀZ)⁺] = ‖Z̃ V S⁻¹‖_F². Working with Z
+    rather than K = ZᵀZ resolves singular values down to ε·s₁ instead of √ε·s₁ — trained networks
+    have activations with singular values 1e-7 of the largest, which K cannot resolve. The rank is
+    cut at max(n_in, N)·ε·s₁.
+    """
     if len(pre) != len(inputs) or not pre:
         raise ValueError(f"pre and inputs must be non-empty lists of equal length, got {len(pre)} "
                          f"and {len(inputs)}")
     total = 0.0
-    for target, cov in zip(pre, inputs, strict=True):
-        values, vectors = np.linalg.eigh(np.asarray(cov, dtype=float))
-        keep = values > rtol * max(values[-1], 0.0)
-        projected = vectors[:, keep].T @ np.asarray(target, dtype=float) @ vectors[:, keep]
-        total += float(np.sum(np.diag(projected) / values[keep]))
+    for k, (target, source) in enumerate(zip(pre, inputs, strict=True)):
+        target, source = np.asarray(target, dtype=float), np.asarray(source, dtype=float)
+        if target.ndim != 2 or source.ndim != 2 or target.shape[1] != source.shape[1]:
+            raise ValueError(f"pre[{k}] and inputs[{k}] must be matrices with one column per point, got "
+                             f"shapes {target.shape} and {source.shape}")
+        _, s, Vt = np.linalg.svd(source, full_matrices=False)
+        keep = s > max(source.shape) * np.finfo(float).eps * s[0] if s.size and s[0] > 0 else s < 0
+        total += float(np.sum((target @ Vt[keep].T / s[keep]) ** 2))
     return total
