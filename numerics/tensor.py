@@ -3,7 +3,10 @@
 Source: Razin, Maman, Cohen, arXiv 2102.09972 (CLAIMS.md §10b). ``cp_completion`` returns the
 trajectory other projects need to study implicit rank minimization: the loss, the norm
 σ_r = Π_n ‖w_r^n‖ of every component, the alignment g_r = ⟨−∇ℓ(W), Ŵ_r⟩ of the loss gradient with
-each unit component, and a rank estimate.
+each unit component, a rank estimate, and the singular values of the tensor's mode-1 matricization
+(whose count above a threshold is the rank of the completed tensor when the components are
+orthogonal). ``lowest_cp_rank`` is the external reference: the least R for which tensorly's
+alternating least squares fits a tensor to a relative error.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ from numerics.validation import nonnegative_float, positive_int
 @dataclass(frozen=True)
 class CPTrajectory:
     """times (n,), loss (n,), component norms σ (n, R), alignments g (n, R), estimated rank (n,)
-    (components with σ_r above ``threshold``·max σ), final factors [(d_n, R)] for n = 1..N, and
+    (components with σ_r above ``threshold``·max σ), final factors [(d_n, R)] for n = 1..N,
     ``probes`` (n, P, R): σ_r after a trial GD step of each size in ``probe_steps`` from the
-    recorded state (P = 0 without probes)."""
+    recorded state (P = 0 without probes), and ``unfolding`` (n, min(d_1, Π_{n>1} d_n)): the
+    singular values of the mode-1 matricization of the tensor, descending."""
 
     times: NDArray[np.float64]
     loss: NDArray[np.float64]
@@ -32,6 +36,7 @@ class CPTrajectory:
     ranks: NDArray[np.int64]
     factors: list[NDArray[np.float64]]
     probes: NDArray[np.float64]
+    unfolding: NDArray[np.float64]
 
 
 def cp_tensor(factors: list) -> torch.Tensor:
@@ -83,7 +88,7 @@ def cp_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shape
         factors.append((scale ** (1 / order) * direction / direction.norm(dim=0)).requires_grad_())
     where = tuple(torch.as_tensor(indices[:, n]) for n in range(order))
     target = torch.as_tensor(values)
-    records: dict[str, list] = {"t": [], "loss": [], "sigma": [], "g": [], "probes": []}
+    records: dict[str, list] = {"t": [], "loss": [], "sigma": [], "g": [], "probes": [], "unfolding": []}
     for step in range(steps + 1):
         tensor = cp_tensor(factors)
         residual = tensor[where] - target
@@ -100,6 +105,7 @@ def cp_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shape
                 records["loss"].append(float(loss))
                 records["sigma"].append(norms.prod(dim=0).numpy().copy())
                 records["g"].append((-torch.einsum(spec, gradient, *units)).numpy().copy())
+                records["unfolding"].append(torch.linalg.svdvals(tensor.reshape(dims[0], -1)).numpy())
         grads = torch.autograd.grad(loss, factors)
         if step % every == 0 or step == steps:
             with torch.no_grad():
@@ -116,4 +122,28 @@ def cp_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shape
     ranks = np.sum(sigma > threshold * sigma.max(axis=1, keepdims=True), axis=1)
     return CPTrajectory(np.asarray(records["t"]), np.asarray(records["loss"]), sigma,
                         np.asarray(records["g"]), ranks, [f.detach().numpy().copy() for f in factors],
-                        np.asarray(records["probes"]))
+                        np.asarray(records["probes"]), np.asarray(records["unfolding"]))
+
+
+def lowest_cp_rank(tensor: ArrayLike, tol: float, max_rank: int = 8, seed: int = 0) -> tuple[int, float]:
+    """The least R <= ``max_rank`` for which tensorly's CP decomposition (ALS from an SVD start)
+    fits ``tensor`` to relative Frobenius error below ``tol``, and that error; (max_rank + 1, error
+    at max_rank) when none does. An upper bound on the CP rank at tolerance ``tol`` (ALS may miss
+    a fit that exists), from a library independent of this package."""
+    import tensorly as tl
+    from tensorly.decomposition import parafac
+
+    array = np.asarray(tensor, dtype=np.float64)
+    if array.ndim < 2 or array.size == 0 or not np.all(np.isfinite(array)):
+        raise ValueError(f"tensor must be a finite array of order >= 2, got shape {array.shape}")
+    tol = nonnegative_float(tol, "tol", positive=True)
+    max_rank = positive_int(max_rank, "max_rank")
+    norm = np.linalg.norm(array)
+    error = 1.0
+    for rank in range(1, max_rank + 1):
+        cp = parafac(tl.tensor(array), rank=rank, n_iter_max=1000, tol=1e-12, init="svd",
+                     random_state=seed)
+        error = float(np.linalg.norm(tl.cp_to_tensor(cp) - array) / norm)
+        if error < tol:
+            return rank, error
+    return max_rank + 1, error
