@@ -75,3 +75,37 @@ def test_bad_input(kwargs, message):
         arguments["observed_values"] = np.zeros(len(kwargs["observed_indices"]))
     with pytest.raises(ValueError, match=message):
         N.cp_completion(**arguments)
+
+
+def test_lowest_cp_rank_of_known_tensors():
+    from proofs_checks.tensor import orthogonal_truth
+
+    rng = np.random.default_rng(0)
+    rank_one = np.einsum("i,j,k->ijk", *(rng.normal(size=4) for _ in range(3)))
+    assert N.lowest_cp_rank(rank_one, 1e-8)[0] == 1
+    rank, error = N.lowest_cp_rank(orthogonal_truth(6, 1.2, 3), 1e-8)
+    assert rank == 2 and error < 1e-8
+    with pytest.raises(ValueError, match="order >= 2"):
+        N.lowest_cp_rank(np.ones(3), 1e-3)
+    with pytest.raises(ValueError, match="tol must be > 0"):
+        N.lowest_cp_rank(rank_one, 0.0)
+
+
+def test_unfolding_spectra_are_those_of_the_final_tensor():
+    rng = np.random.default_rng(1)
+    indices = np.argwhere(rng.random((4, 5, 3)) < 0.5)
+    run = N.cp_completion(rng.normal(size=len(indices)), indices, (4, 5, 3), 2, 0.1, 50, 0.01,
+                               record_every=10)
+    final = np.asarray(N.cp_tensor(run.factors)).reshape(4, -1)
+    np.testing.assert_allclose(run.unfolding[-1], np.linalg.svd(final, compute_uv=False), atol=1e-12)
+    assert run.unfolding.shape == (len(run.times), 4)
+
+
+def test_simultaneous_transitions_counts_overlaps():
+    from proofs_checks.tensor import simultaneous_transitions
+
+    t = np.linspace(0, 1, 101)[:, None]
+    one_at_a_time = np.hstack([np.clip(10 * t, 0.01, 1), np.clip(10 * t - 5, 0.01, 1)])
+    together = np.hstack([np.clip(10 * t, 0.01, 1), np.clip(10 * t, 0.01, 2)])
+    assert simultaneous_transitions(one_at_a_time, 2) == 1
+    assert simultaneous_transitions(together, 2) == 2
