@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 
-from numerics.validation import nonnegative_float, positive_int
+from numerics.validation import NotConvergedError, nonnegative_float, positive_int
 
 
 @dataclass(frozen=True)
@@ -147,3 +147,144 @@ def lowest_cp_rank(tensor: ArrayLike, tol: float, max_rank: int = 8, seed: int =
         if error < tol:
             return rank, error
     return max_rank + 1, error
+
+
+# ---------------------------------------------------------------------------------------------
+# Hierarchical tensor factorization (a binary tree over the modes)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HTFTrajectory:
+    """Output of ``htf_completion``: times (n,), loss (n,), ``local_norms`` (n, nodes, R) — for each
+    internal node of the tree (level by level from the bottom, the root last) the norms of its R
+    local components, ‖child₁ column r‖·‖child₂ column r‖·‖row r of the node‖ — and
+    ``spectra`` (n, len(tree_nodes), k): the singular values of the matricization of the tensor with
+    the modes of each non-root tree node as rows (``tree_nodes``; padded with 0 to k), whose counts
+    above a threshold are the hierarchical ranks; the final ``leaves`` (d_n, R), ``nodes`` (R, R) and
+    ``root`` (R,)."""
+
+    times: NDArray[np.float64]
+    loss: NDArray[np.float64]
+    local_norms: NDArray[np.float64]
+    spectra: NDArray[np.float64]
+    leaves: list[NDArray[np.float64]]
+    nodes: list[NDArray[np.float64]]
+    root: NDArray[np.float64]
+
+
+def tree_nodes(order: int) -> list[list[int]]:
+    """The mode sets of the non-root nodes of the perfect binary tree over ``order`` = 2^L modes,
+    leaves first: [[0], [1], …, [0, 1], [2, 3], …, [0, …, N/2 − 1], [N/2, …, N − 1]]."""
+    levels = _tree_levels(order)
+    return [list(range(start, start + 2**level)) for level in range(levels)
+            for start in range(0, order, 2**level)]
+
+
+def _tree_levels(order: int) -> int:
+    levels = int(round(np.log2(order)))
+    if order < 2 or 2**levels != order:
+        raise ValueError(f"the hierarchical factorization needs an order that is a power of 2 (>= 2), "
+                         f"got {order}")
+    return levels
+
+
+def htf_tensor(leaves: list, nodes: list, root) -> torch.Tensor:
+    """The tensor of a hierarchical factorization over a perfect binary tree of the N = 2^L modes.
+
+    ``leaves``: N matrices (d_n, R); ``nodes``: the internal non-root nodes level by level from the
+    bottom, N/2 + N/4 + … + 2 matrices (R, R); ``root``: (R,). A node with children φ_a (D_a, R),
+    φ_b (D_b, R) and matrix M gives φ (D_a·D_b, R) with φ[(i, j), s] = Σ_r φ_a[i, r]·φ_b[j, r]·M[r, s];
+    the root gives W[(i, j)] = Σ_r φ_a[i, r]·φ_b[j, r]·root[r], reshaped to (d_1, …, d_N).
+    """
+    current = [torch.as_tensor(leaf) for leaf in leaves]
+    dims = [c.shape[0] for c in current]
+    matrices = iter(torch.as_tensor(m) for m in nodes)
+    while len(current) > 2:
+        current = [torch.einsum("ir,jr,rs->ijs", a, b, next(matrices)).reshape(-1, a.shape[1])
+                   for a, b in zip(current[0::2], current[1::2], strict=True)]
+    left, right = current
+    return torch.einsum("ir,jr,r->ij", left, right, torch.as_tensor(root)).reshape(dims)
+
+
+def _local_norms(leaves: list, nodes: list, root) -> torch.Tensor:
+    """(internal nodes, R): ‖child₁ column r‖·‖child₂ column r‖·‖node row r‖ (root rows are scalars)."""
+    children = [leaf.norm(dim=0) for leaf in leaves]  # column norms of each child's matrix
+    out, k = [], 0
+    while len(children) > 2:
+        parents = []
+        for a, b in zip(children[0::2], children[1::2], strict=True):
+            out.append(a * b * nodes[k].norm(dim=1))
+            parents.append(nodes[k].norm(dim=0))
+            k += 1
+        children = parents
+    out.append(children[0] * children[1] * root.abs())
+    return torch.stack(out)
+
+
+def htf_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shape: tuple[int, ...],
+                   rank: int, init_scale: float, steps: int, lr: float, seed: int = 0, *,
+                   record_every: int = 1) -> HTFTrajectory:
+    """GD on ℓ(W) = ½Σ_{observed} (W[i] − y_i)² over a hierarchical factorization of width ``rank``
+    at every node (``htf_tensor``), order a power of 2.
+
+    Initialization: leaf columns random unit vectors, node matrices random orthogonal (unit rows and
+    columns), root entries ±1, all scaled by init_scale^{1/3}, so every local component starts with
+    norm ``init_scale``. Records every
+    ``record_every`` steps and the last (time = steps × lr).
+    """
+    values, indices, dims, rank = _check(observed_values, observed_indices, shape, rank)
+    _tree_levels(len(dims))
+    scale = nonnegative_float(init_scale, "init_scale", positive=True) ** (1 / 3)
+    steps, lr = positive_int(steps, "steps"), nonnegative_float(lr, "lr", positive=True)
+    every = positive_int(record_every, "record_every")
+    generator = torch.Generator().manual_seed(seed)
+
+    def unit(rows: int, cols: int, dim: int) -> torch.Tensor:
+        draw = torch.randn(rows, cols, generator=generator, dtype=torch.float64)
+        return scale * draw / draw.norm(dim=dim, keepdim=True)
+
+    def orthogonal() -> torch.Tensor:  # unit rows and unit columns
+        q, _ = torch.linalg.qr(torch.randn(rank, rank, generator=generator, dtype=torch.float64))
+        return scale * q
+
+    leaves = [unit(size, rank, 0).requires_grad_() for size in dims]
+    nodes = [orthogonal().requires_grad_() for _ in range(len(dims) - 2)]
+    root = (scale * torch.sign(torch.randn(rank, generator=generator, dtype=torch.float64))).requires_grad_()
+    params = leaves + nodes + [root]
+    where = tuple(torch.as_tensor(indices[:, n]) for n in range(len(dims)))
+    target = torch.as_tensor(values)
+    groups = tree_nodes(len(dims))
+    sizes = [int(np.prod([dims[m] for m in g])) for g in groups]
+    width = max(min(size, int(np.prod(dims)) // size) for size in sizes)
+    records: dict[str, list] = {"t": [], "loss": [], "norms": [], "spectra": []}
+    for step in range(steps + 1):
+        tensor = htf_tensor(leaves, nodes, root)
+        loss = 0.5 * torch.sum((tensor[where] - target) ** 2)
+        if not torch.isfinite(loss):
+            raise NotConvergedError(f"htf_completion diverged at step {step} (loss {loss.item()}): "
+                                    "lower lr or init_scale")
+        if step % every == 0 or step == steps:
+            with torch.no_grad():
+                records["t"].append(step * lr)
+                records["loss"].append(float(loss))
+                records["norms"].append(_local_norms(leaves, nodes, root).numpy().copy())
+                records["spectra"].append(np.array([np.pad(_matricization_spectrum(tensor.numpy(), g),
+                                                           (0, width))[:width] for g in groups]))
+        if step == steps:
+            break
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for param, grad in zip(params, grads, strict=True):
+                param -= lr * grad
+    return HTFTrajectory(np.asarray(records["t"]), np.asarray(records["loss"]),
+                         np.asarray(records["norms"]), np.asarray(records["spectra"]),
+                         [p.detach().numpy().copy() for p in leaves],
+                         [p.detach().numpy().copy() for p in nodes], root.detach().numpy().copy())
+
+
+def _matricization_spectrum(tensor: NDArray, modes: list[int]) -> NDArray:
+    """Singular values of the matricization of ``tensor`` with the given modes as rows."""
+    rest = [m for m in range(tensor.ndim) if m not in modes]
+    rows = int(np.prod([tensor.shape[m] for m in modes]))
+    return np.linalg.svd(np.transpose(tensor, modes + rest).reshape(rows, -1), compute_uv=False)

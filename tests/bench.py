@@ -11,7 +11,7 @@
   depth 3 on it; on smaller graphs, 1-WIS and WIS against straightforward versions that recompute
   everything after every removal (baseline).
 * Tensor: GD steps per second of a rank-10 CP factorization of a 10×10×10×10 tensor (10⁴ entries,
-  a tenth observed).
+  a tenth observed), and of a width-4 hierarchical factorization with 8 leaves (3⁸ entries).
 * Cone: ``caratheodory_reduce`` of a random layer with 10·N² neurons on N = 10, 20, 40 points
   (16,000 neurons at N = 40) against a plain HiGHS LP (baseline: ``scipy.optimize.linprog``,
   method "highs", zero objective, on the same generators; a vertex has at most rank non-zeros),
@@ -262,6 +262,12 @@ def bench_tensor() -> None:
     seconds = best_of(lambda: tensor.cp_completion(values, indices, dims, 10, 1e-2, steps, 0.01,
                                                    record_every=steps))
     print(f"CP order 4, 10^4 entries, rank 10: {steps / seconds:8.0f} GD steps/s")
+    dims8 = (3,) * 8  # 6561 entries, a tenth observed
+    flat8 = rng.choice(3**8, size=656, replace=False)
+    indices8 = np.array(np.unravel_index(flat8, dims8)).T
+    seconds = best_of(lambda: tensor.htf_completion(rng.normal(size=656), indices8, dims8, 4, 0.1, steps,
+                                                    0.01, record_every=steps))
+    print(f"HTF 8 leaves, 3^8 entries, width 4:  {steps / seconds:8.0f} GD steps/s")
 
 
 LP_LIMIT = 600.0

@@ -109,3 +109,62 @@ def test_simultaneous_transitions_counts_overlaps():
     together = np.hstack([np.clip(10 * t, 0.01, 1), np.clip(10 * t, 0.01, 2)])
     assert simultaneous_transitions(one_at_a_time, 2) == 1
     assert simultaneous_transitions(together, 2) == 2
+
+
+def _htf_parts(dims, rank, seed):
+    rng = np.random.default_rng(seed)
+    leaves = [rng.normal(size=(d, rank)) for d in dims]
+    nodes = [rng.normal(size=(rank, rank)) for _ in range(len(dims) - 2)]
+    return leaves, nodes, rng.normal(size=rank)
+
+
+def _htf_reference(leaves, nodes, root):
+    """Independent route: build node tensors as numpy arrays with the tree's index sets kept apart."""
+    phis = list(leaves)
+    k = 0
+    while len(phis) > 2:
+        merged = []
+        for a, b in zip(phis[0::2], phis[1::2], strict=True):
+            merged.append(np.tensordot(np.einsum("ar,br->abr", a.reshape(-1, a.shape[-1]),
+                                                 b.reshape(-1, b.shape[-1])), nodes[k], axes=([2], [0])))
+            k += 1
+        phis = [m.reshape(-1, m.shape[-1]) for m in merged]
+    total = np.einsum("ar,br,r->ab", phis[0], phis[1], root)
+    return total.reshape([leaf.shape[0] for leaf in leaves])
+
+
+@pytest.mark.parametrize("dims", [(3, 4), (2, 3, 4, 2), (2, 2, 3, 2, 2, 2, 3, 2)])
+def test_htf_tensor_matches_an_explicit_contraction(dims):
+    leaves, nodes, root = _htf_parts(dims, 3, 0)
+    if len(dims) == 4:  # fully written out for order 4
+        a, b, c, d = leaves
+        expected = np.einsum("ir,jr,ru,ks,ls,su,u->ijkl", a, b, nodes[0], c, d, nodes[1], root)
+    else:
+        expected = _htf_reference(leaves, nodes, root)
+    np.testing.assert_allclose(N.htf_tensor(leaves, nodes, root).numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_tree_nodes_and_bad_orders():
+    assert N.tree_nodes(4) == [[0], [1], [2], [3], [0, 1], [2, 3]]
+    assert N.tree_nodes(2) == [[0], [1]]
+    with pytest.raises(ValueError, match="power of 2"):
+        N.tree_nodes(6)
+
+
+def test_htf_completion_records_and_learns():
+    rng = np.random.default_rng(2)
+    dims = (3, 3, 3, 3)
+    truth = N.htf_tensor(*_htf_parts(dims, 1, 5)).numpy()
+    indices = np.argwhere(rng.random(dims) < 0.6)
+    run = N.htf_completion(truth[tuple(indices.T)], indices, dims, 2, 0.3, 2000, 0.05, record_every=500)
+    assert np.allclose(run.local_norms[0], 0.3)  # every local component starts at init_scale
+    assert run.loss[-1] < 1e-2 * run.loss[0]
+    final = N.htf_tensor(run.leaves, run.nodes, run.root).numpy()
+    for spectrum, modes in zip(run.spectra[-1], N.tree_nodes(4), strict=True):
+        rest = [m for m in range(4) if m not in modes]
+        matrix = np.transpose(final, modes + rest).reshape(int(np.prod([dims[m] for m in modes])), -1)
+        np.testing.assert_allclose(spectrum[:3], np.linalg.svd(matrix, compute_uv=False)[:3], atol=1e-12)
+    with pytest.raises(N.NotConvergedError, match="diverged"):
+        N.htf_completion(truth[tuple(indices.T)], indices, dims, 2, 30.0, 200, 1.0)
+    with pytest.raises(ValueError, match="power of 2"):
+        N.htf_completion([1.0], [[0, 0, 0]], (2, 2, 2), 2, 0.1, 10, 0.1)
