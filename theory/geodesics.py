@@ -1,0 +1,150 @@
+"""Representation geodesics of Leaky ResNets: the Lagrangian, its split, the Hamiltonian (sympy).
+
+Source: Jacot, Kaiser, arXiv 2405.17573 (CLAIMS.md §6). A path of representations A_p (w×N, one
+column per training point), p ∈ [0, 1], is realized by ∂_pA = −L̃A + W_pσ(A); the least ∫‖W_p‖² for a
+given path has the density below (weights W_p = (Ȧ + L̃A)σ(A)⁺, K = σ(A)ᵀσ(A), ‖M‖²_K = Tr[M K⁺ Mᵀ]),
+with the loss's normalization 1/(2L̃):
+
+    ℒ(A, Ȧ) = (1/(2L̃))·‖Ȧ + L̃A‖²_K = (1/(2L̃))‖Ȧ‖²_K + ⟨Ȧ, A⟩_K + (L̃/2)·COI(A),
+
+COI(A) = ‖Aσ(A)⁺‖²_F = Tr[AᵀA K⁺] (the Cost of Identity). The cross term has coefficient 1 (expanding
+the square; CLAIMS.md notes that the source prints L̃). With momentum P = ∂ℒ/∂Ȧ = (Ȧ + L̃A)K⁺/L̃ the
+Legendre transform gives H = (L̃/2)·Tr[P K Pᵀ] − L̃·Tr[P Aᵀ], conserved along geodesics.
+
+Derivations are done on symbolic matrices with K invertible (w >= N and σ(A) of full column rank),
+for σ the identity or a generic elementwise function; the scalar reduction (w = N = 1, a > 0, ReLU)
+has closed-form geodesics a(p) = a₀^{1−p}a₁^p.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from numerics.validation import positive_int
+
+leak = sp.Symbol("Ltilde", positive=True)
+p = sp.Symbol("p", real=True)
+
+
+def _matrix(name: str, rows: int, cols: int) -> sp.Matrix:
+    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i}{j}", real=True))
+
+
+def _activate(A: sp.Matrix, activation: str) -> sp.Matrix:
+    if activation == "identity":
+        return A
+    if activation == "generic":
+        sigma = sp.Function("sigma")
+        return A.applyfunc(sigma)
+    raise ValueError(f"activation must be 'identity' or 'generic', got {activation!r}")
+
+
+def symbols(width: int = 2, points: int = 2) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
+    """Symbolic A, Ȧ and a momentum P, each (width, points)."""
+    width, points = positive_int(width, "width"), positive_int(points, "points")
+    return _matrix("A", width, points), _matrix("Adot", width, points), _matrix("P", width, points)
+
+
+def _norm_K(M: sp.Matrix, K_inv: sp.Matrix) -> sp.Expr:
+    return (M * K_inv * M.T).trace()
+
+
+def lagrangian(width: int = 2, points: int = 2, activation: str = "identity") -> sp.Expr:
+    """ℒ(A, Ȧ) = (1/(2L̃))·Tr[(Ȧ + L̃A) K⁻¹ (Ȧ + L̃A)ᵀ], K = σ(A)ᵀσ(A) (symbolic, K assumed invertible)."""
+    A, Adot, _ = symbols(width, points)
+    S = _activate(A, activation)
+    K_inv = (S.T * S).inv()
+    return _norm_K(Adot + leak * A, K_inv) / (2 * leak)
+
+
+def split(width: int = 2, points: int = 2, activation: str = "identity") -> dict[str, sp.Expr]:
+    """The kinetic (1/(2L̃))‖Ȧ‖²_K, cross ⟨Ȧ, A⟩_K and potential (L̃/2)·COI(A) parts, and
+    ``remainder`` = ℒ − their sum, which simplifies to 0."""
+    A, Adot, _ = symbols(width, points)
+    S = _activate(A, activation)
+    K_inv = (S.T * S).inv()
+    parts = {"kinetic": _norm_K(Adot, K_inv) / (2 * leak), "cross": (Adot * K_inv * A.T).trace(),
+             "potential": leak / 2 * _norm_K(A, K_inv)}
+    total = lagrangian(width, points, activation)
+    parts["remainder"] = sp.simplify(sp.expand(total - sum(parts.values())))
+    return parts
+
+
+def cross_term_is_total_derivative(width: int = 2, points: int = 2) -> sp.Expr:
+    """For σ = identity (and ReLU on A ≥ 0, where σ(A) = A): ⟨Ȧ, A⟩_K − ½ d/dp log det(AᵀA),
+    which simplifies to 0. So the cross term integrates to ½[log det K]₀¹, a function of the two
+    ends only: it changes the action of every path by the same amount and not the geodesics."""
+    A, Adot, _ = symbols(width, points)
+    entries = {A[i, j]: sp.Function(f"a_{i}{j}")(p) for i in range(width) for j in range(points)}
+    path = A.subs(entries)
+    gram = path.T * path
+    total = sp.diff(sp.log(gram.det()), p) / 2
+    rates = {sp.Derivative(entries[A[i, j]], p): Adot[i, j] for i in range(width) for j in range(points)}
+    total = total.subs(rates).subs({v: k for k, v in entries.items()})
+    cross = (Adot * (A.T * A).inv() * A.T).trace()
+    return sp.simplify(sp.together(cross - total))
+
+
+def hamiltonian(width: int = 2, points: int = 2, activation: str = "identity") -> tuple[sp.Expr, sp.Expr]:
+    """(H from the Legendre transform, and H minus (L̃/2)Tr[P K Pᵀ] − L̃Tr[P Aᵀ], which is 0).
+
+    P = ∂ℒ/∂Ȧ is solved for Ȧ by sympy (linear in Ȧ), then H = ⟨P, Ȧ⟩ − ℒ."""
+    A, Adot, P = symbols(width, points)
+    S = _activate(A, activation)
+    K = S.T * S
+    density = lagrangian(width, points, activation)
+    momentum = sp.Matrix(width, points, lambda i, j: sp.diff(density, Adot[i, j]))
+    solution = sp.solve(list(momentum - P), list(Adot), dict=True)[0]
+    H = sp.simplify(((P.T * Adot).trace() - density).subs(solution))
+    closed = leak / 2 * (P * K * P.T).trace() - leak * (P * A.T).trace()
+    return H, sp.simplify(H - closed)
+
+
+def euler_lagrange_residual(width: int = 1, points: int = 1, activation: str = "identity"
+                            ) -> sp.Matrix:
+    """The Euler–Lagrange expressions d/dp ∂ℒ/∂Ȧ − ∂ℒ/∂A along a path A(p), entrywise (symbolic in
+    the path's entries and their first two derivatives)."""
+    A, Adot, _ = symbols(width, points)
+    density = lagrangian(width, points, activation)
+    entries = {A[i, j]: sp.Function(f"a_{i}{j}")(p) for i in range(width) for j in range(points)}
+    rates = {Adot[i, j]: sp.diff(entries[A[i, j]], p) for i in range(width) for j in range(points)}
+    along = {**entries, **rates}
+    out = sp.zeros(width, points)
+    for i in range(width):
+        for j in range(points):
+            momentum = sp.diff(density, Adot[i, j]).subs(along)
+            out[i, j] = sp.diff(momentum, p) - sp.diff(density, A[i, j]).subs(along)
+    return out.applyfunc(sp.simplify)
+
+
+def scalar_geodesic() -> dict[str, sp.Expr]:
+    """The scalar reduction (w = N = 1, a > 0 so ReLU acts as the identity): ℒ = (ȧ + L̃a)²/(2L̃a²).
+
+    Returns the Lagrangian, the closed-form geodesic a(p) = a₀^{1−p}a₁^p (u = log a is linear:
+    ℒ = (u̇ + L̃)²/(2L̃) depends on u̇ only), its Euler–Lagrange residual (0), its Hamiltonian along p
+    ((log(a₁/a₀))² − L̃²)/(2L̃) — constant — and its action."""
+    a0, a1 = sp.symbols("a0 a1", positive=True)
+    a = sp.Function("a")(p)
+    density = (sp.diff(a, p) + leak * a) ** 2 / (2 * leak * a**2)
+    velocity = sp.Symbol("v")
+    along = density.subs(sp.diff(a, p), velocity)
+    residual = sp.diff(sp.diff(along, velocity).subs(velocity, sp.diff(a, p)), p) - \
+        sp.diff(along, a).subs(velocity, sp.diff(a, p))
+    geodesic = a0 ** (1 - p) * a1**p
+    momentum = sp.diff(along, velocity)
+    H = (momentum * velocity - along).subs(velocity, sp.diff(a, p))
+    on_path = {a: geodesic}
+    return {
+        "lagrangian": density,
+        "geodesic": geodesic,
+        "residual": sp.simplify(residual.subs(on_path).doit()),
+        "hamiltonian": sp.simplify(H.subs(on_path).doit()),
+        "action": sp.simplify(sp.integrate(density.subs(on_path).doit(), (p, 0, 1))),
+    }
+
+
+def coi_identity_rank(width: int = 2, points: int = 2) -> sp.Expr:
+    """COI(A) = Tr[AᵀA (AᵀA)⁻¹] for σ = identity and A of full column rank: simplifies to N = rank A.
+    (The same holds for ReLU on A ≥ 0, where σ(A) = A.)"""
+    A, _, _ = symbols(width, points)
+    return sp.simplify((A.T * A * (A.T * A).inv()).trace())
