@@ -1,9 +1,12 @@
-"""theory.geodesics: the Leaky-ResNet Lagrangian, its split, the Hamiltonian, against sympy and numpy."""
+"""Leaky-ResNet geodesics: the Lagrangian, its split and Hamiltonian (sympy) against numpy, and the
+numeric cost of identity and geodesic solver against the closed forms."""
 
 import numpy as np
 import pytest
 import sympy as sp
 
+from numerics import geodesics as G
+from numerics.validation import NotConvergedError
 from theory import geodesics as g
 
 
@@ -72,3 +75,55 @@ def test_bad_activation_and_sizes():
         g.lagrangian(2, 2, "relu")
     with pytest.raises(ValueError, match="width must be"):
         g.symbols(0, 2)
+
+
+# --- numerics.geodesics ------------------------------------------------------------------------
+
+
+def test_cost_of_identity_closed_forms():
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(5, 3))
+    assert G.cost_of_identity(A, "identity") == pytest.approx(3.0, rel=1e-10)  # rank A
+    assert G.cost_of_identity(np.abs(A), "relu") == pytest.approx(3.0, rel=1e-10)  # A >= 0: σ(A) = A
+    assert G.cost_of_identity(2.5 * A, "relu") == pytest.approx(G.cost_of_identity(A, "relu"), rel=1e-10)
+    low = rng.normal(size=(5, 1)) @ rng.normal(size=(1, 3))  # rank 1
+    assert G.cost_of_identity(low, "identity") == pytest.approx(1.0, rel=1e-8)
+    # γ > 0 shrinks it: Tr[AᵀA (AᵀA + γI)⁻¹] = Σ s²/(s² + γ)
+    s = np.linalg.svd(A, compute_uv=False)
+    expected = np.sum(s**2 / (s**2 + 0.5))
+    assert G.cost_of_identity(A, "identity", gamma=0.5) == pytest.approx(expected, rel=1e-12)
+
+
+def test_scalar_geodesic_matches_the_closed_form():
+    a0, a1, leak, steps = 0.5, 2.0, 1.0, 16
+    geo = G.solve_geodesic([[a0]], [[a1]], leak, steps, gamma=0.0)
+    p = np.linspace(0, 1, steps + 1)
+    np.testing.assert_allclose(geo.path[:, 0, 0], a0 ** (1 - p) * a1**p, atol=1e-6)
+    # H constant along the discrete geodesic; its value and the action converge at O(1/steps)
+    assert np.ptp(geo.hamiltonian) < 1e-5
+    exact_H = (np.log(a1 / a0) ** 2 - leak**2) / (2 * leak)
+    exact_action = (np.log(a1 / a0) + leak) ** 2 / (2 * leak)
+    assert abs(geo.hamiltonian.mean() - exact_H) < 2.0 / steps
+    assert abs(geo.action - exact_action) < 3.0 / steps
+
+
+def test_matrix_geodesic_conserves_the_hamiltonian():
+    rng = np.random.default_rng(0)
+    A0, A1 = np.abs(rng.normal(size=(3, 2))), np.abs(rng.normal(size=(3, 2)))
+    for activation in ("identity", "relu"):
+        geo = G.solve_geodesic(A0, A1, 2.0, 16, gamma=0.0, activation=activation)
+        assert np.ptp(geo.hamiltonian) < 1e-5 * abs(geo.hamiltonian.mean())
+        np.testing.assert_allclose(geo.coi, 2.0, rtol=1e-8)  # non-negative, full column rank: COI = N
+
+
+def test_geodesic_bad_input():
+    with pytest.raises(ValueError, match="same shape"):
+        G.solve_geodesic(np.ones((2, 2)), np.ones((3, 2)), 1.0, 8)
+    with pytest.raises(ValueError, match="leak must be > 0"):
+        G.solve_geodesic(np.ones((2, 2)), np.ones((2, 2)), 0.0, 8)
+    with pytest.raises(ValueError, match="steps must be an integer >= 2"):
+        G.solve_geodesic(np.ones((2, 2)), np.ones((2, 2)), 1.0, 1)
+    with pytest.raises(ValueError, match="activation must be one of"):
+        G.cost_of_identity(np.ones((2, 2)), "tanh")
+    with pytest.raises(NotConvergedError, match="gradient norm"):
+        G.solve_geodesic(np.ones((2, 1)) + np.eye(2)[:, :1], np.ones((2, 1)), 1.0, 8, iterations=1)
