@@ -41,6 +41,11 @@ ACTIVATIONS: dict[str, Activation] = {
 _MODULES = {torch.nn.ReLU: "relu", torch.nn.Identity: "identity"}
 
 
+def _rank_cut(shape: tuple[int, ...], largest: float) -> float:
+    """The numerical-rank threshold used throughout: max(shape)·ε·(largest singular value)."""
+    return max(shape) * np.finfo(float).eps * largest
+
+
 def activation_function(name: str) -> Activation:
     """The numpy function of a positively homogeneous activation; refuse any other."""
     if name not in ACTIVATIONS:
@@ -105,22 +110,30 @@ def activations(net: torch.nn.Module, X: ArrayLike) -> tuple[list[NDArray], list
     return pre, post
 
 
+def _append_ones(z: NDArray) -> NDArray:
+    """Z (w, N) stacked with a row of ones: the input a bias acts on."""
+    return np.vstack([z, np.ones((1, z.shape[1]))])
+
+
+def _with_bias_rows(net: torch.nn.Module, post: list[NDArray]) -> list[NDArray]:
+    """Each layer's input Z_{ℓ−1}, stacked with a row of ones when that layer has a bias."""
+    linears, _ = _layers(net)
+    return [z if layer.bias is None else _append_ones(z) for z, layer in zip(post, linears, strict=True)]
+
+
 def layer_inputs(net: torch.nn.Module, X: ArrayLike) -> tuple[list[NDArray], list[NDArray]]:
     """For every linear layer ℓ of ``net`` on the rows of X: its pre-activations Z̃_ℓ (w_ℓ, N) and its
     input Z_{ℓ−1} (w_{ℓ−1}, N), stacked with a row of ones when the layer has a bias."""
-    linears, _ = _layers(net)
     pre, post = activations(net, X)
-    ones = np.ones((1, pre[0].shape[1]))
-    return pre, [z if layer.bias is None else np.vstack([z, ones])
-                 for z, layer in zip(post, linears, strict=True)]
+    return pre, _with_bias_rows(net, post)
 
 
 def layer_covariances(net: torch.nn.Module, X: ArrayLike) -> NetworkCovariances:
     """The pairs (K̃_ℓ, K_ℓ) of a torch MLP on data X (N, d); see ``NetworkCovariances``."""
-    pre, inputs = layer_inputs(net, X)
-    _, post = activations(net, X)
-    return NetworkCovariances(inputs=[z.T @ z for z in inputs], pre=[z.T @ z for z in pre],
-                              post=[z.T @ z for z in post[1:]], outputs=pre[-1].T.copy())
+    pre, post = activations(net, X)
+    return NetworkCovariances(inputs=[z.T @ z for z in _with_bias_rows(net, post)],
+                              pre=[z.T @ z for z in pre], post=[z.T @ z for z in post[1:]],
+                              outputs=pre[-1].T.copy())
 
 
 def parameter_norm(net: torch.nn.Module) -> float:
@@ -151,7 +164,7 @@ def least_norm_uncertainty(pre: list[NDArray], inputs: list[NDArray]) -> float:
     total = 0.0
     for W, target, source in zip(least_norm_weights(pre, inputs), pre, inputs, strict=True):
         s = np.linalg.svd(source, compute_uv=False)
-        kept = s[s > max(source.shape) * np.finfo(float).eps * s[0]] if s.size and s[0] > 0 else s[:0]
+        kept = s[s > _rank_cut(source.shape, s[0])] if s.size and s[0] > 0 else s[:0]
         if not kept.size:
             continue
         norm = np.linalg.norm(W)
@@ -208,25 +221,30 @@ def conic_caratheodory(G: ArrayLike, weights: ArrayLike, *, block: int = 1024) -
     the rest of it through the product form of the inverse, 32 pivots per matrix product. Cost
     O(n·r² + r³·n/block) for rank r. Exact linear algebra: the only tolerance is the numerical rank.
     """
-    gens = as_matrix(G, "G")
+    return _conic_caratheodory(as_matrix(G, "G"), weights, block)[0]
+
+
+def _conic_caratheodory(gens: NDArray, weights: ArrayLike, block: int) -> tuple[NDArray, int]:
+    """``conic_caratheodory`` and the numerical rank of the generators with positive weight."""
     c = as_vector(weights, "weights", nonnegative=True).copy()
     if c.size != gens.shape[1]:
         raise ValueError(f"weights must have one entry per column of G ({gens.shape[1]}), got {c.size}")
     block = positive_int(block, "block")
     live = np.flatnonzero(c > 0)
     coords, basis = _full_row_rank(gens[:, live])
-    if live.size <= coords.shape[0]:
-        return c
+    rank = coords.shape[0]
+    if live.size <= rank:
+        return c, rank
     reduced = _crossover(coords, c[live], block, _initial_basis(coords) if basis is None else basis)
     out = np.zeros_like(c)
     out[live] = _polish(coords, reduced, coords @ c[live])
-    return out
+    return out, rank
 
 
 def _numerical_rank(R: NDArray, shape: tuple[int, int]) -> int:
     """Rank from the diagonal of a pivoted-QR factor: |R_kk| > max(shape)·ε·|R_00|."""
     diag = np.abs(np.diag(R))
-    return int(np.sum(diag > max(shape) * np.finfo(float).eps * diag[0])) if diag.size else 0
+    return int(np.sum(diag > _rank_cut(shape, diag[0]))) if diag.size else 0
 
 
 def _spread(n: int, k: int) -> NDArray[np.intp]:
@@ -255,7 +273,7 @@ def _full_row_rank(G: NDArray) -> tuple[NDArray, NDArray[np.intp] | None]:
         U, s, _ = np.linalg.svd(tall_R.T)
     else:
         U, s, _ = np.linalg.svd(G, full_matrices=False)
-    rank = int(np.sum(s > max(G.shape) * np.finfo(float).eps * s[0])) if s.size else 0
+    rank = int(np.sum(s > _rank_cut(G.shape, s[0]))) if s.size else 0
     return U[:, :rank].T @ G, None
 
 
@@ -388,7 +406,7 @@ def _whitened_rows(M: NDArray) -> NDArray:
     U, s, _ = np.linalg.svd(M, full_matrices=False)
     if not s.size or s[0] == 0:
         return np.zeros((M.shape[0], 0))
-    return U[:, s > max(M.shape) * np.finfo(float).eps * s[0]]
+    return U[:, s > _rank_cut(M.shape, s[0])]
 
 
 def cone_generators(Z: ArrayLike, activation: str = "relu") -> NDArray[np.float64]:
@@ -406,8 +424,9 @@ def cone_generators(Z: ArrayLike, activation: str = "relu") -> NDArray[np.float6
 @dataclass(frozen=True)
 class Reduction:
     """Output of ``caratheodory_reduce``: neurons ``kept`` (indices into the rows of Z) with
-    weights c > 0 such that Σ_kept c_i (z_i z_iᵀ, σ(z_i)σ(z_i)ᵀ) = (K̃, K); ``rank`` of the generators
-    (an upper bound on len(kept)); ``error``: the largest relative error of the two covariances."""
+    weights c > 0 such that Σ_kept c_i (z_i z_iᵀ, σ(z_i)σ(z_i)ᵀ) = (K̃, K); ``rank``: the numerical rank
+    of the generators (an upper bound on len(kept)); ``error``: the largest relative error of the two
+    covariances."""
 
     kept: NDArray[np.intp]
     weights: NDArray[np.float64]
@@ -430,13 +449,12 @@ def caratheodory_reduce(Z: ArrayLike, activation: str = "relu", weights: ArrayLi
     start = np.ones(pre.shape[0]) if weights is None else as_vector(weights, "weights", nonnegative=True)
     if start.size != pre.shape[0]:
         raise ValueError(f"weights must have one entry per row of Z ({pre.shape[0]}), got {start.size}")
-    gens = cone_generators(pre, activation)
-    c = conic_caratheodory(gens, start, block=block)
+    c, rank = _conic_caratheodory(cone_generators(pre, activation), start, block)
     kept = np.flatnonzero(c > 0)
     post = sigma(pre)
     errors = [np.linalg.norm(M[kept].T @ (c[kept, None] * M[kept]) - M.T @ (start[:, None] * M))
               / max(np.linalg.norm(M.T @ (start[:, None] * M)), np.finfo(float).tiny) for M in (pre, post)]
-    return Reduction(kept=kept, weights=c[kept], rank=int(min(gens.shape)), error=float(max(errors)))
+    return Reduction(kept=kept, weights=c[kept], rank=rank, error=float(max(errors)))
 
 
 def reduce_network(net: torch.nn.Module, X: ArrayLike) -> torch.nn.Sequential:
@@ -450,7 +468,7 @@ def reduce_network(net: torch.nn.Module, X: ArrayLike) -> torch.nn.Sequential:
     """
     linears, name = _layers(net)
     points = as_matrix(X, "X")
-    pre, post = activations(net, points)
+    pre, _ = activations(net, points)
     sigma = activation_function(name)
     weights = [layer.weight.detach().double().numpy() for layer in linears]
     biases = [None if layer.bias is None else layer.bias.detach().double().numpy() for layer in linears]
@@ -459,7 +477,7 @@ def reduce_network(net: torch.nn.Module, X: ArrayLike) -> torch.nn.Sequential:
     for k in range(len(linears)):
         target = pre[k]
         if k > 0:  # least-norm weights from the reduced input
-            inputs = current if biases[k] is None else np.vstack([current, np.ones((1, current.shape[1]))])
+            inputs = current if biases[k] is None else _append_ones(current)
             solved = least_norm_weights([target], [inputs])[0]
             weights[k], biases[k] = (solved, None) if biases[k] is None else (solved[:, :-1], solved[:, -1])
         if k < len(linears) - 1:
@@ -493,7 +511,7 @@ def mlp(widths: list[int], *, bias: bool = True, output_bias: bool = False, acti
     sizes = [positive_int(w, "widths[i]") for w in widths]
     if len(sizes) < 2:
         raise ValueError(f"widths must list at least the input and output sizes, got {widths}")
-    module = {"relu": torch.nn.ReLU, "identity": torch.nn.Identity}.get(activation)
+    module = {name: kind for kind, name in _MODULES.items()}.get(activation)
     if module is None:
         raise ValueError(f"activation must be 'relu' or 'identity' for a torch MLP, got {activation!r}")
     generator = torch.Generator().manual_seed(seed)
@@ -514,13 +532,12 @@ def mlp(widths: list[int], *, bias: bool = True, output_bias: bool = False, acti
 
 @dataclass(frozen=True)
 class Trained:
-    """Outcome of ``train``: the network, its final loss L(θ), the gradient norm ‖∇L‖ at the end and
-    the gradient norms of each parameter tensor (for tolerances derived from stationarity)."""
+    """Outcome of ``train``: the network, its final loss L(θ) and the gradient norm ‖∇L‖ at the end
+    (tolerances derived from stationarity use it)."""
 
     net: torch.nn.Sequential
     loss: float
     grad_norm: float
-    grad_norms: list[float]
 
 
 def regularized_loss(net: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, lam: float) -> torch.Tensor:
@@ -556,9 +573,8 @@ def train(net: torch.nn.Sequential, X: ArrayLike, Y: ArrayLike, lam: float, *, a
 
     lbfgs.step(closure)
     value = closure().detach()
-    norms = [float(torch.linalg.norm(p.grad)) for p in params]
-    return Trained(net=net, loss=float(value), grad_norm=float(np.sqrt(np.sum(np.square(norms)))),
-                   grad_norms=norms)
+    grad_norm = float(torch.sqrt(sum(torch.sum(p.grad**2) for p in params)))
+    return Trained(net=net, loss=float(value), grad_norm=grad_norm)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -105,7 +105,7 @@ def cp_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shape
                 records["loss"].append(float(loss))
                 records["sigma"].append(norms.prod(dim=0).numpy().copy())
                 records["g"].append((-torch.einsum(spec, gradient, *units)).numpy().copy())
-                records["unfolding"].append(torch.linalg.svdvals(tensor.reshape(dims[0], -1)).numpy())
+                records["unfolding"].append(_matricization_spectrum(tensor.numpy(), [0]))
         grads = torch.autograd.grad(loss, factors)
         if step % every == 0 or step == steps:
             with torch.no_grad():
@@ -230,31 +230,29 @@ def htf_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shap
 
     Initialization: leaf columns random unit vectors, node matrices random orthogonal (unit rows and
     columns), root entries ±1, all scaled by init_scale^{1/3}, so every local component starts with
-    norm ``init_scale``. Records every
-    ``record_every`` steps and the last (time = steps × lr).
+    norm ``init_scale``. Records every ``record_every`` steps and the last (time = steps × lr).
     """
     values, indices, dims, rank = _check(observed_values, observed_indices, shape, rank)
-    _tree_levels(len(dims))
+    groups = tree_nodes(len(dims))  # also checks that the order is a power of 2
     scale = nonnegative_float(init_scale, "init_scale", positive=True) ** (1 / 3)
     steps, lr = positive_int(steps, "steps"), nonnegative_float(lr, "lr", positive=True)
     every = positive_int(record_every, "record_every")
     generator = torch.Generator().manual_seed(seed)
 
-    def unit(rows: int, cols: int, dim: int) -> torch.Tensor:
-        draw = torch.randn(rows, cols, generator=generator, dtype=torch.float64)
-        return scale * draw / draw.norm(dim=dim, keepdim=True)
+    def unit_columns(size: int) -> torch.Tensor:
+        draw = torch.randn(size, rank, generator=generator, dtype=torch.float64)
+        return scale * draw / draw.norm(dim=0)
 
     def orthogonal() -> torch.Tensor:  # unit rows and unit columns
         q, _ = torch.linalg.qr(torch.randn(rank, rank, generator=generator, dtype=torch.float64))
         return scale * q
 
-    leaves = [unit(size, rank, 0).requires_grad_() for size in dims]
+    leaves = [unit_columns(size).requires_grad_() for size in dims]
     nodes = [orthogonal().requires_grad_() for _ in range(len(dims) - 2)]
     root = (scale * torch.sign(torch.randn(rank, generator=generator, dtype=torch.float64))).requires_grad_()
     params = leaves + nodes + [root]
     where = tuple(torch.as_tensor(indices[:, n]) for n in range(len(dims)))
     target = torch.as_tensor(values)
-    groups = tree_nodes(len(dims))
     sizes = [int(np.prod([dims[m] for m in g])) for g in groups]
     width = max(min(size, int(np.prod(dims)) // size) for size in sizes)
     records: dict[str, list] = {"t": [], "loss": [], "norms": [], "spectra": []}

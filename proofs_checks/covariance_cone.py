@@ -84,9 +84,9 @@ def check_reformulation(ctx: Context, predict: Callable[[list, list], float]) ->
     if len(smooth) < max(2, len(rows) // 4):
         ctx.inconclusive(f"only {len(smooth)} of {len(rows)} trainings reached a smooth critical point "
                          f"(‖∇L‖ <= {SMOOTH:g}); the others stopped at ReLU kinks")
-    _plot_reformulation(ctx, rows, [predict(r["pre"], r["inputs"]) for r in rows], smooth)
-    rows, cases = [rows[k] for k in smooth], [cases[k] for k in smooth]
     predicted = [predict(r["pre"], r["inputs"]) for r in rows]
+    _plot_reformulation(ctx, rows, predicted, smooth)
+    rows, cases, predicted = ([seq[k] for k in smooth] for seq in (rows, cases, predicted))
     slack = [r["uncertainty"] + (r["grad_norm"] / (2 * c["lam"])) ** 2
              for r, c in zip(rows, cases, strict=True)]
     trained = ctx.compare(
@@ -149,8 +149,8 @@ def width_case(case: dict) -> dict:
     run = solvers.train(net, X, Y, case["lam"], adam_steps=1500, lbfgs_steps=1000)
     reduced = solvers.reduce_network(run.net, X)
     X_t, Y_t = torch.as_tensor(X), torch.as_tensor(Y)
-    uncertainty = case["lam"] * sum(solvers.least_norm_uncertainty(*solvers.layer_inputs(net, X))
-                                    for net in (run.net, reduced))
+    uncertainty = case["lam"] * sum(solvers.least_norm_uncertainty(*solvers.layer_inputs(model, X))
+                                    for model in (run.net, reduced))
     with torch.no_grad():
         return {
             "uncertainty": uncertainty,

@@ -123,6 +123,7 @@ def incremental_case(case: dict) -> dict:
     run = solvers.cp_completion(truth[mask], np.argwhere(mask), truth.shape, 6, case["scale"],
                                 case["steps"], case["lr"], seed=case["seed"], record_every=100)
     completed = np.asarray(solvers.cp_tensor(run.factors))
+
     def error(where: np.ndarray) -> float:
         return float(np.linalg.norm((completed - truth)[where]) / np.linalg.norm(truth[where]))
 
@@ -163,7 +164,7 @@ def check_incremental_rank(ctx: Context, predict: Callable[[np.ndarray], int]) -
     rows = ctx.sweep("completions", incremental_case, cases).rows
     small, large = rows[0::2], rows[1::2]
     labels = [{"second": second, "seed": seed} for second, seed in drawn]
-    lowest = [predict(orthogonal_truth(6, second, seed)) for second, seed in drawn]
+    lowest = [predict(orthogonal_truth(common["side"], second, seed)) for second, seed in drawn]
     _plot_incremental(ctx, small[0], large[0])
     ratios = [b["hidden_error"] / a["hidden_error"] for a, b in zip(small, large, strict=True)]
     exact = sum(r["rank"] == k for r, k in zip(small, lowest, strict=True))

@@ -254,19 +254,22 @@ def bench_tensor() -> None:
     from numerics import tensor
 
     rng = np.random.default_rng(0)
-    dims = (10, 10, 10, 10)
-    flat = rng.choice(10**4, size=1000, replace=False)
-    indices = np.array(np.unravel_index(flat, dims)).T
-    values = rng.normal(size=1000)
+
+    def observed(dims: tuple[int, ...], count: int):
+        """``count`` distinct random positions of a tensor of shape ``dims`` and values for them."""
+        flat = rng.choice(int(np.prod(dims)), size=count, replace=False)
+        return rng.normal(size=count), np.array(np.unravel_index(flat, dims)).T
+
     steps = 500
+    dims = (10, 10, 10, 10)  # 10^4 entries, a tenth observed
+    values, indices = observed(dims, 1000)
     seconds = best_of(lambda: tensor.cp_completion(values, indices, dims, 10, 1e-2, steps, 0.01,
                                                    record_every=steps))
     print(f"CP order 4, 10^4 entries, rank 10: {steps / seconds:8.0f} GD steps/s")
-    dims8 = (3,) * 8  # 6561 entries, a tenth observed
-    flat8 = rng.choice(3**8, size=656, replace=False)
-    indices8 = np.array(np.unravel_index(flat8, dims8)).T
-    seconds = best_of(lambda: tensor.htf_completion(rng.normal(size=656), indices8, dims8, 4, 0.1, steps,
-                                                    0.01, record_every=steps))
+    dims = (3,) * 8  # 6561 entries, a tenth observed
+    values, indices = observed(dims, 656)
+    seconds = best_of(lambda: tensor.htf_completion(values, indices, dims, 4, 0.1, steps, 0.01,
+                                                    record_every=steps))
     print(f"HTF 8 leaves, 3^8 entries, width 4:  {steps / seconds:8.0f} GD steps/s")
 
 
@@ -294,22 +297,16 @@ def bench_cone() -> None:
               f"{highs:7.1f} s{finished}; ratio {highs / ours:6.0f}x")
 
 
+BENCHES = {"dln": bench_dln, "dynamics": bench_dynamics, "spectra": bench_spectra, "walks": bench_walks,
+           "tensor": bench_tensor, "cone": bench_cone, "sweeps": bench_sweeps}
+
+
 def main() -> None:
-    which = sys.argv[1:] or ["dln", "dynamics", "spectra", "walks", "tensor", "cone", "sweeps"]
-    if "dln" in which:
-        bench_dln()
-    if "dynamics" in which:
-        bench_dynamics()
-    if "spectra" in which:
-        bench_spectra()
-    if "walks" in which:
-        bench_walks()
-    if "tensor" in which:
-        bench_tensor()
-    if "cone" in which:
-        bench_cone()
-    if "sweeps" in which:
-        bench_sweeps()
+    unknown = set(sys.argv[1:]) - set(BENCHES)
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s) {sorted(unknown)}; choose from {sorted(BENCHES)}")
+    for name in sys.argv[1:] or BENCHES:
+        BENCHES[name]()
 
 
 if __name__ == "__main__":

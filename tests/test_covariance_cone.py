@@ -130,7 +130,8 @@ def test_caratheodory_reduce_reproduces_both_covariances(n, width, activation, s
 def test_identity_activation_needs_only_n_plus_n_choose_2():
     # σ = id: both halves coincide, so the generators span N(N+1)/2 dimensions only
     Z = np.random.default_rng(0).normal(size=(200, 6))
-    assert cc.caratheodory_reduce(Z, "identity").kept.size == 21
+    reduction = cc.caratheodory_reduce(Z, "identity")
+    assert reduction.kept.size == reduction.rank == 21
 
 
 @pytest.mark.parametrize("bad, message", [

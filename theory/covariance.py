@@ -29,20 +29,17 @@ import numpy as np
 import sympy as sp
 
 from numerics.validation import nonnegative_float, positive_int
+from theory._symbolic import symbol_matrix
 
 lam = sp.Symbol("lambda", positive=True)
 r, x_norm, y = sp.symbols("r x_norm y", positive=True)
 
 
-def _matrix(name: str, rows: int, cols: int) -> sp.Matrix:
-    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i}{j}", real=True))
-
-
 def least_norm_by_lagrange(Z: sp.Matrix, Zt: sp.Matrix) -> sp.Expr:
     """min ‖W‖_F² subject to W Z = Z̃, from the Lagrange conditions 2W = Λ Zᵀ, W Z = Z̃ solved by
     sympy for the entries of W and Λ (the multipliers may stay free when Z is rank-deficient)."""
-    W = _matrix("w", Zt.rows, Z.rows)
-    multipliers = _matrix("m", Zt.rows, Z.cols)
+    W = symbol_matrix("w", Zt.rows, Z.rows)
+    multipliers = symbol_matrix("m", Zt.rows, Z.cols)
     equations = list(2 * W - multipliers * Z.T) + list(W * Z - Zt)
     solution = sp.solve(equations, list(W) + list(multipliers), dict=True)
     if len(solution) != 1:
@@ -62,9 +59,9 @@ def least_norm_identity(n_in: int = 3, n_points: int = 2, n_out: int = 2) -> dic
                              ((n_in, "n_in"), (n_points, "n_points"), (n_out, "n_out")))
     if n_in < n_points:
         raise ValueError(f"n_in must be >= n_points for an invertible ZᵀZ, got {n_in} < {n_points}")
-    Z, Zt = _matrix("z", n_in, n_points), _matrix("t", n_out, n_points)
+    Z, Zt = symbol_matrix("z", n_in, n_points), symbol_matrix("t", n_out, n_points)
     generic = least_norm_by_lagrange(Z, Zt) - (Zt.T * Zt * (Z.T * Z).inv()).trace()
-    u, v, a = _matrix("u", 2, 1), _matrix("v", 2, 1), _matrix("a", n_out, 1)
+    u, v, a = symbol_matrix("u", 2, 1), symbol_matrix("v", 2, 1), symbol_matrix("a", n_out, 1)
     gram = (u.T * u)[0]
     vv = (v.T * v)[0]
     pinv = v * v.T / (gram * vv**2)  # (ZᵀZ)⁺ for ZᵀZ = gram·v vᵀ
@@ -82,9 +79,9 @@ def attraction_repulsion(width: int = 2, n_points: int = 2) -> dict[str, sp.Expr
     positive as det K = ‖z₁‖²‖z₂‖² − (z₁·z₂)² → 0 (so the repulsion is infinite at alignment).
     """
     width, n_points = positive_int(width, "width"), positive_int(n_points, "n_points")
-    Zt, Z = _matrix("t", width, n_points), _matrix("z", width, n_points)
-    M = sp.Matrix(n_points, n_points, lambda i, j: sp.Symbol(f"M_{min(i, j)}{max(i, j)}", real=True))
-    A = sp.Matrix(n_points, n_points, lambda i, j: sp.Symbol(f"A_{min(i, j)}{max(i, j)}", real=True))
+    Zt, Z = symbol_matrix("t", width, n_points), symbol_matrix("z", width, n_points)
+    M = symbol_matrix("M", n_points, n_points, symmetric=True)
+    A = symbol_matrix("A", n_points, n_points, symmetric=True)
     attraction = (Zt * M * Zt.T).trace()
     gradient = sp.Matrix(width, n_points, lambda i, j: sp.diff(attraction, Zt[i, j]))
     K = Z.T * Z

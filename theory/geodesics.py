@@ -21,13 +21,10 @@ from __future__ import annotations
 import sympy as sp
 
 from numerics.validation import positive_int
+from theory._symbolic import symbol_matrix
 
 leak = sp.Symbol("Ltilde", positive=True)
 p = sp.Symbol("p", real=True)
-
-
-def _matrix(name: str, rows: int, cols: int) -> sp.Matrix:
-    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i}{j}", real=True))
 
 
 def _activate(A: sp.Matrix, activation: str) -> sp.Matrix:
@@ -42,11 +39,16 @@ def _activate(A: sp.Matrix, activation: str) -> sp.Matrix:
 def symbols(width: int = 2, points: int = 2) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
     """Symbolic A, Ȧ and a momentum P, each (width, points)."""
     width, points = positive_int(width, "width"), positive_int(points, "points")
-    return _matrix("A", width, points), _matrix("Adot", width, points), _matrix("P", width, points)
+    return tuple(symbol_matrix(name, width, points) for name in ("A", "Adot", "P"))
 
 
 def _norm_K(M: sp.Matrix, K_inv: sp.Matrix) -> sp.Expr:
     return (M * K_inv * M.T).trace()
+
+
+def _along_path(A: sp.Matrix) -> dict[sp.Symbol, sp.Expr]:
+    """Each entry A_ij replaced by a function a_ij(p) of depth."""
+    return {A[i, j]: sp.Function(f"a_{i}{j}")(p) for i in range(A.rows) for j in range(A.cols)}
 
 
 def lagrangian(width: int = 2, points: int = 2, activation: str = "identity") -> sp.Expr:
@@ -75,11 +77,10 @@ def cross_term_is_total_derivative(width: int = 2, points: int = 2) -> sp.Expr:
     which simplifies to 0. So the cross term integrates to ½[log det K]₀¹, a function of the two
     ends only: it changes the action of every path by the same amount and not the geodesics."""
     A, Adot, _ = symbols(width, points)
-    entries = {A[i, j]: sp.Function(f"a_{i}{j}")(p) for i in range(width) for j in range(points)}
+    entries = _along_path(A)
     path = A.subs(entries)
-    gram = path.T * path
-    total = sp.diff(sp.log(gram.det()), p) / 2
-    rates = {sp.Derivative(entries[A[i, j]], p): Adot[i, j] for i in range(width) for j in range(points)}
+    total = sp.diff(sp.log((path.T * path).det()), p) / 2
+    rates = {sp.Derivative(entries[a], p): v for a, v in zip(A, Adot, strict=True)}
     total = total.subs(rates).subs({v: k for k, v in entries.items()})
     cross = (Adot * (A.T * A).inv() * A.T).trace()
     return sp.simplify(sp.together(cross - total))
@@ -106,9 +107,8 @@ def euler_lagrange_residual(width: int = 1, points: int = 1, activation: str = "
     the path's entries and their first two derivatives)."""
     A, Adot, _ = symbols(width, points)
     density = lagrangian(width, points, activation)
-    entries = {A[i, j]: sp.Function(f"a_{i}{j}")(p) for i in range(width) for j in range(points)}
-    rates = {Adot[i, j]: sp.diff(entries[A[i, j]], p) for i in range(width) for j in range(points)}
-    along = {**entries, **rates}
+    entries = _along_path(A)
+    along = {**entries, **{v: sp.diff(entries[a], p) for a, v in zip(A, Adot, strict=True)}}
     out = sp.zeros(width, points)
     for i in range(width):
         for j in range(points):
