@@ -1,8 +1,10 @@
 """Claims on walk indices of graph partitions (note: notes/walks.md).
 
-Source: Razin, Verbin, Cohen, arXiv 2211.16494 (CLAIMS.md §10d). Prediction: the walk index by
+Source: Razin, Verbin, Cohen, arXiv 2211.16494 (CLAIMS.md §10d). gnn.walk_index: the walk index by
 sparse products (``numerics.walks.walk_index``); measurement: brute-force enumeration of walks on a
-networkx graph, written here independently.
+networkx graph, written here independently. gnn.separation_rank_bound: the bound derived in
+``theory.separation`` against exact ranks of grid tensors of random product GNNs.
+gnn.wis_preserves_interactions: walk indices and GCN accuracy after WIS and the baselines.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 import numpy as np  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from scipy import stats  # noqa: E402
 
 from numerics import walks as solvers  # noqa: E402
 from proofs_checks.context import Context  # noqa: E402
 from proofs_checks.registry import claim  # noqa: E402
+from theory import separation  # noqa: E402
 
 SOURCE = "Razin, Verbin, Cohen 2023, arXiv 2211.16494, walk index of a partition"
 
@@ -116,3 +120,95 @@ def check_walk_index(ctx: Context, predict: Callable[..., int]) -> list:
         cases=[{"nodes": c[0], "edges": c[1]} for c in cases],
     )
     return [counts, monotone]
+
+
+@st.composite
+def _gnn_cases(draw):
+    """A connected graph on 6 vertices (a random Hamiltonian path plus 0–4 chords), depth 2–3,
+    width 2–3, vertex prediction at a drawn target or graph prediction, a seed for the weights."""
+    order = draw(st.permutations(range(6)))
+    edges = {tuple(sorted(pair)) for pair in itertools.pairwise(order)}
+    chords = draw(st.lists(st.sampled_from(list(itertools.combinations(range(6), 2))), max_size=4))
+    return {"edges": sorted(edges | set(chords)), "depth": draw(st.integers(2, 3)),
+            "hidden": draw(st.integers(2, 3)), "target": draw(st.none() | st.integers(0, 5)),
+            "seed": draw(st.integers(0, 2**31 - 1))}
+
+
+def grid_ranks(case: dict, modulus: int = solvers.PRIME) -> dict:
+    """Exact ranks (mod a prime) of the grid tensor of a random product GNN over 5 integer template
+    features per vertex, for every partition of size 3 holding vertex 0 (each split once)."""
+    pairs = np.array(case["edges"]).T
+    edge_index = np.concatenate([pairs, pairs[::-1]], axis=1)
+    gnn = solvers.random_product_gnn(case["depth"], case["hidden"], case["hidden"], case["seed"])
+    templates = np.random.default_rng(case["seed"]).integers(-4, 5, size=(5, case["hidden"]))
+    tensor = solvers.grid_tensor(edge_index, gnn, templates, case["target"], modulus=modulus)
+    parts = [list(p) for p in itertools.combinations(range(6), 3) if 0 in p]
+    return {"parts": parts,
+            "ranks": [solvers.separation_rank(tensor, p, modulus=modulus) for p in parts],
+            "walk_index": [solvers.walk_index(edge_index, p, case["depth"], case["target"]) for p in parts]}
+
+
+def concordance(walk_index: list[int], ranks: list[int]) -> tuple[int, int]:
+    """(concordant, discordant) pairs of partitions: the larger walk index has the larger rank, or the
+    smaller; pairs tied in either are left out."""
+    signs = [np.sign(walk_index[i] - walk_index[j]) * np.sign(ranks[i] - ranks[j])
+             for i in range(len(ranks)) for j in range(i)]
+    return sum(s > 0 for s in signs), sum(s < 0 for s in signs)
+
+
+def _plot_separation(ctx: Context, cases: list[dict], measured: list[dict], bounds: list[list[int]]) -> None:
+    fig, axes = plt.subplots(1, 2, figsize=(9.2, 3.5))
+    for case, result, bound in zip(cases, measured, bounds, strict=True):
+        colour = "C0" if case["target"] is not None else "C1"
+        axes[0].loglog(bound, result["ranks"], "o", color=colour, alpha=0.4, ms=4)
+        axes[1].plot(result["walk_index"], result["ranks"], "o", color=colour, alpha=0.4, ms=4)
+    top = max(max(b) for b in bounds)
+    axes[0].loglog([1, top], [1, top], "k--", lw=1, label="rank = bound")
+    axes[0].set(xlabel="derived bound D_h^(1+e_L)", ylabel="grid-tensor rank (exact, mod p)",
+                title="rank vs bound")
+    for ax in axes:
+        ax.axhline(5 ** 3, color="grey", lw=0.8, ls=":", label="grid limit 5³")
+    axes[0].legend(fontsize=8)
+    axes[1].set(xlabel="walk index WI_{L−1}(I)", ylabel="grid-tensor rank", yscale="log",
+                title="rank vs walk index (blue: vertex, orange: graph)")
+    ctx.savefig(fig, "separation_rank")
+
+
+@claim(
+    "gnn.separation_rank_bound",
+    statement="For a GNN of depth L and width D_h with product aggregation, the separation rank of its "
+    "output with respect to a partition (I, Iᶜ) is at most D_h^{1+e_L} with e_L <= (L − 1)·WI_{L−1}(I) "
+    "(derived in theory.separation; the paper's form D_h^{O(WI)}), and for almost all weights it grows "
+    "with the walk index.",
+    source=SOURCE + "; bound re-derived (theory/separation.py)",
+    predict=separation.bound_value,
+    broken=lambda nodes, edges, part, depth, target, hidden: separation.bound_value(
+        nodes, edges, part, depth - 1, target, hidden),
+    broken_how="the bound of a network one layer shallower (walks of length L − 2)",
+)
+def check_separation_rank_bound(ctx: Context, predict: Callable[..., int]) -> list:
+    cases = ctx.draw(_gnn_cases(), ctx.pick(quick=8, full=60), label="gnns")
+    measured = ctx.cached("grid ranks", lambda: [grid_ranks(case) for case in cases])
+    bounds = [[predict(6, c["edges"], p, c["depth"], c["target"], c["hidden"]) for p in m["parts"]]
+              for c, m in zip(cases, measured, strict=True)]
+    _plot_separation(ctx, cases, measured, bounds)
+    excess = ctx.compare(
+        "largest (grid-tensor rank − bound)₊ over the 10 partitions of each case",
+        [0] * len(cases), [max(max(0, r - b) for r, b in zip(m["ranks"], bound, strict=True))
+                           for m, bound in zip(measured, bounds, strict=True)],
+        rtol=0.0, atol=0.5,
+        why="exact integers: ranks over F_p (p = 1e9 + 7) are <= the rank over ℚ <= sep, so a "
+        "positive excess refutes the bound",
+        cases=cases,
+    )
+    pairs = np.array([concordance(m["walk_index"], m["ranks"]) for m in measured]).sum(axis=0)
+    p_value = stats.binomtest(int(pairs[0]), int(pairs.sum()), 0.5, alternative="greater").pvalue
+    growth = ctx.compare(
+        f"rank grows with the walk index: {pairs[0]} concordant vs {pairs[1]} discordant pairs of "
+        f"equal-size partitions; one-sided sign-test p-value",
+        [0.0], [p_value], rtol=0.0, atol=0.01,
+        why="a one-sided sign test at 1 %: no relation would give as many discordant as concordant "
+        "pairs (pairs share partitions, so p is indicative, not exact)",
+        cases=[{"cases": len(cases)}],
+    )
+    return [excess, growth]
