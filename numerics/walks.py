@@ -527,3 +527,106 @@ def separation_rank(tensor: ArrayLike, partition: ArrayLike, *, tol: float = 1e-
         return rank_mod(matrix, modulus)
     values = np.linalg.svd(matrix.astype(float), compute_uv=False)
     return int(np.sum(values > tol * values[0])) if values[0] > 0 else 0
+
+
+# ---- a vertex-prediction task on a degree-corrected SBM, and a GCN to learn it ---------------------
+
+@dataclass(frozen=True)
+class GraphTask:
+    """Vertex features (n, 3): [z_v, 1{block 0}, 1{block 1}]; ``edge_index`` 2×E; labels (n,) in {0, 1};
+    ``block`` (n,) in {0, 1}."""
+
+    features: NDArray
+    edge_index: NDArray
+    labels: NDArray
+    block: NDArray
+
+
+def interaction_sbm(num_nodes: int, seed: int, *, degree_in: float = 2.0, degree_out: float = 1.0,
+                    tail: float = 2.5) -> GraphTask:
+    """A two-block degree-corrected stochastic block model and labels that need interactions.
+
+    Vertex v gets a weight θ_v ~ 1 + Pareto(``tail``) (normalized to mean 1: hubs and many
+    low-degree vertices) and a block v mod 2; edge u–v is present with probability
+    min(1, θ_uθ_v·c/(n/2)), c = ``degree_in`` within a block and ``degree_out`` across. Features
+    z_v ~ N(0, 1); the label is 1{z_v + mean_{u∈N(v)} z_u > 0} (1{z_v > 0} for an isolated v): a
+    threshold of a sum, which no product g(x_v)·h(x_rest) gives (its separation rank with respect
+    to ({v}, rest) is not 1), with the neighbours weighing as much as the vertex itself whatever
+    its degree — a vertex cut from its neighbours keeps only a guess from z_v. Deterministic in
+    ``seed``."""
+    num_nodes = positive_int(num_nodes, "num_nodes", minimum=4)
+    rng = np.random.default_rng(seed)
+    block = np.arange(num_nodes) % 2
+    theta = rng.pareto(tail, num_nodes) + 1.0
+    theta /= theta.mean()
+    u, v = np.triu_indices(num_nodes, 1)
+    rate = np.where(block[u] == block[v], degree_in, degree_out) / (num_nodes / 2)
+    present = rng.random(u.size) < np.minimum(1.0, theta[u] * theta[v] * rate)
+    pairs = np.stack([u[present], v[present]])
+    edge_index = np.concatenate([pairs, pairs[::-1]], axis=1)
+    z = rng.standard_normal(num_nodes)
+    total = np.zeros(num_nodes)
+    np.add.at(total, edge_index[0], z[edge_index[1]])
+    degree = np.bincount(edge_index[0], minlength=num_nodes)
+    signal = z + total / np.maximum(degree, 1)
+    features = np.stack([z, block == 0, block == 1], axis=1).astype(float)
+    return GraphTask(features, edge_index, (signal > 0).astype(np.int64), block)
+
+
+REMOVALS = ("wis", "one_wis", "random", "degree", "spectral")
+
+
+def removal_order(method: str, edge_index: ArrayLike, num_remove: int, *, depth: int = 3,
+                  seed: int = 0, chunk: int = 100) -> NDArray[np.int64]:
+    """The undirected edges (num_remove, 2) that ``method`` removes, in order: "wis" is the
+    (depth − 1)-WIS with the paper's chunks of ``chunk`` removals between rankings, "one_wis",
+    "random" (``seed``), "degree", "spectral". Prefixes are the removals for smaller counts."""
+    if method not in REMOVALS:
+        raise ValueError(f"method must be one of {REMOVALS}, got {method!r}")
+    if method == "wis":
+        return wis(edge_index, num_remove, depth, chunk=chunk)[1]
+    if method == "random":
+        return random_removal(edge_index, num_remove, seed=seed)[1]
+    removal = {"one_wis": one_wis, "degree": degree_removal, "spectral": spectral_removal}[method]
+    return removal(edge_index, num_remove)[1]
+
+
+def without(edge_index: ArrayLike, removed: ArrayLike) -> NDArray[np.int64]:
+    """``edge_index`` minus the undirected edges in ``removed`` (k, 2), both directions."""
+    edges, count = check_edge_index(edge_index)
+    gone = np.asarray(removed, dtype=np.int64).reshape(-1, 2)
+    keys = np.minimum(edges[0], edges[1]) * count + np.maximum(edges[0], edges[1])
+    drop = np.minimum(gone[:, 0], gone[:, 1]) * count + np.maximum(gone[:, 0], gone[:, 1])
+    return edges[:, ~np.isin(keys, drop)]
+
+
+def gcn_accuracy(task: GraphTask, edge_index: ArrayLike, train: ArrayLike, test: ArrayLike, *,
+                 seed: int, depth: int = 3, hidden: int = 64, epochs: int = 300, lr: float = 0.01,
+                 weight_decay: float = 5e-4) -> float:
+    """Test accuracy of a depth-``depth`` GCN (torch_geometric GCNConv, ReLU, float64) trained
+    full-batch with Adam on the ``train`` vertices of ``task`` over the graph ``edge_index``."""
+    import torch
+    from torch_geometric.nn import GCNConv
+
+    depth, hidden = positive_int(depth, "depth"), positive_int(hidden, "hidden")
+    torch.manual_seed(seed)
+    sizes = [task.features.shape[1], *[hidden] * (depth - 1), 2]
+    layers = torch.nn.ModuleList([GCNConv(a, b) for a, b in zip(sizes, sizes[1:], strict=False)]).double()
+    optimizer = torch.optim.Adam(layers.parameters(), lr=lr, weight_decay=weight_decay)
+    x, edges = torch.as_tensor(task.features), torch.as_tensor(np.asarray(edge_index))
+    labels = torch.as_tensor(task.labels)
+    train, test = torch.as_tensor(np.asarray(train)), torch.as_tensor(np.asarray(test))
+
+    def forward() -> torch.Tensor:
+        h = x
+        for k, layer in enumerate(layers):
+            h = layer(h, edges)
+            h = torch.relu(h) if k < depth - 1 else h
+        return h
+
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(forward()[train], labels[train]).backward()
+        optimizer.step()
+    with torch.no_grad():
+        return float((forward()[test].argmax(1) == labels[test]).double().mean())

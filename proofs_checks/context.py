@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import tempfile
 import zlib
@@ -130,7 +131,8 @@ class Context:
         return self.memo[key]
 
     def sweep(self, name: str, function: Any, cases: list[dict[str, Any]]) -> SweepResult:
-        """Run ``function`` over ``cases`` through the sweep mechanism (once per claim run).
+        """Run ``function`` over ``cases`` through the sweep mechanism (once per claim run and case
+        list: the control run reuses the verdict run's rows only when it asks for the same cases).
 
         Results go to ``<out_dir>/sweeps.sqlite`` (a temporary file without ``out_dir``), so an
         interrupted run resumes where it stopped; the executor is the context's. Failed cases make
@@ -146,7 +148,7 @@ class Context:
                 return run_sweep(sweep, Path(folder) / "sweeps.sqlite", self.executor,
                                  self.show_progress)
 
-        result = self.cached(f"sweep:{name}", execute)
+        result = self.cached(f"sweep:{name}:{json.dumps(cases, sort_keys=True, default=str)}", execute)
         if result.errors:
             last_lines = [e["error"].rstrip().splitlines()[-1] for e in result.errors]
             message = f"{len(result.errors)} of {len(cases)} cases of sweep {name!r} failed: " + (

@@ -176,3 +176,19 @@ def test_mean_sem_and_heatmap(tmp_path):
     assert (tmp_path / "h.png").stat().st_size > 1000
     with pytest.raises(ValueError, match="shape"):
         heatmap(ax, [0, 1], [0, 1], np.zeros((3, 3)))
+
+
+def test_control_run_gets_its_own_rows_when_it_asks_for_other_cases(tmp_path):
+    # The verdict and control contexts share a memo; a sweep whose cases depend on the prediction
+    # (e.g. the method's name) must not hand the verdict's rows to the control run.
+    from proofs_checks.context import Context
+
+    memo: dict = {}
+    verdict = Context("demo", out_dir=tmp_path, memo=memo)
+    control = Context("demo", out_dir=tmp_path, control=True, memo=memo)
+    first = verdict.sweep("grid", fragile_case, [{"x": 1}, {"x": 3}]).rows
+    second = control.sweep("grid", fragile_case, [{"x": 4}]).rows
+    again = control.sweep("grid", fragile_case, [{"x": 1}, {"x": 3}]).rows
+    assert [r["x2"] for r in first] == [2, 6]
+    assert [r["x2"] for r in second] == [8]
+    assert again is first
