@@ -533,13 +533,14 @@ def separation_rank(tensor: ArrayLike, partition: ArrayLike, *, tol: float = 1e-
 
 @dataclass(frozen=True)
 class GraphTask:
-    """Vertex features (n, 3): [z_v, 1{block 0}, 1{block 1}]; ``edge_index`` 2×E; labels (n,) in {0, 1};
-    ``block`` (n,) in {0, 1}."""
+    """Vertex features (n, 3) (``task_features``), ``edge_index`` 2×E, labels (n,) in {0, 1},
+    ``block`` (n,) in {0, 1}, and the raw feature ``z`` (n,)."""
 
     features: NDArray
     edge_index: NDArray
     labels: NDArray
     block: NDArray
+    z: NDArray
 
 
 def interaction_sbm(num_nodes: int, seed: int, *, degree_in: float = 2.0, degree_out: float = 1.0,
@@ -549,11 +550,11 @@ def interaction_sbm(num_nodes: int, seed: int, *, degree_in: float = 2.0, degree
     Vertex v gets a weight θ_v ~ 1 + Pareto(``tail``) (normalized to mean 1: hubs and many
     low-degree vertices) and a block v mod 2; edge u–v is present with probability
     min(1, θ_uθ_v·c/(n/2)), c = ``degree_in`` within a block and ``degree_out`` across. Features
-    z_v ~ N(0, 1); the label is 1{z_v + mean_{u∈N(v)} z_u > 0} (1{z_v > 0} for an isolated v): a
-    threshold of a sum, which no product g(x_v)·h(x_rest) gives (its separation rank with respect
-    to ({v}, rest) is not 1), with the neighbours weighing as much as the vertex itself whatever
-    its degree — a vertex cut from its neighbours keeps only a guess from z_v. Deterministic in
-    ``seed``."""
+    z_v ~ N(0, 1); the label is 1{z_v + Σ_{u∈N(v)} z_u > 0}: a threshold of a sum, which no product
+    g(x_v)·h(x_rest) gives (its separation rank with respect to ({v}, rest) is not 1), and every
+    edge weighs the same — a vertex that loses k of its d edges keeps a correlation
+    √((d + 1 − k)/(d + 1)) with its label, so the first edges of low-degree vertices matter most.
+    Deterministic in ``seed``. ``features`` (see ``task_features``) are for the full graph."""
     num_nodes = positive_int(num_nodes, "num_nodes", minimum=4)
     rng = np.random.default_rng(seed)
     block = np.arange(num_nodes) % 2
@@ -565,12 +566,18 @@ def interaction_sbm(num_nodes: int, seed: int, *, degree_in: float = 2.0, degree
     pairs = np.stack([u[present], v[present]])
     edge_index = np.concatenate([pairs, pairs[::-1]], axis=1)
     z = rng.standard_normal(num_nodes)
-    total = np.zeros(num_nodes)
-    np.add.at(total, edge_index[0], z[edge_index[1]])
-    degree = np.bincount(edge_index[0], minlength=num_nodes)
-    signal = z + total / np.maximum(degree, 1)
-    features = np.stack([z, block == 0, block == 1], axis=1).astype(float)
-    return GraphTask(features, edge_index, (signal > 0).astype(np.int64), block)
+    signal = z.copy()
+    np.add.at(signal, edge_index[0], z[edge_index[1]])
+    return GraphTask(task_features(z, block, edge_index), edge_index, (signal > 0).astype(np.int64),
+                     block, z)
+
+
+def task_features(z: NDArray, block: NDArray, edge_index: NDArray) -> NDArray:
+    """[z_v·√(d_v + 1), 1{block 0}, 1{block 1}] with d_v the degree in ``edge_index`` (the graph
+    the GCN sees): GCN's propagation D̂^{-1/2}ÂD̂^{-1/2} then sums z over N[v], up to the factor
+    1/√(d_v + 1), so one layer can read the label's sum off the graph it is given."""
+    degree = np.bincount(edge_index[0], minlength=z.size)
+    return np.stack([z * np.sqrt(degree + 1.0), block == 0, block == 1], axis=1).astype(float)
 
 
 REMOVALS = ("wis", "one_wis", "random", "degree", "spectral")
@@ -604,7 +611,8 @@ def gcn_accuracy(task: GraphTask, edge_index: ArrayLike, train: ArrayLike, test:
                  seed: int, depth: int = 3, hidden: int = 64, epochs: int = 300, lr: float = 0.01,
                  weight_decay: float = 5e-4) -> float:
     """Test accuracy of a depth-``depth`` GCN (torch_geometric GCNConv, ReLU, float64) trained
-    full-batch with Adam on the ``train`` vertices of ``task`` over the graph ``edge_index``."""
+    full-batch with Adam on the ``train`` vertices of ``task`` over the graph ``edge_index`` (the
+    features are recomputed for that graph, ``task_features``)."""
     import torch
     from torch_geometric.nn import GCNConv
 
@@ -613,7 +621,8 @@ def gcn_accuracy(task: GraphTask, edge_index: ArrayLike, train: ArrayLike, test:
     sizes = [task.features.shape[1], *[hidden] * (depth - 1), 2]
     layers = torch.nn.ModuleList([GCNConv(a, b) for a, b in zip(sizes, sizes[1:], strict=False)]).double()
     optimizer = torch.optim.Adam(layers.parameters(), lr=lr, weight_decay=weight_decay)
-    x, edges = torch.as_tensor(task.features), torch.as_tensor(np.asarray(edge_index))
+    graph = np.asarray(edge_index)
+    x, edges = torch.as_tensor(task_features(task.z, task.block, graph)), torch.as_tensor(graph)
     labels = torch.as_tensor(task.labels)
     train, test = torch.as_tensor(np.asarray(train)), torch.as_tensor(np.asarray(test))
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from numerics import walks as solvers  # noqa: E402
-from proofs_checks.context import Context  # noqa: E402
+from proofs_checks.context import Context, derive_seed  # noqa: E402
 from proofs_checks.registry import claim  # noqa: E402
 from theory import separation  # noqa: E402
 
@@ -237,6 +237,13 @@ ORDERS: dict[str, Callable[..., np.ndarray]] = {
 BASELINES = ("random", "degree", "spectral")
 
 
+def bootstrap_band(values: list[float], seed: int, level: float = 0.9, draws: int = 4000) -> tuple:
+    """Percentile bootstrap band of the mean of ``values`` (seeded)."""
+    rng = np.random.default_rng(seed)
+    means = rng.choice(np.asarray(values), size=(draws, len(values))).mean(axis=1)
+    return tuple(float(q) for q in np.quantile(means, [(1 - level) / 2, (1 + level) / 2]))
+
+
 def sparsified_case(case: dict) -> dict:
     """Sweep case: the task graph of ``seed``, ``ratio`` of its edges removed by ``method``; the
     trained GCN's test accuracy and the singleton walk indices (depth 3) of what is kept."""
@@ -281,10 +288,10 @@ def _plot_sparsification(ctx: Context, rows: list[dict], methods: list[str]) -> 
     broken_how="remove the edges between the lowest-degree vertices first (WIS's rule reversed)",
 )
 def check_wis_preserves_interactions(ctx: Context, predict: Callable[..., np.ndarray]) -> list:
-    nodes, epochs = ctx.pick(quick=400, full=600), ctx.pick(quick=200, full=300)
+    nodes, epochs = 600, ctx.pick(quick=200, full=300)
     ratios = ctx.pick(quick=[0.5, 0.9], full=[round(0.1 * k, 1) for k in range(10)])
     methods = [predict.__name__, *ctx.pick(quick=[], full=["one_wis"]), *BASELINES]
-    seeds = ctx.seeds(ctx.pick(quick=2, full=5))
+    seeds = ctx.seeds(ctx.pick(quick=3, full=5))
     cases = [{"method": m, "ratio": q, "seed": s, "nodes": nodes, "epochs": epochs}
              for m in methods for q in ratios for s in seeds]
     rows = ctx.sweep("sparsified", sparsified_case, cases).rows
@@ -303,10 +310,23 @@ def check_wis_preserves_interactions(ctx: Context, predict: Callable[..., np.nda
          for b in BASELINES for q in high],
         rtol=0.0, atol=1e-9, why="counts averaged over the same seeds; any excess refutes 'keeps "
         "larger walk indices'", cases=[{"baseline": b, "ratio": q} for b in BASELINES for q in high])
+    if not cut_off.passed:
+        return [cut_off]
+    advantage = {b: [r["accuracy"] - o["accuracy"] for r in rows if r["method"] == methods[0]
+                     for o in rows if o["method"] == b and (o["ratio"], o["seed"]) == (r["ratio"], r["seed"])
+                     and r["ratio"] in high] for b in BASELINES}
+    bands = {b: bootstrap_band(d, derive_seed(ctx.seed, "bootstrap", b)) for b, d in advantage.items()}
     accuracy = ctx.compare(
-        "(baseline − sparsifier) GCN test accuracy, mean over seeds and ratios >= 0.5, clipped at 0",
-        [0.0] * len(BASELINES),
-        [float(np.maximum(0.0, mean(b, "accuracy") - mean(methods[0], "accuracy"))) for b in BASELINES],
-        rtol=0.0, atol=1e-9, why="the claim is an ordering of means; its noise (sd over seeds) is in "
-        "the figure and the note", cases=[{"baseline": b} for b in BASELINES])
+        "GCN test accuracy, sparsifier − baseline, paired by (seed, ratio >= 0.5): (upper end of the "
+        "90 % bootstrap band)₋, i.e. how far the whole band lies below 0",
+        [0.0] * len(BASELINES), [float(np.maximum(0.0, -bands[b][1])) for b in BASELINES],
+        rtol=0.0, atol=1e-9, why="the claim is an ordering of mean accuracies; a band wholly below 0 "
+        "refutes it", cases=[{"baseline": b, "mean": float(np.mean(advantage[b])), "band": bands[b]}
+                             for b in BASELINES])
+    unresolved = [f"{b}: {np.mean(advantage[b]):+.3f} [{bands[b][0]:+.3f}, {bands[b][1]:+.3f}]"
+                  for b in BASELINES if bands[b][0] <= 0.0]
+    if accuracy.passed and unresolved:
+        ctx.inconclusive("walk indices: the sparsifier cuts off fewer vertices than every baseline; "
+                         "accuracy advantage not resolved from 0 (mean, 90 % band over "
+                         f"{len(advantage[BASELINES[0]])} (seed, ratio) pairs): " + "; ".join(unresolved))
     return [cut_off, accuracy]
