@@ -206,3 +206,38 @@ def test_wis_in_chunks_removes_the_top_of_one_ranking():
     assert [tuple(p) for p in exact.tolist()] == naive_wis(edge_index, 5, 3)
     with pytest.raises(ValueError, match="chunk"):
         W.wis(edge_index, 5, 3, chunk=0)
+
+
+def test_interaction_sbm_labels_and_features_against_networkx_and_gcn_normalization():
+    import torch
+    from torch_geometric.nn.conv.gcn_conv import gcn_norm
+
+    task = W.interaction_sbm(120, seed=4)
+    graph = nx.Graph(task.edge_index.T.tolist())
+    graph.add_nodes_from(range(120))
+    sums = np.array([task.z[v] + sum(task.z[u] for u in graph[v]) for v in range(120)])
+    assert np.array_equal(task.labels, (sums > 0).astype(int))
+    assert np.array_equal(task.block, np.arange(120) % 2)
+    # GCN's propagation D̂^{-1/2}ÂD̂^{-1/2} of the first feature is Σ_{N[v]} z / √(d_v + 1).
+    edges, weights = gcn_norm(torch.as_tensor(task.edge_index), num_nodes=120, add_self_loops=True)
+    propagated = torch.zeros(120, dtype=torch.float64).index_add_(
+        0, edges[1], weights.double() * torch.as_tensor(task.features[:, 0])[edges[0]])
+    degree = np.array([graph.degree(v) for v in range(120)])
+    np.testing.assert_allclose(propagated.numpy(), sums / np.sqrt(degree + 1), rtol=1e-6, atol=1e-6)
+    assert np.array_equal(W.interaction_sbm(120, seed=4).edge_index, task.edge_index)  # seeded
+
+
+def test_removal_orders_dispatch_and_prefixes():
+    edge_index = as_edge_index(nx.gnm_random_graph(30, 70, seed=2))
+    assert np.array_equal(W.removal_order("one_wis", edge_index, 20), W.one_wis(edge_index, 20)[1])
+    assert np.array_equal(W.removal_order("random", edge_index, 20, seed=5),
+                          W.random_removal(edge_index, 20, seed=5)[1])
+    # Chunked WIS: the order for fewer removals is a prefix of the order for more.
+    longer = W.removal_order("wis", edge_index, 25, chunk=10)
+    assert np.array_equal(W.removal_order("wis", edge_index, 15, chunk=10), longer[:15])
+    kept = W.without(edge_index, longer)
+    assert kept.shape[1] == edge_index.shape[1] - 2 * 25
+    remaining = {tuple(sorted(p)) for p in kept.T.tolist()}
+    assert not remaining & {tuple(sorted(p)) for p in longer.tolist()}
+    with pytest.raises(ValueError, match="method"):
+        W.removal_order("ugs", edge_index, 3)
