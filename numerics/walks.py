@@ -144,13 +144,15 @@ def _singleton_indices(edges: NDArray, count: int, depth: int) -> NDArray[np.int
     return np.where(isolated, 0, diagonal).astype(np.int64)
 
 
-def _undirected_pairs(edges: NDArray) -> NDArray[np.int64]:
+def undirected_pairs(edges: NDArray) -> NDArray[np.int64]:
     """The E/2 undirected edges as sorted pairs (u < v), in lexicographic order, shape (E/2, 2)."""
     pairs = edges[:, edges[0] < edges[1]].T
     return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
 
 
-def _as_edge_index(pairs: NDArray) -> NDArray[np.int64]:
+def edge_index_of(pairs: ArrayLike) -> NDArray[np.int64]:
+    """A torch_geometric edge_index (2×2k, both directions) from k undirected pairs (k, 2)."""
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     return np.concatenate([pairs.T, pairs[:, ::-1].T], axis=1) if len(pairs) else np.zeros((2, 0),
                                                                                           np.int64)
 
@@ -175,7 +177,7 @@ def one_wis(edge_index: ArrayLike, num_remove: int) -> tuple[NDArray[np.int64], 
     """
     edges, count = check_edge_index(edge_index)
     remove = _check_removal(edges, num_remove)
-    pairs = _undirected_pairs(edges)  # sorted, so the row index orders ties by (u, v)
+    pairs = undirected_pairs(edges)  # sorted, so the row index orders ties by (u, v)
     total = max(len(pairs), 1)
     degree = np.bincount(edges[0], minlength=count).astype(np.int64)
     top = int(degree.max()) if count else 0
@@ -204,7 +206,7 @@ def one_wis(edge_index: ArrayLike, num_remove: int) -> tuple[NDArray[np.int64], 
         alive[index] = False
         degrees[u] -= 1
         degrees[v] -= 1
-    return _as_edge_index(pairs[alive]), pairs[np.array(order, dtype=np.int64)].reshape(-1, 2)
+    return edge_index_of(pairs[alive]), pairs[np.array(order, dtype=np.int64)].reshape(-1, 2)
 
 
 def _ball(matrix: sparse.csr_matrix, seeds: list[int], radius: int) -> NDArray[np.int64]:
@@ -280,7 +282,7 @@ def wis(edge_index: ArrayLike, num_remove: int, depth: int, *,
     remove = _check_removal(edges, num_remove)
     depth = positive_int(depth, "depth")
     chunk = positive_int(chunk, "chunk")
-    pairs = [tuple(p) for p in _undirected_pairs(edges).tolist()]
+    pairs = [tuple(p) for p in undirected_pairs(edges).tolist()]
     matrix = adjacency(edges, count).tolil()
     degree = np.bincount(edges[0], minlength=count).astype(np.int64)
     current = _singleton_indices(edges, count, depth)
@@ -307,14 +309,14 @@ def wis(edge_index: ArrayLike, num_remove: int, depth: int, *,
             changed, values = effects[batch[0]]
             current[changed] = values
         else:
-            current = _singleton_indices(_as_edge_index(np.array(sorted(alive), dtype=np.int64)
+            current = _singleton_indices(edge_index_of(np.array(sorted(alive), dtype=np.int64)
                                                         .reshape(-1, 2)), count, depth)
         csr = matrix.tocsr()
         csr.eliminate_zeros()
         effects = {p: e for p, e in effects.items()
                    if p in alive and p[0] not in nearby and p[1] not in nearby}
     kept = np.array(sorted(alive), dtype=np.int64).reshape(-1, 2)
-    return _as_edge_index(kept), np.array(order, dtype=np.int64).reshape(-1, 2)
+    return edge_index_of(kept), np.array(order, dtype=np.int64).reshape(-1, 2)
 
 
 def _best_candidates(changes: dict[tuple[int, int], tuple], count: int) -> list[tuple[int, int]]:
@@ -340,11 +342,11 @@ def random_removal(edge_index: ArrayLike, num_remove: int, seed: int = 0) -> tup
     """Baseline: remove ``num_remove`` undirected edges uniformly at random (seeded)."""
     edges, _ = check_edge_index(edge_index)
     remove = _check_removal(edges, num_remove)
-    pairs = _undirected_pairs(edges)
+    pairs = undirected_pairs(edges)
     chosen = np.random.default_rng(seed).permutation(len(pairs))[:remove]
     keep = np.ones(len(pairs), dtype=bool)
     keep[chosen] = False
-    return _as_edge_index(pairs[keep]), pairs[chosen]
+    return edge_index_of(pairs[keep]), pairs[chosen]
 
 
 def degree_removal(edge_index: ArrayLike, num_remove: int) -> tuple[NDArray, NDArray]:
@@ -352,12 +354,12 @@ def degree_removal(edge_index: ArrayLike, num_remove: int) -> tuple[NDArray, NDA
     (u, v)), without updating degrees."""
     edges, count = check_edge_index(edge_index)
     remove = _check_removal(edges, num_remove)
-    pairs = _undirected_pairs(edges)
+    pairs = undirected_pairs(edges)
     degree = np.bincount(edges[0], minlength=count)
     ranking = np.lexsort((pairs[:, 1], pairs[:, 0], -(degree[pairs[:, 0]] + degree[pairs[:, 1]])))
     keep = np.ones(len(pairs), dtype=bool)
     keep[ranking[:remove]] = False
-    return _as_edge_index(pairs[keep]), pairs[ranking[:remove]]
+    return edge_index_of(pairs[keep]), pairs[ranking[:remove]]
 
 
 def effective_resistances(edge_index: ArrayLike, *, max_nodes: int = 4000) -> tuple[NDArray, NDArray]:
@@ -368,7 +370,7 @@ def effective_resistances(edge_index: ArrayLike, *, max_nodes: int = 4000) -> tu
     if count > max_nodes:
         raise ValueError(f"effective_resistances is exact and dense: at most {max_nodes} vertices, "
                          f"got {count}")
-    pairs = _undirected_pairs(edges)
+    pairs = undirected_pairs(edges)
     laplacian = (sparse.diags(np.bincount(edges[0], minlength=count).astype(float))
                  - adjacency(edges, count, dtype=float) + sparse.identity(count)).toarray()
     inverse = np.linalg.pinv(laplacian, hermitian=True)
@@ -385,7 +387,7 @@ def spectral_removal(edge_index: ArrayLike, num_remove: int) -> tuple[NDArray, N
     ranking = np.lexsort((pairs[:, 1], pairs[:, 0], np.round(resistance, 12)))
     keep = np.ones(len(pairs), dtype=bool)
     keep[ranking[:remove]] = False
-    return _as_edge_index(pairs[keep]), pairs[ranking[:remove]]
+    return edge_index_of(pairs[keep]), pairs[ranking[:remove]]
 
 
 # ---- separation rank of product-aggregation GNNs (grid tensors) -------------------------------------
@@ -454,17 +456,20 @@ def product_gnn(features: ArrayLike, edge_index: ArrayLike, gnn: ProductGNN, tar
             out = reduce(out * np.take(values, k, axis=axis))
         return out
 
+    def linear(values: NDArray, weight: NDArray) -> NDArray:
+        """values (..., D_in) @ weightᵀ (D_out, D_in), one input coordinate at a time so that
+        residues stay below 2^61 between reductions."""
+        out = np.zeros(values.shape[:-1] + (weight.shape[0],), dtype=values.dtype)
+        for d in range(weight.shape[1]):
+            out = reduce(out + reduce(values[..., d:d + 1] * reduce(weight[:, d].astype(values.dtype))))
+        return out
+
     hidden = batch
     for weight in gnn.weights:
-        mixed = np.zeros(hidden.shape[:2] + (weight.shape[0],), dtype=hidden.dtype)
-        for d in range(weight.shape[1]):  # one coordinate at a time keeps residues below 2^61
-            mixed = reduce(mixed + reduce(hidden[:, :, d:d + 1] * reduce(weight[:, d].astype(hidden.dtype))))
+        mixed = linear(hidden, weight)
         hidden = np.stack([product(mixed[:, nbrs, :], 1) for nbrs in closed], axis=1)
     final = hidden[:, target, :] if target is not None else product(hidden, 1)
-    out = np.zeros(final.shape[0], dtype=final.dtype)
-    for d in range(final.shape[1]):
-        out = reduce(out + reduce(final[:, d] * reduce(gnn.readout[d].astype(final.dtype))))
-    return out
+    return linear(final, gnn.readout[None, :])[:, 0]
 
 
 def grid_tensor(edge_index: ArrayLike, gnn: ProductGNN, templates: ArrayLike, target: int | None = None,
@@ -533,10 +538,9 @@ def separation_rank(tensor: ArrayLike, partition: ArrayLike, *, tol: float = 1e-
 
 @dataclass(frozen=True)
 class GraphTask:
-    """Vertex features (n, 3) (``task_features``), ``edge_index`` 2×E, labels (n,) in {0, 1},
-    ``block`` (n,) in {0, 1}, and the raw feature ``z`` (n,)."""
+    """``edge_index`` 2×E, labels (n,) in {0, 1}, ``block`` (n,) in {0, 1} and the raw feature ``z``
+    (n,); the GCN's input features depend on the graph it is given (``task_features``)."""
 
-    features: NDArray
     edge_index: NDArray
     labels: NDArray
     block: NDArray
@@ -554,7 +558,7 @@ def interaction_sbm(num_nodes: int, seed: int, *, degree_in: float = 2.0, degree
     g(x_v)·h(x_rest) gives (its separation rank with respect to ({v}, rest) is not 1), and every
     edge weighs the same — a vertex that loses k of its d edges keeps a correlation
     √((d + 1 − k)/(d + 1)) with its label, so the first edges of low-degree vertices matter most.
-    Deterministic in ``seed``. ``features`` (see ``task_features``) are for the full graph."""
+    Deterministic in ``seed``."""
     num_nodes = positive_int(num_nodes, "num_nodes", minimum=4)
     rng = np.random.default_rng(seed)
     block = np.arange(num_nodes) % 2
@@ -568,8 +572,7 @@ def interaction_sbm(num_nodes: int, seed: int, *, degree_in: float = 2.0, degree
     z = rng.standard_normal(num_nodes)
     signal = z.copy()
     np.add.at(signal, edge_index[0], z[edge_index[1]])
-    return GraphTask(task_features(z, block, edge_index), edge_index, (signal > 0).astype(np.int64),
-                     block, z)
+    return GraphTask(edge_index, (signal > 0).astype(np.int64), block, z)
 
 
 def task_features(z: NDArray, block: NDArray, edge_index: NDArray) -> NDArray:
@@ -617,12 +620,12 @@ def gcn_accuracy(task: GraphTask, edge_index: ArrayLike, train: ArrayLike, test:
     from torch_geometric.nn import GCNConv
 
     depth, hidden = positive_int(depth, "depth"), positive_int(hidden, "hidden")
+    graph, _ = check_edge_index(edge_index, task.z.size)
+    x, edges = torch.as_tensor(task_features(task.z, task.block, graph)), torch.as_tensor(graph)
     torch.manual_seed(seed)
-    sizes = [task.features.shape[1], *[hidden] * (depth - 1), 2]
+    sizes = [x.shape[1], *[hidden] * (depth - 1), 2]
     layers = torch.nn.ModuleList([GCNConv(a, b) for a, b in zip(sizes, sizes[1:], strict=False)]).double()
     optimizer = torch.optim.Adam(layers.parameters(), lr=lr, weight_decay=weight_decay)
-    graph = np.asarray(edge_index)
-    x, edges = torch.as_tensor(task_features(task.z, task.block, graph)), torch.as_tensor(graph)
     labels = torch.as_tensor(task.labels)
     train, test = torch.as_tensor(np.asarray(train)), torch.as_tensor(np.asarray(test))
 

@@ -214,11 +214,11 @@ def naive_wis(edge_index, count: int, depth: int) -> None:
     from numerics import walks
 
     nodes = int(edge_index.max()) + 1
-    alive = [tuple(p) for p in walks._undirected_pairs(edge_index).tolist()]
+    alive = [tuple(p) for p in walks.undirected_pairs(edge_index).tolist()]
     for _ in range(count):
         def key(pair):
             rest = np.array([q for q in alive if q != pair], dtype=np.int64).reshape(-1, 2)
-            return tuple(sorted(walks.singleton_walk_indices(walks._as_edge_index(rest), depth,
+            return tuple(sorted(walks.singleton_walk_indices(walks.edge_index_of(rest), depth,
                                                              num_nodes=nodes).tolist()))
         alive.remove(max(sorted(alive), key=key))
 

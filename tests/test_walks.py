@@ -81,7 +81,7 @@ def test_counts_beyond_int64_stay_exact():
 
 
 def naive_one_wis(edge_index, count):
-    pairs = [tuple(p) for p in W._undirected_pairs(edge_index).tolist()]
+    pairs = [tuple(p) for p in W.undirected_pairs(edge_index).tolist()]
     order = []
     for _ in range(count):
         degree = {}
@@ -97,12 +97,12 @@ def naive_one_wis(edge_index, count):
 
 def naive_wis(edge_index, count, depth):
     nodes = int(edge_index.max()) + 1
-    alive = [tuple(p) for p in W._undirected_pairs(edge_index).tolist()]
+    alive = [tuple(p) for p in W.undirected_pairs(edge_index).tolist()]
     order = []
     for _ in range(count):
         def key(pair):
             rest = np.array([q for q in alive if q != pair], dtype=np.int64).reshape(-1, 2)
-            return tuple(sorted(W.singleton_walk_indices(W._as_edge_index(rest), depth,
+            return tuple(sorted(W.singleton_walk_indices(W.edge_index_of(rest), depth,
                                                          num_nodes=nodes).tolist()))
         best = max(sorted(alive), key=key)  # max keeps the first (smallest pair) among ties
         alive.remove(best)
@@ -127,7 +127,7 @@ def test_baselines_remove_what_they_say():
     edge_index = as_edge_index(graph)
     for kept, order in (W.random_removal(edge_index, 15, seed=3), W.degree_removal(edge_index, 15)):
         assert kept.shape == (2, 50) and order.shape == (15, 2)
-        remaining = set(map(tuple, W._undirected_pairs(kept).tolist()))
+        remaining = set(map(tuple, W.undirected_pairs(kept).tolist()))
         assert remaining.isdisjoint(map(tuple, order.tolist()))
 
 
@@ -192,11 +192,11 @@ def test_wis_in_chunks_removes_the_top_of_one_ranking():
     """chunk = k removes the k best candidates of the first ranking (each judged alone)."""
     edge_index = as_edge_index(nx.gnm_random_graph(14, 26, seed=3))
     nodes = int(edge_index.max()) + 1
-    pairs = [tuple(p) for p in W._undirected_pairs(edge_index).tolist()]
+    pairs = [tuple(p) for p in W.undirected_pairs(edge_index).tolist()]
 
     def key(pair):
         rest = np.array([q for q in pairs if q != pair], dtype=np.int64).reshape(-1, 2)
-        return tuple(sorted(W.singleton_walk_indices(W._as_edge_index(rest), 3,
+        return tuple(sorted(W.singleton_walk_indices(W.edge_index_of(rest), 3,
                                                      num_nodes=nodes).tolist()))
 
     ranking = sorted(sorted(pairs), key=key, reverse=True)  # stable: ties keep the smaller pair first
@@ -213,6 +213,7 @@ def test_interaction_sbm_labels_and_features_against_networkx_and_gcn_normalizat
     from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
     task = W.interaction_sbm(120, seed=4)
+    features = W.task_features(task.z, task.block, task.edge_index)
     graph = nx.Graph(task.edge_index.T.tolist())
     graph.add_nodes_from(range(120))
     sums = np.array([task.z[v] + sum(task.z[u] for u in graph[v]) for v in range(120)])
@@ -221,7 +222,7 @@ def test_interaction_sbm_labels_and_features_against_networkx_and_gcn_normalizat
     # GCN's propagation D̂^{-1/2}ÂD̂^{-1/2} of the first feature is Σ_{N[v]} z / √(d_v + 1).
     edges, weights = gcn_norm(torch.as_tensor(task.edge_index), num_nodes=120, add_self_loops=True)
     propagated = torch.zeros(120, dtype=torch.float64).index_add_(
-        0, edges[1], weights.double() * torch.as_tensor(task.features[:, 0])[edges[0]])
+        0, edges[1], weights.double() * torch.as_tensor(features[:, 0])[edges[0]])
     degree = np.array([graph.degree(v) for v in range(120)])
     np.testing.assert_allclose(propagated.numpy(), sums / np.sqrt(degree + 1), rtol=1e-6, atol=1e-6)
     assert np.array_equal(W.interaction_sbm(120, seed=4).edge_index, task.edge_index)  # seeded

@@ -60,16 +60,18 @@ def _side(num_nodes: int, partition: Sequence[int]) -> list[bool]:
     return inside
 
 
-def mixed_vertices(num_nodes: int, edges: Sequence[tuple[int, int]], partition: Sequence[int],
-                   level: int) -> list[bool]:
-    """For each vertex j: does its ``level``-hop ball (in Â) meet both I and Iᶜ?"""
+def mixed_levels(num_nodes: int, edges: Sequence[tuple[int, int]], partition: Sequence[int],
+                 depth: int) -> list[list[bool]]:
+    """For levels m = 0..depth − 1 and each vertex j: does its m-hop ball (in Â) meet both I and Iᶜ?"""
     closed = _closed_adjacency(num_nodes, edges)
     inside = _side(num_nodes, partition)
-    reach = sp.eye(num_nodes)
-    for _ in range(level):
+    reach, levels = sp.eye(num_nodes), []
+    for _ in range(depth):
+        levels.append([any(reach[j, v] and inside[v] for v in range(num_nodes))
+                       and any(reach[j, v] and not inside[v] for v in range(num_nodes))
+                       for j in range(num_nodes)])
         reach = (reach * closed).applyfunc(lambda entry: sp.Integer(min(entry, 1)))
-    return [any(reach[j, v] and inside[v] for v in range(num_nodes))
-            and any(reach[j, v] and not inside[v] for v in range(num_nodes)) for j in range(num_nodes)]
+    return levels
 
 
 def interaction_exponent(num_nodes: int, edges: Sequence[tuple[int, int]], partition: Sequence[int],
@@ -78,9 +80,8 @@ def interaction_exponent(num_nodes: int, edges: Sequence[tuple[int, int]], parti
     depth = positive_int(depth, "depth")
     closed = _closed_adjacency(num_nodes, edges)
     exponents = sp.zeros(num_nodes, 1)
-    for level in range(1, depth + 1):
-        mixed = sp.Matrix([int(m) for m in mixed_vertices(num_nodes, edges, partition, level - 1)])
-        exponents = closed * (mixed + exponents)
+    for mixed in mixed_levels(num_nodes, edges, partition, depth):
+        exponents = closed * (sp.Matrix([int(m) for m in mixed]) + exponents)
     if target is None:
         return 1 + sum(exponents)
     if not 0 <= target < num_nodes:
