@@ -329,7 +329,8 @@ def htf_flow(observed_values: ArrayLike, observed_indices: ArrayLike, shape: tup
 
     def unpack(vector) -> list[torch.Tensor]:
         flat = torch.as_tensor(vector)
-        return [piece.reshape(size) for piece, size in zip(torch.tensor_split(flat, cuts), shapes, strict=True)]
+        pieces = torch.tensor_split(flat, cuts)
+        return [piece.reshape(size) for piece, size in zip(pieces, shapes, strict=True)]
 
     def loss(flat: torch.Tensor) -> torch.Tensor:
         return problem.loss(unpack(flat))

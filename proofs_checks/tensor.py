@@ -275,7 +275,8 @@ def check_hierarchical_rank(ctx: Context, predict: Callable[[np.ndarray], list[i
 def _plot_hierarchical(ctx: Context, row: dict) -> None:
     spectra, times = np.asarray(row["spectra"]), np.asarray(row["times"])
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.2), sharey=True)
-    for ax, k, name in ((axes[0], 0, "mode {1}"), (axes[1], 2, "mode {3}"), (axes[2], 4, "modes {1,2} | {3,4}")):
+    panels = ((axes[0], 0, "mode {1}"), (axes[1], 2, "mode {3}"), (axes[2], 4, "modes {1,2} | {3,4}"))
+    for ax, k, name in panels:
         for j in range(3):
             ax.semilogy(times, spectra[:, k, j] + 1e-12, lw=1.5, label=f"s{j + 1}")
         ax.set(xlabel="t (gradient-flow time)", title=name, xlim=(0.9 * times[-1] if times[-1] > 0 else 0,
