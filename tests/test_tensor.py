@@ -193,3 +193,40 @@ def test_htf_flow_follows_small_step_gradient_descent_and_stops_at_the_loss():
         N.htf_flow(values, indices, dims, 2, 0.3, seed=1, max_time=1e-3)
     with pytest.raises(ValueError, match="stop_ratio"):
         N.htf_flow(values, indices, dims, 2, 0.3, stop_ratio=0.0)
+
+
+def test_cp_entries_gather_the_dense_tensor():
+    import torch
+
+    rng = np.random.default_rng(3)
+    factors = rng.normal(size=(5, 3, 2))  # order 5, side 3, rank 2
+    dense = N.cp_tensor(list(factors)).numpy()
+    indices = rng.integers(0, 3, size=(40, 5))
+    assert_close(N.cp_entries(torch.as_tensor(factors), torch.as_tensor(indices)).numpy(),
+                 dense[tuple(indices.T)], rtol=1e-13, why="the same sums of products")
+
+
+def test_cp_fit_error_fits_rank_one_data_and_not_random_data_at_rank_one():
+    rng = np.random.default_rng(4)
+    factors = 1 + 0.3 * rng.normal(size=(8, 3, 1))
+    indices = rng.integers(0, 3, size=(200, 8))
+    values = N.cp_tensor(list(factors)).numpy()[tuple(indices.T)]
+    fit = N.cp_fit_error(values, indices, (3,) * 8, 1, steps=3000)
+    assert fit.error < 1e-2  # observed 2e-16 (restarts 9e-4, 2e-16): rank-1 data is at distance 0
+    noise = N.cp_fit_error(rng.normal(size=200), indices, (3,) * 8, 1, steps=1000)
+    assert noise.error > 0.8  # observed 0.93: 24 parameters cannot fit 200 independent Gaussian values
+    with pytest.raises(ValueError, match="equal dimensions"):
+        N.cp_fit_error(values[:2], [[0, 0], [1, 1]], (2, 3), 1)
+
+
+def test_digits_tensor_data_encodes_pooled_binned_pixels():
+    from sklearn.datasets import load_digits
+
+    indices, labels = N.digits_tensor_data(pool=2, levels=4)
+    digits = load_digits()
+    assert indices.shape == (1797, 16) and set(np.unique(indices)) <= {0, 1, 2, 3}
+    block = digits.images[7][2:4, 4:6].mean()  # pooled pixel (row 1, column 2) of image 7
+    assert indices[7, 1 * 4 + 2] == min(int(block / 4), 3)  # bins of width 16/4 = 4
+    assert labels[7] == (1.0 if digits.target[7] < 5 else -1.0)
+    with pytest.raises(ValueError, match="pool"):
+        N.digits_tensor_data(pool=3)
