@@ -149,7 +149,7 @@ def lowest_cp_rank(tensor: ArrayLike, tol: float, max_rank: int = 8, seed: int =
     return max_rank + 1, error
 
 
-def cp_entries(factors: list, indices: torch.Tensor) -> torch.Tensor:
+def cp_entries(factors: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
     """Entries W[i] = Σ_r Π_n A_n[i_n, r] of a CP tensor at the rows of ``indices`` (k, N), from
     ``factors`` stacked as one (N, d, R) array: a gather and a product, never the full tensor (which
     has d^N entries)."""
@@ -315,9 +315,6 @@ class _HTFProblem:
         self.groups = tree_nodes(len(self.dims))  # also checks that the order is a power of 2
         self.where = tuple(torch.as_tensor(indices[:, n]) for n in range(len(self.dims)))
         self.target = torch.as_tensor(values)
-        total = int(np.prod(self.dims))
-        self.width = max(min(size, total // size)
-                         for size in (int(np.prod([self.dims[m] for m in g])) for g in self.groups))
         self.records: dict[str, list] = {"t": [], "loss": [], "norms": [], "spectra": []}
 
     def split(self, params: list) -> tuple[list, list, torch.Tensor]:
@@ -333,9 +330,7 @@ class _HTFProblem:
             self.records["t"].append(time)
             self.records["loss"].append(float(0.5 * torch.sum((tensor[self.where] - self.target) ** 2)))
             self.records["norms"].append(_local_norms(*self.split(params)).numpy().copy())
-            self.records["spectra"].append(np.array([
-                np.pad(_matricization_spectrum(tensor.numpy(), g), (0, self.width))[: self.width]
-                for g in self.groups]))
+            self.records["spectra"].append(tree_spectra(tensor.numpy()))
 
     def trajectory(self, params: list) -> HTFTrajectory:
         leaves, nodes, root = self.split([p.detach().numpy().copy() for p in params])
@@ -421,6 +416,16 @@ def htf_flow(observed_values: ArrayLike, observed_indices: ArrayLike, shape: tup
     for k in sorted(set(range(0, solution.t.size, every)) | {solution.t.size - 1}):
         problem.record(float(solution.t[k]), unpack(solution.y[:, k]))
     return problem.trajectory(unpack(solution.y[:, -1]))
+
+
+def tree_spectra(tensor: ArrayLike) -> NDArray[np.float64]:
+    """(len(tree_nodes), k): the singular values of the matricization of ``tensor`` (order 2^L) with
+    the modes of each non-root tree node as rows, descending, padded with 0 to the longest k; their
+    counts above a threshold are the hierarchical ranks."""
+    array = np.asarray(tensor, dtype=np.float64)
+    spectra = [_matricization_spectrum(array, g) for g in tree_nodes(array.ndim)]
+    width = max(len(sv) for sv in spectra)
+    return np.array([np.pad(sv, (0, width - len(sv))) for sv in spectra])
 
 
 def _matricization_spectrum(tensor: NDArray, modes: list[int]) -> NDArray:

@@ -216,8 +216,7 @@ def hierarchical_ranks(spectra: np.ndarray, tol: float) -> list[int]:
 def truth_hierarchical_ranks(truth: np.ndarray) -> list[int]:
     """The hierarchical ranks of the ground truth: ranks of its matricizations along every non-root
     tree node (relative tolerance 1e-8)."""
-    return hierarchical_ranks([np.pad(solvers._matricization_spectrum(truth, g), (0, truth.shape[0]))
-                               [: truth.shape[0]] for g in solvers.tree_nodes(truth.ndim)], 1e-8)
+    return hierarchical_ranks(solvers.tree_spectra(truth), 1e-8)
 
 
 def hierarchical_case(case: dict) -> dict:
