@@ -312,7 +312,7 @@ class _HTFProblem:
 
     def __init__(self, observed_values, observed_indices, shape, rank):
         values, indices, self.dims, self.rank = _check(observed_values, observed_indices, shape, rank)
-        self.groups = tree_nodes(len(self.dims))  # also checks that the order is a power of 2
+        _tree_levels(len(self.dims))  # the order must be a power of 2
         self.where = tuple(torch.as_tensor(indices[:, n]) for n in range(len(self.dims)))
         self.target = torch.as_tensor(values)
         self.records: dict[str, list] = {"t": [], "loss": [], "norms": [], "spectra": []}
@@ -322,13 +322,16 @@ class _HTFProblem:
         return params[:order], params[order:-1], params[-1]
 
     def loss(self, params: list) -> torch.Tensor:
-        return 0.5 * torch.sum((htf_tensor(*self.split(params))[self.where] - self.target) ** 2)
+        return self._loss_of(htf_tensor(*self.split(params)))
+
+    def _loss_of(self, tensor: torch.Tensor) -> torch.Tensor:
+        return 0.5 * torch.sum((tensor[self.where] - self.target) ** 2)
 
     def record(self, time: float, params: list) -> None:
         with torch.no_grad():
             tensor = htf_tensor(*self.split(params))
             self.records["t"].append(time)
-            self.records["loss"].append(float(0.5 * torch.sum((tensor[self.where] - self.target) ** 2)))
+            self.records["loss"].append(float(self._loss_of(tensor)))
             self.records["norms"].append(_local_norms(*self.split(params)).numpy().copy())
             self.records["spectra"].append(tree_spectra(tensor.numpy()))
 

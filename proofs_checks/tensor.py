@@ -124,13 +124,15 @@ def incremental_case(case: dict) -> dict:
     run = solvers.cp_completion(truth[mask], np.argwhere(mask), truth.shape, 6, case["scale"],
                                 case["steps"], case["lr"], seed=case["seed"], record_every=100)
     completed = np.asarray(solvers.cp_tensor(run.factors))
-
-    def error(where: np.ndarray) -> float:
-        return float(np.linalg.norm((completed - truth)[where]) / np.linalg.norm(truth[where]))
-
     return {"times": run.times.tolist(), "unfolding": run.unfolding.tolist(),
-            "rank": solvers.lowest_cp_rank(completed, 1e-2)[0], "hidden_error": error(~mask),
-            "observed_error": error(mask)}
+            "rank": solvers.lowest_cp_rank(completed, 1e-2)[0],
+            "hidden_error": relative_error(completed, truth, ~mask),
+            "observed_error": relative_error(completed, truth, mask)}
+
+
+def relative_error(completed: np.ndarray, truth: np.ndarray, where: np.ndarray) -> float:
+    """‖completed − truth‖/‖truth‖ over the entries selected by the boolean mask ``where``."""
+    return float(np.linalg.norm((completed - truth)[where]) / np.linalg.norm(truth[where]))
 
 
 def simultaneous_transitions(unfolding: np.ndarray, rank: int) -> int:
@@ -228,9 +230,9 @@ def hierarchical_case(case: dict) -> dict:
     run = solvers.htf_flow(truth[mask], np.argwhere(mask), truth.shape, case["width"], case["scale"],
                            seed=case["seed"])
     completed = np.asarray(solvers.htf_tensor(run.leaves, run.nodes, run.root))
-    hidden = float(np.linalg.norm((completed - truth)[~mask]) / np.linalg.norm(truth[~mask]))
     return {"times": run.times.tolist(), "spectra": run.spectra.tolist(),
-            "ranks": hierarchical_ranks(run.spectra[-1], 1e-2), "hidden_error": hidden,
+            "ranks": hierarchical_ranks(run.spectra[-1], 1e-2),
+            "hidden_error": relative_error(completed, truth, ~mask),
             "one_at_a_time": [simultaneous_transitions(run.spectra[:, k], 2) <= 1
                               for k in range(run.spectra.shape[1])]}
 
