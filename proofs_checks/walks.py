@@ -23,8 +23,9 @@ from hypothesis import strategies as st  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from numerics import walks as solvers  # noqa: E402
-from proofs_checks.context import Context, derive_seed  # noqa: E402
+from proofs_checks.context import Context  # noqa: E402
 from proofs_checks.registry import claim  # noqa: E402
+from proofs_checks.statistics import ordering  # noqa: E402
 from theory import separation  # noqa: E402
 
 SOURCE = "Razin, Verbin, Cohen 2023, arXiv 2211.16494, walk index of a partition"
@@ -231,13 +232,6 @@ PREDICTIONS = {order.__name__: order for order in (two_wis, low_degree_first)}
 BASELINES = ("random", "degree", "spectral")
 
 
-def bootstrap_band(values: list[float], seed: int, level: float = 0.9, draws: int = 4000) -> tuple:
-    """Percentile bootstrap band of the mean of ``values`` (seeded)."""
-    rng = np.random.default_rng(seed)
-    means = rng.choice(np.asarray(values), size=(draws, len(values))).mean(axis=1)
-    return tuple(float(q) for q in np.quantile(means, [(1 - level) / 2, (1 + level) / 2]))
-
-
 @lru_cache(maxsize=16)
 def _removal_order(method: str, nodes: int, seed: int, count: int) -> np.ndarray:
     """The first ``count`` removals of ``method`` on the task graph of ``seed`` (every sparsifier
@@ -320,16 +314,9 @@ def check_wis_preserves_interactions(ctx: Context, predict: Callable[..., np.nda
     advantage = {b: [r["accuracy"] - o["accuracy"] for r in rows if r["method"] == methods[0]
                      for o in rows if o["method"] == b and (o["ratio"], o["seed"]) == (r["ratio"], r["seed"])
                      and r["ratio"] in high] for b in BASELINES}
-    bands = {b: bootstrap_band(d, derive_seed(ctx.seed, "bootstrap", b)) for b, d in advantage.items()}
-    accuracy = ctx.compare(
-        "GCN test accuracy, sparsifier − baseline, paired by (seed, ratio >= 0.5): (upper end of the "
-        "90 % bootstrap band)₋, i.e. how far the whole band lies below 0",
-        [0.0] * len(BASELINES), [float(np.maximum(0.0, -bands[b][1])) for b in BASELINES],
-        rtol=0.0, atol=1e-9, why="the claim is an ordering of mean accuracies; a band wholly below 0 "
-        "refutes it", cases=[{"baseline": b, "mean": float(np.mean(advantage[b])), "band": bands[b]}
-                             for b in BASELINES])
-    unresolved = [f"{b}: {np.mean(advantage[b]):+.3f} [{bands[b][0]:+.3f}, {bands[b][1]:+.3f}]"
-                  for b in BASELINES if bands[b][0] <= 0.0]
+    accuracy, unresolved = ordering(
+        ctx, "GCN test accuracy, sparsifier − baseline, paired by (seed, ratio >= 0.5)", advantage,
+        why="the claim is an ordering of mean accuracies; a band wholly below 0 refutes it")
     if accuracy.passed and unresolved:
         ctx.inconclusive("walk indices: the sparsifier cuts off fewer vertices than every baseline; "
                          "accuracy advantage not resolved from 0 (mean, 90 % band over "

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import sympy as sp
+import torch
 
 from numerics import tensor as N
 from tests.helpers import assert_close
@@ -230,3 +231,110 @@ def test_digits_tensor_data_encodes_pooled_binned_pixels():
     assert labels[7] == (1.0 if digits.target[7] < 5 else -1.0)
     with pytest.raises(ValueError, match="pool"):
         N.digits_tensor_data(pool=3)
+
+
+# --- countering locality ---------------------------------------------------------------------
+
+def test_same_class_canvas_places_digits_of_the_split_at_the_ends():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images, labels = N.same_class_canvas(40, width=24, noise=0.1, split="test", seed=3)
+    assert images.shape == (40, 1, 8, 24) and images.dtype == torch.float32
+    assert labels.sum() == 20  # balanced by construction
+    flat = (digits.images / 16.0).reshape(len(digits.images), -1).astype(np.float32)
+    test_rows = set(np.random.default_rng(0).permutation(len(flat))[N.TRAIN_DIGITS:].tolist())
+
+    def locate(block: torch.Tensor) -> int:
+        matches = np.flatnonzero(np.all(flat == block.reshape(1, -1).numpy(), axis=1))
+        assert len(matches) >= 1 and set(matches.tolist()) & test_rows
+        return int(sorted(set(matches.tolist()) & test_rows)[0])
+
+    for canvas, label in zip(images[:, 0], labels, strict=True):
+        left, right = locate(canvas[:, :8]), locate(canvas[:, -8:])
+        assert int(label) == int(digits.target[left] == digits.target[right])
+        middle = canvas[:, 8:-8]
+        assert float(middle.min()) >= 0.0 and float(middle.max()) <= 0.1
+
+
+def test_locality_cnn_sees_both_ends_of_the_canvas():
+    width = 40
+    model = N.locality_cnn(width, channels=4)
+    features = model[:-3]  # up to the global average pooling
+    image = torch.rand(1, 1, 8, width, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    out = features(image)
+    covering = []
+    for row in range(out.shape[2]):
+        for col in range(out.shape[3]):
+            (gradient,) = torch.autograd.grad(out[0, :, row, col].sum(), image, retain_graph=True)
+            covering.append(bool(gradient[..., 0].abs().sum() > 0 and gradient[..., -1].abs().sum() > 0))
+    assert any(covering)
+
+
+class _Bilinear(torch.nn.Module):
+    """Logits (b, −b) with b = ⟨x_P, M x_Q⟩ for patches P, Q (flattened): ∇_P of either logit is
+    ±M x_Q, so the penalty is |cos(M q, M q')| averaged over the batch — computable by hand."""
+
+    def __init__(self, first, second, matrix):
+        super().__init__()
+        self.first, self.second = first, second
+        self.matrix = matrix  # a plain tensor, so gradcheck differentiates through it
+
+    def forward(self, x):
+        p, q = N._cut(x, self.first).flatten(1), N._cut(x, self.second).flatten(1)
+        b = (p * (q @ self.matrix.T)).sum(1)
+        return torch.stack([b, -b], dim=1)
+
+
+def test_gradient_change_penalty_by_hand_and_differentiable():
+    generator = torch.Generator().manual_seed(1)
+    first, second = (0, 1, 2), (3, 9, 2)
+    images = torch.rand(5, 1, 8, 12, generator=generator, dtype=torch.float64)
+    labels = torch.tensor([0, 1, 1, 0, 1])
+    matrix = torch.randn(4, 4, generator=generator, dtype=torch.float64)
+    model = _Bilinear(first, second, matrix)
+    penalty, logits = N.gradient_change_penalty(model, images, labels, first, second)
+    q = N._cut(images, second).flatten(1).numpy()
+    q_next = np.roll(q, 1, axis=0)  # the second patch after the cyclic shift of the batch
+    a, b = q @ matrix.numpy().T, q_next @ matrix.numpy().T
+    by_hand = np.mean(np.abs((a * b).sum(1)) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1))
+    assert_close(penalty.item(), by_hand, rtol=1e-12, why="float64, same arithmetic up to rounding")
+    assert_close(logits.detach().numpy(), model(images).detach().numpy(), rtol=1e-12, atol=1e-12,
+                 why="the logits of the unmodified half of the stacked batch")
+    assert torch.autograd.gradcheck(
+        lambda m: N.gradient_change_penalty(_Bilinear(first, second, m), images, labels, first, second)[0],
+        (matrix.clone().requires_grad_(True),))
+
+
+def test_gradient_change_penalty_is_one_without_coupling():
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(8 * 16, 2)).double()
+    images = torch.rand(6, 1, 8, 16, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    penalty, _ = N.gradient_change_penalty(model, images, torch.zeros(6, dtype=torch.int64),
+                                           (2, 0, 4), (0, 12, 4))
+    assert_close(float(penalty), 1.0, rtol=1e-12, why="a linear model's input gradient is constant")
+
+
+def test_distant_patches_and_bad_input():
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(50):
+        (r1, c1, s1), (r2, c2, s2) = N.distant_patches(8, 32, 4, 10, generator)
+        assert abs(c1 - c2) >= 10 and s1 == s2 == 4
+        assert 0 <= min(r1, r2, c1, c2) and max(r1, r2) <= 4 and max(c1, c2) <= 28
+    with pytest.raises(ValueError, match="distance"):
+        N.distant_patches(8, 16, 4, 13, generator)
+    with pytest.raises(ValueError, match="width"):
+        N.same_class_canvas(10, width=12)
+    with pytest.raises(ValueError, match="split"):
+        N.same_class_canvas(10, split="validation")
+    with pytest.raises(ValueError, match="penalty"):
+        N.train_same_class(32, -0.1, seed=0)
+    with pytest.raises(ValueError, match="distance"):
+        N.train_same_class(16, 0.1, seed=0, distance=14)
+
+
+def test_train_same_class_is_deterministic_in_the_seed():
+    kwargs = {"samples": 64, "test_samples": 64, "steps": 20, "batch": 16, "channels": 4, "probes": 2}
+    first, again = (N.train_same_class(24, 0.1, seed=5, **kwargs) for _ in range(2))
+    assert first.test_accuracy == again.test_accuracy and first.coupling == again.coupling
+    assert np.array_equal(first.loss, again.loss)
+    assert 0.0 <= first.test_accuracy <= 1.0 and 0.0 <= first.coupling <= 1.0

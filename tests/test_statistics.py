@@ -1,0 +1,32 @@
+"""proofs_checks.statistics: the band of a mean and the three-way reading of an ordering."""
+
+import numpy as np
+
+from proofs_checks.context import Context
+from proofs_checks.statistics import mean_band, ordering
+from tests.helpers import assert_close
+
+
+def test_mean_band_by_hand():
+    # n = 2, values 1 and 3: mean 2, s = √2, s/√2 = 1, t_{0.95, 1} = 6.3138 (table value)
+    assert_close(mean_band([1.0, 3.0]), [2 - 6.3138, 2 + 6.3138], rtol=1e-4, why="4-digit table value")
+    assert mean_band([0.3] * 5) == (0.3, 0.3)
+    assert mean_band([0.5]) == (-np.inf, np.inf)
+
+
+def test_mean_band_covers_the_mean_at_its_level():
+    rng = np.random.default_rng(1)
+    covered = [low <= 0.0 <= high for low, high in (mean_band(rng.normal(0.0, 1.0, 5)) for _ in range(4000))]
+    # binomial s.e. of the coverage over 4 000 draws is √(0.9·0.1/4000) ≈ 0.005; allow 3 s.e.
+    assert abs(np.mean(covered) - 0.9) < 0.015
+
+
+def test_ordering_passes_fails_or_leaves_unresolved():
+    ctx = Context("demo")
+    above, unresolved = ordering(ctx, "gain", {"a": [0.02, 0.04, 0.03]}, why="test")
+    assert above.passed and unresolved == []
+    below, _ = ordering(ctx, "gain", {"a": [-0.02, -0.04, -0.03]}, why="test")
+    assert not below.passed
+    straddling, unresolved = ordering(ctx, "gain", {"a": [0.05, -0.04, 0.01], "b": [0.1, 0.2, 0.15]},
+                                      why="test")
+    assert straddling.passed and len(unresolved) == 1 and unresolved[0].startswith("a:")
