@@ -428,4 +428,5 @@ def _plot_locality(ctx: Context, plain: list[dict], regularized: list[dict]) -> 
         ax.set(ylabel=label, xlim=(-0.3, 1.3))
     axes[0].set_title("same-class task, paired by seed")
     axes[1].set_title("coupling of distant patches (1 = none)")
+    fig.tight_layout()
     ctx.savefig(fig, "accuracy")

@@ -1,0 +1,63 @@
+"""Notions of rank for nonlinear networks: the one-point cost and its expansion in depth.
+
+Source: Jacot, "Implicit bias of large depth networks: a notion of rank for nonlinear functions",
+arXiv 2209.15055, and Jacot, "Bottleneck structure in learned features", arXiv 2305.19008
+(CLAIMS.md §1–2). The one-point task asks for the least ‖θ‖² = Σ_ℓ ‖W_ℓ‖_F² of a depth-L bias-free
+ReLU network with f(x) = y. Since ReLU is 1-Lipschitz with σ(0) = 0,
+‖f(x)‖ ≤ Π_ℓ ‖W_ℓ‖_op·‖x‖ ≤ Π_ℓ ‖W_ℓ‖_F·‖x‖, and by AM–GM Σ a_ℓ² ≥ L·(Π a_ℓ)^{2/L}; rank-one
+weights along a non-negative unit vector attain both, so the cost is that of the least-norm
+*linear* map y xᵀ/‖x‖², whose only singular value is ‖y‖/‖x‖: the DLN scalar cost
+``theory.dln.scalar_representation_cost`` at s = ‖y‖/‖x‖, reused here, not re-derived.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from numerics.validation import nonnegative_float, positive_int
+from theory import dln
+
+x_norm, y_norm = sp.symbols("x_norm y_norm", positive=True)
+epsilon = sp.Symbol("epsilon", positive=True)  # 1/L in the expansion
+rho = sp.Symbol("rho", real=True)  # log(‖y‖/‖x‖)
+
+
+def one_point_cost() -> sp.Expr:
+    """R(x ↦ y; L) = L·(‖y‖/‖x‖)^{2/L}, in the symbols ``dln.L``, ``x_norm``, ``y_norm``."""
+    return dln.scalar_representation_cost().subs(dln.s, y_norm / x_norm)
+
+
+def one_point_expansion(order: int) -> sp.Expr:
+    """The first ``order`` + 1 terms of the cost in powers of L, in ρ = log(‖y‖/‖x‖):
+    L·R⁽⁰⁾ + R⁽¹⁾ + R⁽²⁾/L + … + R⁽ᵒʳᵈᵉʳ⁾/L^{order−1}, with R⁽⁰⁾ = 1 (the rank of a one-point
+    function), R⁽¹⁾ = 2ρ, and in general R⁽ᵏ⁾ = (2ρ)^k/k!."""
+    order = positive_int(order, "order")
+    in_rho = one_point_cost().subs(y_norm, x_norm * sp.exp(rho))
+    series = sp.series(sp.powsimp(in_rho.subs(dln.L, 1 / epsilon), force=True), epsilon, 0, order).removeO()
+    return sp.expand(sp.simplify(series.subs(epsilon, 1 / dln.L)))
+
+
+def one_point_regularized(x_value: float, y_value: float, depth: int, lam_value: float,
+                          minimum: str = "global") -> tuple[float, float]:
+    """Global minimum of ½‖f(x) − y‖² + λ‖θ‖² over depth-``depth`` ReLU networks, one point with
+    norms ‖x‖ = ``x_value``, ‖y‖ = ``y_value``. The network's output is s·ŷ and its least cost
+    L·(s/‖x‖)^{2/L}, so with t = s/‖x‖ the problem is ‖x‖²·[½(t − ‖y‖/‖x‖)² + (λ/‖x‖²)·L·t^{2/L}],
+    the DLN scalar problem (``dln.regularized_singular_values``) at target ‖y‖/‖x‖ and coefficient
+    λ/‖x‖². Returns (‖f(x)‖, ‖θ‖²) at the global minimizer (both 0 below the depth's threshold)
+    or, with ``minimum="local"``, at the non-zero local minimum (``dln.regularized_local_minima``;
+    for L ≥ 3 it exists above a lower threshold and training from a generic start ends there)."""
+    x_value = nonnegative_float(x_value, "x_value", positive=True)
+    y_value = nonnegative_float(y_value, "y_value")
+    depth = positive_int(depth, "depth")
+    lam_value = nonnegative_float(lam_value, "lam_value")
+    solvers = {"global": dln.regularized_singular_values, "local": dln.regularized_local_minima}
+    if minimum not in solvers:
+        raise ValueError(f"minimum must be 'global' or 'local', got {minimum!r}")
+    (t,) = solvers[minimum]([y_value / x_value], depth, lam_value / x_value**2)
+    return float(x_value * t), float(depth * t ** (2 / depth))
+
+
+def one_point_cost_fn():
+    """``(x_norm, y_norm, L) -> cost`` as a numpy function."""
+    return sp.lambdify((x_norm, y_norm, dln.L), one_point_cost(), "numpy")
+
