@@ -1,0 +1,79 @@
+"""theory.bottleneck and numerics.bottleneck against values derived by hand and closed forms."""
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from numerics import bottleneck as N
+from numerics.validation import NotConvergedError
+from tests.helpers import assert_close
+from theory import bottleneck as T
+from theory import dln
+
+
+def test_one_point_cost_by_hand_and_as_the_dln_cost():
+    cost = T.one_point_cost()
+    # L = 4, ‖x‖ = 2, ‖y‖ = 8: 4·(8/2)^{1/2} = 8
+    assert cost.subs({dln.L: 4, T.x_norm: 2, T.y_norm: 8}) == 8
+    assert sp.simplify(cost - dln.scalar_representation_cost().subs(dln.s, T.y_norm / T.x_norm)) == 0
+    assert_close(T.one_point_cost_fn()(2.0, 8.0, 4), 8.0, rtol=1e-15, why="float64 rounding")
+
+
+def test_one_point_expansion_terms_and_accuracy():
+    assert sp.simplify(T.one_point_expansion(2) - (dln.L + 2 * T.rho + 2 * T.rho**2 / dln.L)) == 0
+    # R⁽⁰⁾ = 1: the cost per layer tends to the rank of a one-point function
+    assert sp.limit(T.one_point_expansion(3) / dln.L, dln.L, sp.oo) == 1
+    exact = 50 * np.exp(2 * 0.3 / 50)
+    truncated = float(T.one_point_expansion(3).subs({dln.L: 50, T.rho: 0.3}))
+    # the first omitted term is (2ρ)^4/(4!·L^3) = 0.6^4/24/50^3 ≈ 4.3e-8
+    assert_close(truncated, exact, rtol=0.0, atol=1e-7, why="first omitted term 4.3e-8")
+
+
+def test_one_point_regularized_at_depth_two_is_soft_thresholding():
+    # L = 2: g(s) = ½(s − Y)² + 2λ·s/X, so s = Y − 2λ/X when positive: X = 2, Y = 3, λ = 0.1 gives 2.9
+    s, cost = T.one_point_regularized(2.0, 3.0, 2, 0.1)
+    assert_close([s, cost], [2.9, 2 * 2.9 / 2], rtol=1e-12, why="closed form, root-finding rounding")
+    assert T.one_point_regularized(2.0, 0.3, 2, 0.5) == (0.0, 0.0)  # Y < 2λ/X: thresholded to 0
+    # L = 3 below the global threshold but above the local one: 0 is global, a non-zero local minimum exists
+    x_value, lam_value = 1.0, 0.2
+    y_star = float(dln.global_threshold_expr().subs({dln.L: 3, dln.lam: lam_value}))
+    y_c = float(dln.local_threshold_expr().subs({dln.L: 3, dln.lam: lam_value}))
+    between = (y_star + y_c) / 2
+    assert T.one_point_regularized(x_value, between, 3, lam_value)[0] == 0.0
+    assert T.one_point_regularized(x_value, between, 3, lam_value, minimum="local")[0] > 0.0
+    with pytest.raises(ValueError, match="minimum"):
+        T.one_point_regularized(1.0, 1.0, 3, 0.1, minimum="best")
+
+
+def test_curvature_by_hand():
+    # g''(s) = 1 + 2λ(2/L − 1)·s^{2/L − 2}·X^{−2/L}; L = 4, X = 1, s = 4, λ = 0.5: 1 − 0.5·4^{−3/2} = 0.9375
+    assert_close(T.one_point_curvature_fn()(1.0, 4.0, 2.0, 4, 0.5), 0.9375, rtol=1e-14, why="rounding")
+
+
+def test_depth_one_is_ridge_regression():
+    rng = np.random.default_rng(0)
+    X, Y, lam = rng.normal(size=(3, 5)), rng.normal(size=(2, 5)), 0.3
+    fit = N.train_mlp(X, Y, depth=1, width=4, lam=lam, seed=1)
+    # min ½‖WX − Y‖² + λ‖W‖²: W = Y Xᵀ (X Xᵀ + 2λ I)⁻¹
+    ridge = Y @ X.T @ np.linalg.inv(X @ X.T + 2 * lam * np.eye(3))
+    assert_close(fit.weights[0], ridge, rtol=0.0, atol=1e-6, why="convex quadratic, gradient <= 1e-6")
+    assert_close(fit.norm_sq, float((ridge**2).sum()), rtol=1e-6, why="same")
+
+
+def test_deep_one_point_training_reaches_the_cost():
+    x, y = np.array([[1.0], [2.0]]), np.array([[3.0]])
+    fit = N.train_mlp(x, y, depth=4, width=8, lam=0.05, seed=3)
+    s, cost = T.one_point_regularized(np.sqrt(5.0), 3.0, 4, 0.05, minimum="local")
+    assert_close([abs(fit.outputs[0, 0]), fit.norm_sq], [s, cost], rtol=1e-5,
+                 why="L-BFGS to gradient <= 1e-6 on a problem of curvature ~1")
+
+
+def test_bad_input_and_non_convergence():
+    with pytest.raises(ValueError, match="same number of columns"):
+        N.train_mlp(np.ones((2, 3)), np.ones((1, 2)), 2, 4, 0.1)
+    with pytest.raises(ValueError, match="depth"):
+        N.train_mlp(np.ones((2, 3)), np.ones((1, 3)), 0, 4, 0.1)
+    with pytest.raises(ValueError, match="lam"):
+        N.train_mlp(np.ones((2, 3)), np.ones((1, 3)), 2, 4, -0.1)
+    with pytest.raises(NotConvergedError, match="gradient"):
+        N.train_mlp(np.eye(3), np.ones((2, 3)), 6, 8, 1e-3, rounds=1, gradient_tol=1e-30)
