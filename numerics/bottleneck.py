@@ -53,26 +53,37 @@ def train_mlp(X: ArrayLike, Y: ArrayLike, depth: int, width: int, lam: float, se
     weights = [(torch.randn(dims[k + 1], dims[k], generator=generator, dtype=torch.float64)
                 * np.sqrt(2.0 / dims[k])).requires_grad_(True) for k in range(depth)]
     inputs, targets = torch.from_numpy(X), torch.from_numpy(Y)
-    optimizer = torch.optim.LBFGS(weights, lr=1.0, max_iter=500, tolerance_grad=gradient_tol / 10,
-                                  tolerance_change=1e-16, history_size=50, line_search_fn="strong_wolfe")
 
     def objective() -> torch.Tensor:
-        optimizer.zero_grad()
         misfit = ((relu_mlp(inputs, weights) - targets) ** 2).sum()
-        loss = 0.5 * misfit + lam * sum((w**2).sum() for w in weights)
+        return 0.5 * misfit + lam * sum((w**2).sum() for w in weights)
+
+    gradient = minimize_to_stationarity(objective, weights, rounds, gradient_tol, "train_mlp")
+    with torch.no_grad():
+        return MLPFit([w.detach().numpy().copy() for w in weights], relu_mlp(inputs, weights).numpy(),
+                      float(sum((w**2).sum() for w in weights)), gradient)
+
+
+def minimize_to_stationarity(objective, parameters: list[torch.Tensor], rounds: int, gradient_tol: float,
+                             name: str) -> float:
+    """Minimize ``objective()`` over ``parameters`` by rounds of L-BFGS (500 iterations, strong
+    Wolfe) until every gradient entry is <= ``gradient_tol``; returns that largest entry, raises
+    ``NotConvergedError`` naming ``name`` when ``rounds`` do not get there."""
+    optimizer = torch.optim.LBFGS(parameters, lr=1.0, max_iter=500, tolerance_grad=gradient_tol / 10,
+                                  tolerance_change=1e-16, history_size=50, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = objective()
         loss.backward()
         return loss
 
     gradient = np.inf
     for _ in range(positive_int(rounds, "rounds")):
-        optimizer.step(objective)
-        objective()
-        gradient = max(float(w.grad.abs().max()) for w in weights)
+        optimizer.step(closure)
+        closure()
+        gradient = max(float(p.grad.abs().max()) for p in parameters)
         if gradient <= gradient_tol:
-            break
-    else:
-        raise NotConvergedError(f"train_mlp: gradient {gradient:.2e} > {gradient_tol:.0e} after {rounds} "
-                                "rounds of L-BFGS")
-    with torch.no_grad():
-        return MLPFit([w.detach().numpy().copy() for w in weights], relu_mlp(inputs, weights).numpy(),
-                      float(sum((w**2).sum() for w in weights)), gradient)
+            return gradient
+    raise NotConvergedError(f"{name}: gradient {gradient:.2e} > {gradient_tol:.0e} after {rounds} rounds "
+                            "of L-BFGS")

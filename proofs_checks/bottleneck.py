@@ -20,6 +20,7 @@ from numerics import bottleneck as solvers  # noqa: E402
 from proofs_checks.context import Context  # noqa: E402
 from proofs_checks.registry import claim  # noqa: E402
 from theory import bottleneck as theory  # noqa: E402
+from theory import dln  # noqa: E402
 
 SOURCE = "Jacot 2022, arXiv 2209.15055, implicit bias of large depth networks (a notion of rank)"
 DEPTHS = tuple(range(2, 9))
@@ -49,8 +50,9 @@ def _broken_cost(x_norm: float, s: float, depth: int) -> float:
     "rank.one_point",
     statement="A depth-L bias-free ReLU MLP (L = 2…8) trained to a stationary point of "
     "½‖f(x) − y‖² + λ‖θ‖² on one point x ↦ y has the exact one-point cost "
-    "‖θ‖² = L·(‖f(x)‖/‖x‖)^{2/L}, an output along y, and ‖f(x)‖ at the non-zero local minimum of "
-    "the scalar problem ½(s − ‖y‖)² + λ·L·(s/‖x‖)^{2/L} (the global one above the depth's threshold).",
+    "‖θ‖² = L·(‖f(x)‖/‖x‖)^{2/L}, an output along y, and ‖f(x)‖ at a local minimum of the scalar "
+    "problem ½(s − ‖y‖)² + λ·L·(s/‖x‖)^{2/L} (0, or the non-zero one, the global one above the depth's "
+    "threshold).",
     source=SOURCE + ", the one-point example (cost L·(|y|/‖x‖)^{2/L})",
     predict=lambda x_norm, s, depth: float(theory.one_point_cost_fn()(x_norm, s, depth)),
     broken=_broken_cost,
@@ -63,16 +65,17 @@ def check_one_point(ctx: Context, predict: Callable[[float, float, int], float])
     cases = [{"d": d, "m": m, "x_norm": round(a, 4), "y_norm": round(b, 4), "lam": round(lam, 4),
               "seed": seed, "depth": depth} for d, m, a, b, lam, seed in drawn for depth in DEPTHS]
     rows = ctx.sweep("trainings", one_point_case, cases).rows
-    local = [theory.one_point_regularized(r["x_norm"], r["y_norm"], c["depth"], c["lam"], minimum="local")
-             for c, r in zip(cases, rows, strict=True)]
+    # In t = s/‖x‖ the scalar problem is the DLN one at target ‖y‖/‖x‖ and coefficient λ/‖x‖² (see
+    # theory.bottleneck.one_point_regularized); its local minima are 0 and the non-zero one, and the
+    # trained output must sit at one of them. Curvatures agree: g''(s) = f''(t).
+    scaled = [(r["output"] / r["x_norm"], r["y_norm"] / r["x_norm"], c["lam"] / r["x_norm"] ** 2)
+              for c, r in zip(cases, rows, strict=True)]
+    minima = [float(dln.nearest_local_minima([t], [target], c["depth"], lam)[0])
+              for c, (t, target, lam) in zip(cases, scaled, strict=True)]
+    nearest = [t * r["x_norm"] for t, r in zip(minima, rows, strict=True)]
+    flat = [float(dln.regularized_curvature([t], c["depth"], lam)[0]) if t > 0 else 1.0
+            for c, t, (_, _, lam) in zip(cases, minima, scaled, strict=True)]
     _plot_one_point(ctx, cases, rows, predict)
-    curvature = theory.one_point_curvature_fn()
-    # the scalar problem's local minima are 0 (for L >= 3 always; for L = 2 below the threshold) and
-    # the non-zero one when it exists: the trained output must sit at one of them
-    nearest = [s if abs(r["output"] - s) < r["output"] else 0.0
-               for r, (s, _) in zip(rows, local, strict=True)]
-    flat = [float(curvature(r["x_norm"], s, r["y_norm"], c["depth"], c["lam"])) if s > 0 else 1.0
-            for c, r, s in zip(cases, rows, nearest, strict=True)]
     why = ("L-BFGS stops with every gradient entry <= 1e-6; a residual ε in the scalar problem moves "
            "s by ε/g''(s), so each case gets atol 1e-5/g''(s) (10× margin), rtol 1e-5 for the cost")
     labels = [{"depth": c["depth"], "lam": c["lam"], "seed": c["seed"]} for c in cases]

@@ -45,9 +45,12 @@ def test_one_point_regularized_at_depth_two_is_soft_thresholding():
         T.one_point_regularized(1.0, 1.0, 3, 0.1, minimum="best")
 
 
-def test_curvature_by_hand():
-    # g''(s) = 1 + 2λ(2/L − 1)·s^{2/L − 2}·X^{−2/L}; L = 4, X = 1, s = 4, λ = 0.5: 1 − 0.5·4^{−3/2} = 0.9375
-    assert_close(T.one_point_curvature_fn()(1.0, 4.0, 2.0, 4, 0.5), 0.9375, rtol=1e-14, why="rounding")
+def test_dln_curvature_and_nearest_minima_by_hand():
+    # f''(s) = 1 + 2λ(2/L − 1)·s^{2/L − 2}; L = 4, s = 4, λ = 0.5: 1 − 0.5·4^{−3/2} = 0.9375
+    assert_close(dln.regularized_curvature([4.0], 4, 0.5), [0.9375], rtol=1e-14, why="rounding")
+    # L = 2 soft thresholding: the non-zero minimum of y = 3, λ = 0.05 is 3 − 2λ = 2.9
+    assert_close(dln.nearest_local_minima([0.0, 2.8, 1e-9], [3.0, 3.0, 3.0], 2, 0.05), [0.0, 2.9, 0.0],
+                 rtol=1e-12, why="closed form")
 
 
 def test_depth_one_is_ridge_regression():

@@ -62,9 +62,3 @@ def one_point_cost_fn():
     return sp.lambdify((x_norm, y_norm, dln.L), one_point_cost(), "numpy")
 
 
-
-def one_point_curvature_fn():
-    """``(x_norm, s, y_norm, L, λ) -> g''(s)`` for g(s) = ½(s − ‖y‖)² + λ·L·(s/‖x‖)^{2/L}: how flat
-    the scalar problem is at a minimizer, so how far a gradient residual ε moves s (by ε/g'')."""
-    g = sp.Rational(1, 2) * (dln.s - y_norm) ** 2 + dln.lam * one_point_cost().subs(y_norm, dln.s)
-    return sp.lambdify((x_norm, dln.s, y_norm, dln.L, dln.lam), sp.diff(g, dln.s, 2), "numpy")

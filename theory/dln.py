@@ -261,3 +261,27 @@ def regularized_singular_values(
 def regularized_singular_values_fn() -> Callable[[ArrayLike, int, float], NDArray[np.float64]]:
     """The prediction as a function ``(targets, depth, lam) -> learned singular values``."""
     return regularized_singular_values
+
+
+def regularized_curvature(values: ArrayLike, depth: int, lam_value: float) -> NDArray[np.float64]:
+    """f''(s) for f(s) = ½(s − y)² + λ·L·s^{2/L} (sympy's second derivative, lambdified), at each
+    s > 0: how flat the problem is at a minimum, so how far a stationarity residual ε moves s
+    (by ε/f''). Shape like ``values``."""
+    depth = positive_int(depth, "depth")
+    second = sp.lambdify((s, L, lam), sp.diff(scalar_regularized_objective(), s, 2), "numpy")
+    points = as_vector(values, "values", nonnegative=True)
+    curvature = second(points, depth, nonnegative_float(lam_value, "lam"))
+    return np.broadcast_to(curvature, points.shape).astype(np.float64)
+
+
+def nearest_local_minima(measured: ArrayLike, target_singular_values: ArrayLike, depth: int,
+                         lam_value: float) -> NDArray[np.float64]:
+    """For each measured singular value, the local minimum of f it sits at: the non-zero one
+    (``regularized_local_minima``) when the measurement is closer to it than to 0, else 0 — where
+    a training from a generic start ends (0 is a local minimum for every L >= 3)."""
+    measured = as_vector(measured, "measured", nonnegative=True)
+    local = regularized_local_minima(target_singular_values, depth, lam_value)
+    if local.shape != measured.shape:
+        raise ValueError(f"measured and target_singular_values must have the same shape, got "
+                         f"{measured.shape} and {local.shape}")
+    return np.where(np.abs(measured - local) < measured, local, 0.0)

@@ -1,0 +1,72 @@
+"""Linear circular CNNs on length-n signals, trained with weight decay (torch, float64, L-BFGS).
+
+Source: Wen, Jacot, arXiv 2402.08010 (CLAIMS.md §7). A layer has full-size filters w (C_out, C_in, n)
+and computes z'_o[t] = Σ_i Σ_s w_oi[s]·z_i[t − s] (indices mod n), here by FFT. ``train_linear_cnn``
+fits the network's end-to-end filters (its response to the C_0 unit impulses) to target filters A*
+by minimizing ½‖A − A*‖² + λ‖θ‖², the setting in which the per-frequency cost is exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from numpy.typing import ArrayLike, NDArray
+
+from numerics.bottleneck import minimize_to_stationarity
+from numerics.validation import nonnegative_float, positive_int
+
+
+@dataclass(frozen=True)
+class CNNFit:
+    """``layers`` [w_ℓ (C_ℓ, C_{ℓ−1}, n)], end-to-end ``filters`` (C_L, C_0, n), ``norm_sq`` ‖θ‖²,
+    ``gradient`` the largest gradient entry at the end."""
+
+    layers: list[NDArray[np.float64]]
+    filters: NDArray[np.float64]
+    norm_sq: float
+    gradient: float
+
+
+def circular_conv(filters: torch.Tensor, signals: torch.Tensor) -> torch.Tensor:
+    """Circular convolution of signals (N, C_in, n) by filters (C_out, C_in, n): (N, C_out, n)."""
+    spectrum = torch.einsum("oif,nif->nof", torch.fft.fft(filters), torch.fft.fft(signals))
+    return torch.fft.ifft(spectrum).real
+
+
+def end_to_end(layers: list[torch.Tensor]) -> torch.Tensor:
+    """The network's filters (C_L, C_0, n): its outputs on the C_0 unit impulses at t = 0."""
+    channels, n = layers[0].shape[1], layers[0].shape[2]
+    signals = torch.zeros(channels, channels, n, dtype=layers[0].dtype)
+    signals[torch.arange(channels), torch.arange(channels), 0] = 1.0
+    for layer in layers:
+        signals = circular_conv(layer, signals)
+    return signals.transpose(0, 1)
+
+
+def train_linear_cnn(target_filters: ArrayLike, depth: int, channels: int, lam: float, seed: int = 0,
+                     rounds: int = 20, gradient_tol: float = 1e-6) -> CNNFit:
+    """Depth-``depth`` linear circular CNN with ``channels`` hidden channels, filters of full length n,
+    initialized N(0, 1/(C_in·n)) per tap (seeded), trained by L-BFGS on ½‖A − A*‖² + λ‖θ‖² for
+    target filters A* (C_out, C_in, n) until every gradient entry is <= ``gradient_tol``
+    (``NotConvergedError`` otherwise)."""
+    target = torch.from_numpy(np.array(target_filters, dtype=np.float64))
+    if target.ndim != 3:
+        raise ValueError(f"target_filters must have shape (C_out, C_in, n), got {tuple(target.shape)}")
+    depth, channels = positive_int(depth, "depth"), positive_int(channels, "channels")
+    lam = nonnegative_float(lam, "lam")
+    c_out, c_in, n = target.shape
+    dims = [c_in] + [channels] * (depth - 1) + [c_out]
+    generator = torch.Generator().manual_seed(seed)
+    layers = [(torch.randn(dims[k + 1], dims[k], n, generator=generator, dtype=torch.float64)
+               / np.sqrt(dims[k] * n)).requires_grad_(True) for k in range(depth)]
+
+    def objective() -> torch.Tensor:
+        misfit = ((end_to_end(layers) - target) ** 2).sum()
+        return 0.5 * misfit + lam * sum((w**2).sum() for w in layers)
+
+    gradient = minimize_to_stationarity(objective, layers, rounds, gradient_tol, "train_linear_cnn")
+    with torch.no_grad():
+        return CNNFit([w.detach().numpy().copy() for w in layers], end_to_end(layers).numpy(),
+                      float(sum((w**2).sum() for w in layers)), gradient)

@@ -1,0 +1,103 @@
+"""Linear circular CNNs: the DFT block-diagonalization and the per-frequency representation cost.
+
+Source: Wen, Jacot, "Which frequencies do CNNs need? Emergent bottleneck structure in feature
+learning", arXiv 2402.08010 (CLAIMS.md §7). A layer of a linear circular CNN on length-n signals
+with C channels and full-size filters w (C_out, C_in, n) computes z'_o[t] = Σ_i Σ_s w_oi[s]·z_i[t − s]
+(indices mod n). ``circulant_diagonalization`` derives with sympy, for a symbolic filter of small n,
+that the DFT F (F_ωt = e^{−2πi ωt/n}) diagonalizes the circulant matrix of every filter:
+F·Circ(w)·F⁻¹ = diag(ŵ). Hence every layer is, frequency by frequency, a C_out×C_in matrix
+Â_ℓ(ω) = ŵ(ω), the network is Â(ω) = Â_L(ω)⋯Â_1(ω), and by Parseval
+‖θ‖² = Σ_ℓ Σ_{o,i} ‖w_oi‖² = (1/n)·Σ_ω Σ_ℓ ‖Â_ℓ(ω)‖_F². The least ‖θ‖² for a given network is then the
+DLN cost of every Â(ω) (``theory.dln``, reused; unitary invariance makes it hold for complex
+matrices), scaled by 1/n:
+
+    R(A; L) = (L/n)·Σ_ω Σ_i s_i(Â(ω))^{2/L} = (L/n)·Σ_ω ‖Â(ω)‖_{S_{2/L}}^{2/L},
+
+and R/L → (1/n)·Σ_ω rank Â(ω): the linear CBN rank, the number of kept (frequency, channel)
+pairs divided by n. With weight decay and the n·C impulses as inputs (the network's own filters as
+outputs) the loss is, by Parseval again, (1/n)·Σ_ω [½‖Â(ω) − Â*(ω)‖_F² + λ·Σ_ℓ‖Â_ℓ(ω)‖_F²]: the DLN
+regularized problem at every frequency, so each learned singular value solves the DLN scalar
+problem at the target's singular value (``regularized_spectra``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+from numpy.typing import ArrayLike, NDArray
+
+from numerics.validation import nonnegative_float, positive_int
+from theory import dln
+
+zeta = sp.Symbol("zeta")  # a primitive n-th root of unity, e^{−2πi/n}
+
+
+def _reduce(expr: sp.Expr, n: int) -> sp.Expr:
+    """``expr`` (a polynomial in ζ) modulo the n-th cyclotomic polynomial: the exact arithmetic of
+    a primitive n-th root of unity (ζ^n = 1 and Σ_k ζ^{km} = 0 for m ≢ 0 mod n)."""
+    return sp.rem(sp.expand(expr), sp.cyclotomic_poly(n, zeta), zeta)
+
+
+def circulant_diagonalization(n: int) -> tuple[sp.Matrix, sp.Matrix]:
+    """(F·Circ(w)·F⁻¹, diag(ŵ)) for a symbolic filter w_0 … w_{n−1}, entries reduced exactly in
+    ζ = e^{−2πi/n} (F_ωt = ζ^{ωt}, F⁻¹_tω = ζ^{(n−1)ωt}/n): equal entry by entry (tested) — the
+    derivation of the block-diagonalization."""
+    n = positive_int(n, "n", minimum=2)
+    w = sp.symbols(f"w0:{n}", real=True)
+    circulant = sp.Matrix(n, n, lambda t, u: w[(t - u) % n])
+    dft = sp.Matrix(n, n, lambda f, t: zeta ** (f * t))
+    inverse = sp.Matrix(n, n, lambda t, f: zeta ** ((n - 1) * f * t)) / n
+    spectrum = [sum(w[t] * zeta ** (f * t) for t in range(n)) for f in range(n)]
+    product = (dft * circulant * inverse).applyfunc(lambda e: _reduce(e, n))
+    return product, sp.diag(*[_reduce(c, n) for c in spectrum])
+
+
+def parseval_identity(n: int) -> sp.Expr:
+    """Σ_t w_t² − (1/n)·Σ_ω ŵ(ω)·conj(ŵ(ω)) for a symbolic real filter, conj(ζ) = ζ^{n−1}, reduced
+    exactly (it is 0: Parseval, the 1/n of the per-frequency cost)."""
+    n = positive_int(n, "n", minimum=2)
+    w = sp.symbols(f"w0:{n}", real=True)
+    energy = sum(sum(w[t] * zeta ** (f * t) for t in range(n)) * sum(w[t] * zeta ** ((n - 1) * f * t)
+                                                                     for t in range(n)) for f in range(n))
+    return _reduce(sum(x**2 for x in w) - energy / n, n)
+
+
+def frequency_matrices(filters: ArrayLike) -> NDArray[np.complex128]:
+    """Â(ω) for filters (C_out, C_in, n): the DFT along the last axis, arranged (n, C_out, C_in)."""
+    array = np.asarray(filters, dtype=np.float64)
+    if array.ndim != 3:
+        raise ValueError(f"filters must have shape (C_out, C_in, n), got {array.shape}")
+    return np.moveaxis(np.fft.fft(array, axis=-1), -1, 0)
+
+
+def _spectra(filters: ArrayLike) -> NDArray[np.float64]:
+    """Singular values of every Â(ω), shape (n, min(C_out, C_in))."""
+    return np.linalg.svd(frequency_matrices(filters), compute_uv=False)
+
+
+def linear_cnn_cost(filters: ArrayLike, depth: int) -> float:
+    """R = (L/n)·Σ_ω Σ_i s_i(Â(ω))^{2/L} of the end-to-end filters (C_out, C_in, n); singular values
+    below 1e-12·max count as 0 (s^{2/L} of round-off is not small)."""
+    depth = positive_int(depth, "depth")
+    values = _spectra(filters)
+    kept = values[values > 1e-12 * max(values.max(), 1e-300)]
+    return float(depth * np.sum(kept ** (2.0 / depth)) / values.shape[0])
+
+
+def cbn_rank(filters: ArrayLike, tol: float = 1e-8) -> float:
+    """(1/n)·Σ_ω rank Â(ω), the limit of R/L (singular values above ``tol``·max)."""
+    values = _spectra(filters)
+    return float(np.sum(values > nonnegative_float(tol, "tol") * values.max()) / values.shape[0])
+
+
+def regularized_spectra(target_filters: ArrayLike, depth: int, lam: float,
+                        minimum: str = "global") -> NDArray[np.float64]:
+    """Predicted singular values of every learned Â(ω) (n, k) when the depth-L linear CNN is trained
+    on ½Σ‖A − A*‖² + λ‖θ‖² (impulse inputs): per frequency the DLN scalar problem at the target's
+    singular values, global minimizers or (``minimum="local"``) the non-zero local minima."""
+    solvers = {"global": dln.regularized_singular_values, "local": dln.regularized_local_minima}
+    if minimum not in solvers:
+        raise ValueError(f"minimum must be 'global' or 'local', got {minimum!r}")
+    targets = _spectra(target_filters)
+    flat = solvers[minimum](targets.ravel(), positive_int(depth, "depth"), nonnegative_float(lam, "lam"))
+    return flat.reshape(targets.shape)
