@@ -70,3 +70,26 @@ def train_linear_cnn(target_filters: ArrayLike, depth: int, channels: int, lam: 
     with torch.no_grad():
         return CNNFit([w.detach().numpy().copy() for w in layers], end_to_end(layers).numpy(),
                       float(sum((w**2).sum() for w in layers)), gradient)
+
+
+def few_frequency_filters(channels: int, n: int, ranks: dict[int, int],
+                          seed: int = 0) -> NDArray[np.float64]:
+    """Real filters (channels, channels, n) whose frequency matrices Â(ω) are random of rank
+    ``ranks[ω]`` at the listed frequencies 0 <= ω <= n/2 (and their conjugates at n − ω) and 0
+    elsewhere: a target that keeps Σ rank (frequency, channel) pairs per conjugate class. Â(0) and
+    Â(n/2) are real, as real filters require."""
+    channels, n = positive_int(channels, "channels"), positive_int(n, "n", minimum=2)
+    rng = np.random.default_rng(seed)
+    spectrum = np.zeros((n, channels, channels), dtype=np.complex128)
+    for omega, rank in ranks.items():
+        if not 0 <= omega <= n // 2:
+            raise ValueError(f"frequencies must lie in [0, n/2] = [0, {n // 2}], got {omega}")
+        rank = positive_int(rank, "rank")
+        if rank > channels:
+            raise ValueError(f"rank at frequency {omega} must be <= channels = {channels}, got {rank}")
+        imaginary = 0.0 if omega == 0 or 2 * omega == n else 1j
+        left, right = (rng.normal(size=shape) + imaginary * rng.normal(size=shape)
+                       for shape in ((channels, rank), (rank, channels)))
+        spectrum[omega] = left @ right
+        spectrum[(n - omega) % n] = spectrum[omega].conj()
+    return np.fft.ifft(np.moveaxis(spectrum, 0, -1), axis=-1).real
