@@ -8,6 +8,7 @@ Representations A are (w, N): one column per training point. σ(z) = [z]₊ ("re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,3 +120,98 @@ def solve_geodesic(A0: ArrayLike, A1: ArrayLike, leak: float, steps: int, *, act
     return Geodesic(path=array, action=value, hamiltonian=H.numpy(),
                     coi=np.array([cost_of_identity(a, activation, gamma) for a in array]),
                     grad_norm=grad_norm)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hamilton's equations: shooting and the boundary-value problem
+# ---------------------------------------------------------------------------------------------
+
+Matrix = NDArray[np.float64]
+Field = Callable[[Matrix, Matrix, float], tuple[Matrix, Matrix]]  # (A, B, L̃) -> (Ȧ, Ḃ)
+
+
+def hamilton_field(A: NDArray[np.float64], B: NDArray[np.float64], leak: float
+                   ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The paper's Hamilton equations for ReLU (CLAIMS.md §6), any (w, N):
+    Ȧ = L̃(B K − A), Ḃ = −L̃(σ̇(A) ⊙ [σ(A) Bᵀ B] − B), K = σ(A)ᵀσ(A)."""
+    post = np.maximum(A, 0.0)
+    velocity = leak * (B @ post.T @ post - A)
+    costate = -leak * ((A > 0) * (post @ B.T @ B) - B)
+    return velocity, costate
+
+
+def hamiltonian(A: NDArray[np.float64], B: NDArray[np.float64], leak: float) -> float:
+    """H = (L̃/2)‖B σ(A)ᵀ‖² − L̃·Tr[B Aᵀ] (ReLU)."""
+    return float(leak / 2 * np.sum((B @ np.maximum(A, 0.0).T) ** 2) - leak * np.sum(B * A))
+
+
+@dataclass(frozen=True)
+class Shot:
+    """Output of ``shoot``: depths ``p`` (samples,), representations ``A`` and costates ``B``
+    (samples, w, N), the Hamiltonian ``H`` (samples,) and the integrator's number of evaluations."""
+
+    p: NDArray[np.float64]
+    A: NDArray[np.float64]
+    B: NDArray[np.float64]
+    H: NDArray[np.float64]
+    evaluations: int
+
+
+def shoot(A0: ArrayLike, B0: ArrayLike, leak: float, *, field: Field = hamilton_field, rtol: float = 1e-10,
+          samples: int = 101) -> Shot:
+    """Integrate (Ȧ, Ḃ) = ``field``(A, B, L̃) from (A0, B0) over p ∈ [0, 1] with scipy's DOP853
+    (relative tolerance ``rtol``, absolute ``rtol``/100) and sample the solution at ``samples``
+    depths. ``NotConvergedError`` if the integrator stops early (blow-up)."""
+    from scipy.integrate import solve_ivp
+
+    begin, costate = as_matrix(A0, "A0"), as_matrix(B0, "B0")
+    if begin.shape != costate.shape:
+        raise ValueError(f"A0 and B0 must have the same shape, got {begin.shape} and {costate.shape}")
+    leak = nonnegative_float(leak, "leak", positive=True)
+    shape, size = begin.shape, begin.size
+
+    def rhs(_, state):
+        velocity, change = field(state[:size].reshape(shape), state[size:].reshape(shape), leak)
+        return np.concatenate([np.ravel(velocity), np.ravel(change)])
+
+    rtol = nonnegative_float(rtol, "rtol", positive=True)
+    solution = solve_ivp(rhs, (0.0, 1.0), np.concatenate([begin.ravel(), costate.ravel()]), method="DOP853",
+                         rtol=rtol, atol=rtol / 100, dense_output=True)
+    if solution.status != 0:
+        raise NotConvergedError(f"shoot: the integrator stopped at p = {solution.t[-1]:.3g}: "
+                                f"{solution.message}")
+    depths = np.linspace(0.0, 1.0, positive_int(samples, "samples", minimum=2))
+    states = solution.sol(depths).T
+    reps, costates = states[:, :size].reshape(-1, *shape), states[:, size:].reshape(-1, *shape)
+    return Shot(depths, reps, costates, np.array([hamiltonian(a, b, leak) for a, b in zip(reps, costates,
+                                                                                           strict=True)]),
+                solution.nfev)
+
+
+def solve_geodesic_bvp(A0: ArrayLike, A1: ArrayLike, leak: float, *, start: ArrayLike | None = None,
+                       rtol: float = 1e-10, tol: float = 1e-8) -> Shot:
+    """The geodesic from A0 to A1 as a boundary-value problem on Hamilton's equations, by shooting:
+    the initial costate B0 solving A(1; A0, B0) = A1 (scipy least squares) from ``start`` or, by
+    default, from the costate (V + L̃A0)K⁺/L̃ of an 8-step ``solve_geodesic`` (V its first step's
+    velocity): shooting from the straight line's costate can miss the basin. ``NotConvergedError``
+    when the end misses A1 by more than ``tol`` (max entry)."""
+    from scipy.optimize import least_squares
+
+    begin, end = as_matrix(A0, "A0"), as_matrix(A1, "A1")
+    if begin.shape != end.shape:
+        raise ValueError(f"A0 and A1 must have the same shape, got {begin.shape} and {end.shape}")
+    leak = nonnegative_float(leak, "leak", positive=True)
+    if start is None:
+        coarse = solve_geodesic(begin, end, leak, 8, gamma=0.0, iterations=20000, grad_tol=1e-4)
+        post = np.maximum(begin, 0.0)
+        start = ((coarse.path[1] - begin) * 8 + leak * begin) @ np.linalg.pinv(post.T @ post) / leak
+    guess = as_matrix(start, "start")
+
+    def miss(costate):
+        return (shoot(begin, costate.reshape(begin.shape), leak, rtol=rtol, samples=2).A[-1] - end).ravel()
+
+    fit = least_squares(miss, guess.ravel(), xtol=1e-15, ftol=1e-15, gtol=1e-15)
+    error = float(np.max(np.abs(fit.fun)))
+    if error > tol:
+        raise NotConvergedError(f"solve_geodesic_bvp: the shot misses A1 by {error:.2e} (tolerance {tol:g})")
+    return shoot(begin, fit.x.reshape(begin.shape), leak, rtol=rtol)

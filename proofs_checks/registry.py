@@ -16,6 +16,7 @@ FAMILIES: tuple[str, ...] = (
     "proofs_checks.dln", "proofs_checks.linear_dynamics", "proofs_checks.not_norms", "proofs_checks.spectra",
     "proofs_checks.walks", "proofs_checks.tensor", "proofs_checks.compositionality",
     "proofs_checks.covariance_cone", "proofs_checks.bottleneck", "proofs_checks.cbn",
+    "proofs_checks.geodesics",
 )
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")

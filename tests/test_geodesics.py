@@ -127,3 +127,65 @@ def test_geodesic_bad_input():
         G.cost_of_identity(np.ones((2, 2)), "tanh")
     with pytest.raises(NotConvergedError, match="gradient norm"):
         G.solve_geodesic(np.ones((2, 1)) + np.eye(2)[:, :1], np.ones((2, 1)), 1.0, 8, iterations=1)
+
+
+# --- Hamilton's equations: shooting, boundary values, Euler–Lagrange -------------------------
+
+def test_paper_hamilton_field_equals_the_sympy_derived_one():
+    rng = np.random.default_rng(0)
+    for width, points in ((3, 2), (2, 3)):
+        field = g.hamilton_field_fn(width, points)
+        for _ in range(5):
+            A, B = rng.normal(size=(width, points)), rng.normal(size=(width, points))
+            derived = field(A, B, (A > 0).astype(float), 1.7)
+            paper = G.hamilton_field(A, B, 1.7)
+            for mine, theirs in zip(paper, derived, strict=True):
+                assert np.allclose(mine, theirs, rtol=0.0, atol=1e-13)  # float64 rounding
+
+
+def test_euler_lagrange_residual_vanishes_on_the_scalar_geodesic():
+    # a(p) = a0^{1−p} a1^p with a > 0: ȧ = a·log r, ä = a·log² r (r = a1/a0), by hand
+    euler = g.euler_lagrange_fn(1, 1)
+    a0, a1, leak = 0.5, 2.0, 1.3
+    for depth in (0.0, 0.4, 1.0):
+        a = a0 ** (1 - depth) * a1**depth
+        log_ratio = np.log(a1 / a0)
+        residual, force = euler([[a]], [[a * log_ratio]], [[a * log_ratio**2]], [[1.0]], leak)
+        assert abs(residual[0, 0]) < 1e-12 * (1 + abs(force[0, 0]))
+    residual, _ = euler([[1.0]], [[1.0]], [[0.0]], [[1.0]], leak)  # not a geodesic: ä = 0, ȧ ≠ 0
+    assert abs(residual[0, 0]) > 0.1
+
+
+def test_shooting_conserves_the_hamiltonian_and_the_homogeneity_charge():
+    rng = np.random.default_rng(3)
+    A0, B0 = rng.normal(size=(3, 2)), 0.5 * rng.normal(size=(3, 2))
+    shot = G.shoot(A0, B0, 1.5, rtol=1e-11)
+    # ReLU is positively homogeneous, so Tr[BAᵀ] is conserved too (d/dp Tr[BAᵀ] = −L̃‖Bσ(A)ᵀ‖² + L̃‖Bσ(A)ᵀ‖²)
+    charge = np.einsum("kwn,kwn->k", shot.B, shot.A)
+    assert np.ptp(shot.H) < 1e-8 * (1 + abs(shot.H[0]))  # DOP853 at rtol 1e-11 over ~100s of steps
+    assert np.ptp(charge) < 1e-8 * (1 + abs(charge[0]))
+    assert shot.A.shape == (101, 3, 2) and shot.p[-1] == 1.0
+
+
+def test_boundary_value_solver_agrees_with_the_action_minimizer():
+    rng = np.random.default_rng(0)
+    A0, A1 = np.abs(rng.normal(size=(3, 2))) + 0.2, np.abs(rng.normal(size=(3, 2))) + 0.2
+    bvp = G.solve_geodesic_bvp(A0, A1, 1.0)
+    assert np.abs(bvp.A[-1] - A1).max() < 1e-8
+    gaps = []
+    for steps in (16, 32):
+        discrete = G.solve_geodesic(A0, A1, 1.0, steps, gamma=0.0, iterations=20000)
+        nodes = np.array([np.interp(np.linspace(0, 1, steps + 1), bvp.p, bvp.A[:, i, j])
+                          for i in range(3) for j in range(2)]).T.reshape(steps + 1, 3, 2)
+        gaps.append(np.abs(nodes - discrete.path).max())
+    # the discrete action is a first-order (forward Euler) discretization: the gap halves with the steps
+    assert gaps[1] < 0.65 * gaps[0] and gaps[1] < 0.03, gaps
+
+
+def test_shooting_bad_input():
+    with pytest.raises(ValueError, match="same shape"):
+        G.shoot(np.ones((2, 2)), np.ones((2, 3)), 1.0)
+    with pytest.raises(ValueError, match="leak"):
+        G.shoot(np.ones((2, 2)), np.ones((2, 2)), 0.0)
+    with pytest.raises(ValueError, match="same shape"):
+        G.solve_geodesic_bvp(np.ones((2, 2)), np.ones((3, 2)), 1.0)

@@ -311,7 +311,7 @@ def test_gradient_change_penalty_is_one_without_coupling():
     images = torch.rand(6, 1, 8, 16, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     penalty, _ = N.gradient_change_penalty(model, images, torch.zeros(6, dtype=torch.int64),
                                            (2, 0, 4), (0, 12, 4))
-    assert_close(float(penalty), 1.0, rtol=1e-12, why="a linear model's input gradient is constant")
+    assert_close(penalty.item(), 1.0, rtol=1e-12, why="a linear model's input gradient is constant")
 
 
 def test_distant_patches_and_bad_input():

@@ -18,6 +18,9 @@ has closed-form geodesics a(p) = a₀^{1−p}a₁^p.
 
 from __future__ import annotations
 
+from functools import cache
+
+import numpy as np
 import sympy as sp
 
 from numerics.validation import positive_int
@@ -148,3 +151,64 @@ def coi_identity_rank(width: int = 2, points: int = 2) -> sp.Expr:
     (The same holds for ReLU on A ≥ 0, where σ(A) = A.)"""
     A, _, _ = symbols(width, points)
     return sp.simplify((A.T * A * (A.T * A).inv()).trace())
+
+
+def _masked_lagrangian(width: int, points: int) -> tuple[sp.Expr, sp.Matrix, sp.Matrix, sp.Matrix]:
+    """ℒ for ReLU inside one region of fixed signs: σ(A) = M ⊙ A with a constant 0/1 mask M (the
+    ReLU derivative there). Returns (ℒ, A, Ȧ, M)."""
+    A, Adot, _ = symbols(width, points)
+    mask = symbol_matrix("m", width, points)
+    S = A.multiply_elementwise(mask)
+    density = _norm_K(Adot + leak * A, (S.T * S).inv()) / (2 * leak)
+    return density, A, Adot, mask
+
+
+@cache
+def euler_lagrange_fn(width: int, points: int):
+    """The Euler–Lagrange expressions of ReLU's ℒ inside a region of fixed signs,
+    E = Σ_kl (∂²ℒ/∂Ȧ∂Ȧ_kl · Ä_kl + ∂²ℒ/∂Ȧ∂A_kl · Ȧ_kl) − ∂ℒ/∂A (the total p-derivative of the
+    momentum written out), and the size of the force ∂ℒ/∂A, as one numpy function
+    ``(A, Ȧ, Ä, mask, L̃) -> (E (w, N), ∂ℒ/∂A (w, N))`` (lambdified with common subexpressions).
+    A path solves the Euler–Lagrange equations where E = 0."""
+    width, points = positive_int(width, "width"), positive_int(points, "points")
+    density, A, Adot, mask = _masked_lagrangian(width, points)
+    accel = symbol_matrix("W", width, points)
+    force = sp.Matrix(width, points, lambda i, j: sp.diff(density, A[i, j]))
+    residual = sp.zeros(width, points)
+    for i in range(width):
+        for j in range(points):
+            momentum = sp.diff(density, Adot[i, j])
+            total = sum(sp.diff(momentum, Adot[k, m]) * accel[k, m] + sp.diff(momentum, A[k, m]) * Adot[k, m]
+                        for k in range(width) for m in range(points))
+            residual[i, j] = total - force[i, j]
+    function = sp.lambdify([list(A), list(Adot), list(accel), list(mask), leak],
+                           [list(residual), list(force)], "numpy", cse=True)
+
+    def evaluate(A_value, velocity, acceleration, mask_value, leak_value):
+        arrays = (np.ravel(x) for x in (A_value, velocity, acceleration, mask_value))
+        residual_value, force_value = function(*arrays, leak_value)
+        return np.reshape(residual_value, (width, points)), np.reshape(force_value, (width, points))
+
+    return evaluate
+
+
+@cache
+def hamilton_field_fn(width: int, points: int):
+    """Hamilton's equations from the closed-form H with ReLU inside a region of fixed signs
+    (σ(A) = M ⊙ A): Ȧ = ∂H/∂P, Ṗ = −∂H/∂A, derived by sympy and lambdified as
+    ``(A, P, mask, L̃) -> (Ȧ, Ṗ)``; the paper's matrix form (numerics.geodesics.hamilton_field) is
+    tested against it."""
+    width, points = positive_int(width, "width"), positive_int(points, "points")
+    A, _, P = symbols(width, points)
+    mask = symbol_matrix("m", width, points)
+    S = A.multiply_elementwise(mask)
+    H = leak / 2 * (P * S.T * S * P.T).trace() - leak * (P * A.T).trace()
+    velocity = sp.Matrix(width, points, lambda i, j: sp.diff(H, P[i, j]))
+    costate = sp.Matrix(width, points, lambda i, j: -sp.diff(H, A[i, j]))
+    function = sp.lambdify([list(A), list(P), list(mask), leak], [list(velocity), list(costate)], "numpy")
+
+    def evaluate(A_value, P_value, mask_value, leak_value):
+        out = function(*(np.ravel(x) for x in (A_value, P_value, mask_value)), leak_value)
+        return tuple(np.reshape(o, (width, points)) for o in out)
+
+    return evaluate
