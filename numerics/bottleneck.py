@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 
-from numerics.validation import NotConvergedError, as_matrix, nonnegative_float, positive_int
+from numerics.optim import minimize_to_stationarity
+from numerics.validation import as_matrix, nonnegative_float, positive_int
 
 
 @dataclass(frozen=True)
@@ -63,27 +64,3 @@ def train_mlp(X: ArrayLike, Y: ArrayLike, depth: int, width: int, lam: float, se
         return MLPFit([w.detach().numpy().copy() for w in weights], relu_mlp(inputs, weights).numpy(),
                       float(sum((w**2).sum() for w in weights)), gradient)
 
-
-def minimize_to_stationarity(objective, parameters: list[torch.Tensor], rounds: int, gradient_tol: float,
-                             name: str) -> float:
-    """Minimize ``objective()`` over ``parameters`` by rounds of L-BFGS (500 iterations, strong
-    Wolfe) until every gradient entry is <= ``gradient_tol``; returns that largest entry, raises
-    ``NotConvergedError`` naming ``name`` when ``rounds`` do not get there."""
-    optimizer = torch.optim.LBFGS(parameters, lr=1.0, max_iter=500, tolerance_grad=gradient_tol / 10,
-                                  tolerance_change=1e-16, history_size=50, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        loss = objective()
-        loss.backward()
-        return loss
-
-    gradient = np.inf
-    for _ in range(positive_int(rounds, "rounds")):
-        optimizer.step(closure)
-        closure()
-        gradient = max(float(p.grad.abs().max()) for p in parameters)
-        if gradient <= gradient_tol:
-            return gradient
-    raise NotConvergedError(f"{name}: gradient {gradient:.2e} > {gradient_tol:.0e} after {rounds} rounds "
-                            "of L-BFGS")

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 
-from numerics.bottleneck import minimize_to_stationarity
+from numerics.optim import minimize_to_stationarity
 from numerics.validation import nonnegative_float, positive_int
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 
+from numerics.optim import minimize_to_stationarity
 from numerics.validation import NotConvergedError, as_matrix, nonnegative_float, positive_int
 
 _ACTIVATIONS = {"relu": lambda z: z.clamp(min=0) if isinstance(z, torch.Tensor) else np.maximum(z, 0.0),
@@ -215,3 +216,77 @@ def solve_geodesic_bvp(A0: ArrayLike, A1: ArrayLike, leak: float, *, start: Arra
     if error > tol:
         raise NotConvergedError(f"solve_geodesic_bvp: the shot misses A1 by {error:.2e} (tolerance {tol:g})")
     return shoot(begin, fit.x.reshape(begin.shape), leak, rtol=rtol)
+
+
+# ---------------------------------------------------------------------------------------------
+# The discrete Leaky ResNet
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeakyFit:
+    """Output of ``train_leaky_resnet``: ``weights`` (L, w, w), layer steps ``rho`` (L,),
+    representations ``path`` (L + 1, w, N) with path[0] = X, the parameter cost
+    (1/(2L̃))·Σ_ℓ ρ_ℓ‖W_ℓ‖², and the largest gradient entry at the end."""
+
+    weights: NDArray[np.float64]
+    rho: NDArray[np.float64]
+    path: NDArray[np.float64]
+    cost: float
+    gradient: float
+
+
+def leaky_forward(X: torch.Tensor, weights: torch.Tensor, rho: torch.Tensor,
+                  leak: float) -> list[torch.Tensor]:
+    """α_ℓ = (1 − ρ_ℓL̃)·α_{ℓ−1} + ρ_ℓ·W_ℓσ(α_{ℓ−1}) from α_0 = X (w, N), σ = ReLU, no bias; all
+    L + 1 representations."""
+    path = [X]
+    for weight, step in zip(weights, rho, strict=True):
+        path.append((1 - step * leak) * path[-1] + step * weight @ path[-1].clamp(min=0))
+    return path
+
+
+def train_leaky_resnet(X: ArrayLike, Y: ArrayLike, depth: int, leak: float, lam: float, *,
+                       rho: ArrayLike | None = None, seed: int = 0, gradient_tol: float = 1e-7) -> LeakyFit:
+    """Train a depth-L Leaky ResNet (width w = X's rows, layer steps ``rho``, uniform 1/L by
+    default) on (1/N)‖Y − α_L‖² + (λ/(2L̃))·Σ_ℓ ρ_ℓ‖W_ℓ‖² by L-BFGS to a stationary point, from
+    W_ℓ ~ N(0, 0.01/w) (seeded). Requires ρ_ℓL̃ < 1 (each layer keeps part of its input)."""
+    inputs, targets = as_matrix(X, "X"), as_matrix(Y, "Y")
+    if inputs.shape != targets.shape:
+        raise ValueError(f"X and Y must have the same shape (w, N), got {inputs.shape} and "
+                         f"{targets.shape}")
+    depth, leak = positive_int(depth, "depth"), nonnegative_float(leak, "leak", positive=True)
+    lam = nonnegative_float(lam, "lam", positive=True)
+    steps = np.full(depth, 1.0 / depth) if rho is None else np.asarray(rho, dtype=np.float64)
+    if steps.shape != (depth,) or np.any(steps <= 0) or abs(steps.sum() - 1) > 1e-12:
+        raise ValueError(f"rho must be {depth} positive layer steps summing to 1, got {steps}")
+    if np.any(steps * leak >= 1):
+        raise ValueError(f"every rho_l * leak must be < 1, got max {np.max(steps) * leak:.3g}")
+    width, points = inputs.shape
+    generator = torch.Generator().manual_seed(seed)
+    weights = (0.1 * torch.randn(depth, width, width, generator=generator, dtype=torch.float64)
+               / np.sqrt(width)).requires_grad_(True)
+    rho_t, X_t, Y_t = torch.from_numpy(steps), torch.from_numpy(inputs), torch.from_numpy(targets)
+
+    def cost() -> torch.Tensor:
+        return (rho_t * (weights**2).sum(dim=(1, 2))).sum() / (2 * leak)
+
+    def objective() -> torch.Tensor:
+        return ((Y_t - leaky_forward(X_t, weights, rho_t, leak)[-1]) ** 2).sum() / points + lam * cost()
+
+    gradient = minimize_to_stationarity(objective, [weights], 40, gradient_tol, "train_leaky_resnet")
+    with torch.no_grad():
+        path = torch.stack(leaky_forward(X_t, weights, rho_t, leak))
+        return LeakyFit(weights.detach().numpy().copy(), steps, path.numpy(), float(cost()), gradient)
+
+
+def discrete_action(path: ArrayLike, rho: ArrayLike, leak: float) -> float:
+    """Σ_ℓ ρ_ℓ·ℒ(A_{ℓ−1}, V_ℓ), V_ℓ = (A_ℓ − A_{ℓ−1})/ρ_ℓ, ℒ = (1/(2L̃))‖V + L̃A‖²_K with the
+    pseudo-inverse of K = σ(A)ᵀσ(A): the least cost of any Leaky ResNet with these representations."""
+    reps, steps = np.asarray(path, dtype=np.float64), np.asarray(rho, dtype=np.float64)
+    total = 0.0
+    for before, after, step in zip(reps[:-1], reps[1:], steps, strict=True):
+        post = np.maximum(before, 0.0)
+        moved = (after - before) / step + leak * before
+        total += step * float(np.sum((moved @ np.linalg.pinv(post)) ** 2)) / (2 * leak)
+    return total

@@ -189,3 +189,49 @@ def test_shooting_bad_input():
         G.shoot(np.ones((2, 2)), np.ones((2, 2)), 0.0)
     with pytest.raises(ValueError, match="same shape"):
         G.solve_geodesic_bvp(np.ones((2, 2)), np.ones((3, 2)), 1.0)
+
+
+def test_masked_lagrangian_is_the_least_norm_weight_cost():
+    rng = np.random.default_rng(5)
+    A, V, leak = rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), 1.7
+    post = np.maximum(A, 0.0)
+    least = np.linalg.pinv(post.T).dot((V + leak * A).T).T  # W with W σ(A) = V + L̃A, least norm
+    expected = np.sum(least**2) / (2 * leak)
+    got = g.lagrangian_fn(3, 2)(A, V, (A > 0).astype(float), leak)
+    assert abs(got - expected) < 1e-10 * expected  # float64 rounding through K⁻¹
+
+
+def test_discrete_action_is_the_cost_of_least_norm_weights_and_a_lower_bound():
+    import torch
+
+    rng = np.random.default_rng(6)
+    X, leak, depth = np.abs(rng.normal(size=(3, 2))) + 0.2, 1.2, 5
+    rho = np.full(depth, 1 / depth)
+    weights = rng.normal(size=(depth, 3, 3))
+    path = [X]
+    for weight in weights:  # project each W onto the row space of σ(A): least-norm for its own step
+        post = np.maximum(path[-1], 0.0)
+        weight[:] = weight @ post @ np.linalg.pinv(post)
+        step = G.leaky_forward(torch.from_numpy(path[-1]), torch.from_numpy(weight[None]),
+                               torch.tensor([1 / depth], dtype=torch.float64), leak)
+        path.append(step[-1].numpy())
+    cost = np.sum(rho * np.sum(weights**2, axis=(1, 2))) / (2 * leak)
+    assert abs(G.discrete_action(np.array(path), rho, leak) - cost) < 1e-10 * cost
+    heavier = weights + 0.1 * rng.normal(size=weights.shape)  # leaves the row space: costs more
+    heavy_path = torch.stack(G.leaky_forward(torch.from_numpy(X), torch.from_numpy(heavier),
+                                             torch.from_numpy(rho), leak)).numpy()
+    heavy_cost = np.sum(rho * np.sum(heavier**2, axis=(1, 2))) / (2 * leak)
+    assert G.discrete_action(heavy_path, rho, leak) < heavy_cost
+
+
+def test_trained_leaky_resnet_cost_equals_its_path_action_and_bad_input():
+    rng = np.random.default_rng(7)
+    X, Y = np.abs(rng.normal(size=(3, 2))) + 0.2, np.abs(rng.normal(size=(3, 2))) + 0.2
+    fit = G.train_leaky_resnet(X, Y, 4, 1.0, 0.01, seed=1)
+    assert abs(fit.cost - G.discrete_action(fit.path, fit.rho, 1.0)) < 1e-6 * fit.cost  # stationarity 1e-7
+    with pytest.raises(ValueError, match="rho"):
+        G.train_leaky_resnet(X, Y, 2, 3.0, 0.01)  # ρL̃ = 1.5 >= 1
+    with pytest.raises(ValueError, match="rho"):
+        G.train_leaky_resnet(X, Y, 2, 1.0, 0.01, rho=[0.3, 0.3])
+    with pytest.raises(ValueError, match="same shape"):
+        G.train_leaky_resnet(X, Y[:, :1], 2, 1.0, 0.01)

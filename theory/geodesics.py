@@ -212,3 +212,13 @@ def hamilton_field_fn(width: int, points: int):
         return tuple(np.reshape(o, (width, points)) for o in out)
 
     return evaluate
+
+
+@cache
+def lagrangian_fn(width: int, points: int):
+    """ℒ(A, Ȧ) for ReLU inside a region of fixed signs (σ(A) = M ⊙ A), lambdified as
+    ``(A, Ȧ, mask, L̃) -> ℒ``: the density whose integral is the action of a path."""
+    density, A, Adot, mask = _masked_lagrangian(positive_int(width, "width"), positive_int(points, "points"))
+    function = sp.lambdify([list(A), list(Adot), list(mask), leak], density, "numpy", cse=True)
+    return lambda A_value, velocity, mask_value, leak_value: float(
+        function(*(np.ravel(x) for x in (A_value, velocity, mask_value)), leak_value))
