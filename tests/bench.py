@@ -16,6 +16,8 @@
   (16,000 neurons at N = 40) against a plain HiGHS LP (baseline: ``scipy.optimize.linprog``,
   method "highs", zero objective, on the same generators; a vertex has at most rank non-zeros),
   capped at ``LP_LIMIT`` seconds.
+* Bottleneck: one round (500 iterations) of ``train_mlp``'s L-BFGS on a depth-16 width-100 ReLU MLP
+  with 200 points, against the same L-BFGS loop written bare in torch (baseline): the overhead.
 * Sweeps: a 64-case sweep of a ≈0.2 s torch training on 1 and 2 process workers (baseline: serial),
   and the per-case overhead of the store and executor on a no-op case function.
 """
@@ -273,6 +275,47 @@ def bench_tensor() -> None:
     print(f"HTF 8 leaves, 3^8 entries, width 4:  {steps / seconds:8.0f} GD steps/s")
 
 
+def bench_bottleneck() -> None:
+    import numpy as np
+    import torch
+
+    from numerics.bottleneck import relu_mlp, train_mlp
+    from numerics.validation import NotConvergedError
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(10, 200)), rng.normal(size=(1, 200))
+    depth, width, lam, rounds = 16, 100, 1e-3, 1  # one round = at most 500 L-BFGS iterations
+
+    def trainer() -> None:
+        try:
+            train_mlp(X, Y, depth, width, lam, seed=0, rounds=rounds, gradient_tol=1e-30)
+        except NotConvergedError:
+            pass  # the round ran to its iteration cap, as the bare loop does
+
+    def bare() -> None:
+        generator = torch.Generator().manual_seed(0)
+        dims = [10] + [width] * (depth - 1) + [1]
+        weights = [(torch.randn(dims[k + 1], dims[k], generator=generator, dtype=torch.float64)
+                    * np.sqrt(2.0 / dims[k])).requires_grad_(True) for k in range(depth)]
+        inputs, targets = torch.from_numpy(X), torch.from_numpy(Y)
+        optimizer = torch.optim.LBFGS(weights, lr=1.0, max_iter=500, tolerance_grad=1e-31,
+                                      tolerance_change=1e-16, history_size=50, line_search_fn="strong_wolfe")
+
+        def closure():
+            optimizer.zero_grad()
+            misfit = ((relu_mlp(inputs, weights) - targets) ** 2).sum()
+            loss = 0.5 * misfit + lam * sum((w**2).sum() for w in weights)
+            loss.backward()
+            return loss
+
+        optimizer.step(closure)
+        closure()
+
+    ours, baseline = best_of(trainer), best_of(bare)
+    print(f"MLP depth {depth}, width {width}, 200 points, one L-BFGS round: train_mlp {ours:6.2f} s, "
+          f"bare torch loop {baseline:6.2f} s, overhead {100 * (ours / baseline - 1):+5.1f} %")
+
+
 LP_LIMIT = 600.0
 
 
@@ -298,7 +341,7 @@ def bench_cone() -> None:
 
 
 BENCHES = {"dln": bench_dln, "dynamics": bench_dynamics, "spectra": bench_spectra, "walks": bench_walks,
-           "tensor": bench_tensor, "cone": bench_cone, "sweeps": bench_sweeps}
+           "tensor": bench_tensor, "cone": bench_cone, "sweeps": bench_sweeps, "bottleneck": bench_bottleneck}
 
 
 def main() -> None:
