@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 
-from numerics.optim import minimize_to_stationarity
+from numerics.optim import lbfgs, minimize_to_stationarity
 from numerics.validation import NotConvergedError, as_matrix, nonnegative_float, positive_int
 
 _ACTIVATIONS = {"relu": lambda z: z.clamp(min=0) if isinstance(z, torch.Tensor) else np.maximum(z, 0.0),
@@ -99,15 +99,8 @@ def solve_geodesic(A0: ArrayLike, A1: ArrayLike, leak: float, steps: int, *, act
         density, _ = _step_terms(torch.cat([ends[0], interior, ends[1]]), leak, gamma, activation)
         return density.sum() / steps
 
-    optimizer = torch.optim.LBFGS([interior], lr=1.0, max_iter=iterations, tolerance_grad=grad_tol / 100,
-                                  tolerance_change=1e-18, history_size=50, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        value = action()
-        value.backward()
-        return value
-
+    optimizer, closure = lbfgs(action, [interior], max_iter=iterations, tolerance_grad=grad_tol / 100,
+                               tolerance_change=1e-18)
     optimizer.step(closure)
     value = closure().item()
     grad_norm = float(interior.grad.norm())

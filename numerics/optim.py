@@ -1,4 +1,4 @@
-"""The one optimizer loop shared by the float64 trainers: L-BFGS to a stationary point."""
+"""The L-BFGS set-up shared by the float64 solvers, and its loop to a stationary point."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ import torch
 
 from numerics.validation import NotConvergedError, positive_int
 
+Closure = Callable[[], torch.Tensor]
 
-def minimize_to_stationarity(objective: Callable[[], torch.Tensor], parameters: list[torch.Tensor],
-                             rounds: int, gradient_tol: float, name: str) -> float:
-    """Minimize ``objective()`` over ``parameters`` by rounds of L-BFGS (500 iterations, strong
-    Wolfe) until every gradient entry is <= ``gradient_tol``; returns that largest entry, raises
-    ``NotConvergedError`` naming ``name`` when ``rounds`` do not get there."""
-    optimizer = torch.optim.LBFGS(parameters, lr=1.0, max_iter=500, tolerance_grad=gradient_tol / 10,
-                                  tolerance_change=1e-16, history_size=50, line_search_fn="strong_wolfe")
+
+def lbfgs(objective: Closure, parameters: list[torch.Tensor], *, max_iter: int, tolerance_grad: float,
+          tolerance_change: float) -> tuple[torch.optim.LBFGS, Closure]:
+    """A float64 L-BFGS optimizer (strong Wolfe line search, history 50) over ``parameters`` and the
+    closure that evaluates ``objective()`` with fresh gradients."""
+    optimizer = torch.optim.LBFGS(parameters, lr=1.0, max_iter=max_iter, tolerance_grad=tolerance_grad,
+                                  tolerance_change=tolerance_change, history_size=50,
+                                  line_search_fn="strong_wolfe")
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
@@ -24,6 +26,16 @@ def minimize_to_stationarity(objective: Callable[[], torch.Tensor], parameters: 
         loss.backward()
         return loss
 
+    return optimizer, closure
+
+
+def minimize_to_stationarity(objective: Closure, parameters: list[torch.Tensor],
+                             rounds: int, gradient_tol: float, name: str) -> float:
+    """Minimize ``objective()`` over ``parameters`` by rounds of L-BFGS (500 iterations, strong
+    Wolfe) until every gradient entry is <= ``gradient_tol``; returns that largest entry, raises
+    ``NotConvergedError`` naming ``name`` when ``rounds`` do not get there."""
+    optimizer, closure = lbfgs(objective, parameters, max_iter=500, tolerance_grad=gradient_tol / 10,
+                               tolerance_change=1e-16)
     gradient = np.inf
     for _ in range(positive_int(rounds, "rounds")):
         optimizer.step(closure)

@@ -493,13 +493,17 @@ def locality_cnn(width: int, channels: int = 16) -> torch.nn.Sequential:
 Patch = tuple[int, int, int]  # (top row, left column, side)
 
 
+def _check_distance(width: int, side: int, distance: int) -> None:
+    if distance < side or width - side < distance:
+        raise ValueError(f"distance must lie in [side, width − side] = [{side}, {width - side}], "
+                         f"got {distance}")
+
+
 def distant_patches(height: int, width: int, side: int, distance: int,
                     generator: torch.Generator) -> tuple[Patch, Patch]:
     """Two uniformly random ``side``×``side`` patches whose left columns are at least ``distance``
     (≥ ``side``, so they never overlap) apart."""
-    if distance < side or width - side < distance:
-        raise ValueError(f"distance must lie in [side, width − side] = [{side}, {width - side}], "
-                         f"got {distance}")
+    _check_distance(width, side, distance)
     while True:
         first, second = torch.randint(0, width - side + 1, (2,), generator=generator).tolist()
         if abs(first - second) >= distance:
@@ -560,7 +564,7 @@ def train_same_class(width: int, penalty: float, seed: int, samples: int = 2000,
     steps, batch = positive_int(steps, "steps"), positive_int(batch, "batch", minimum=2)
     images, labels = same_class_canvas(samples, width, noise, "train", seed)
     test_images, test_labels = same_class_canvas(test_samples, width, noise, "test", seed + 1)
-    distant_patches(DIGIT, width, patch, distance, torch.Generator())  # validates before training
+    _check_distance(width, patch, distance)  # before any training
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = locality_cnn(width, channels)

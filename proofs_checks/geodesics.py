@@ -149,7 +149,7 @@ def _broken_lagrangian(A: np.ndarray, velocity: np.ndarray, mask: np.ndarray, le
     """Planted error: the cross term ⟨Ȧ, A⟩_K with coefficient L̃ (as the source prints it) instead of 1."""
     post = mask * A
     cross = float(np.trace(velocity @ np.linalg.pinv(post.T @ post) @ A.T))
-    return theory.lagrangian_fn(*A.shape)(A, velocity, mask, leak) + (leak - 1) * cross
+    return derived_lagrangian(A, velocity, mask, leak) + (leak - 1) * cross
 
 
 def derived_lagrangian(A: np.ndarray, velocity: np.ndarray, mask: np.ndarray, leak: float) -> float:

@@ -12,6 +12,8 @@ weights along a non-negative unit vector attain both, so the cost is that of the
 
 from __future__ import annotations
 
+from functools import cache
+
 import sympy as sp
 
 from numerics.validation import nonnegative_float, positive_int
@@ -50,13 +52,11 @@ def one_point_regularized(x_value: float, y_value: float, depth: int, lam_value:
     y_value = nonnegative_float(y_value, "y_value")
     depth = positive_int(depth, "depth")
     lam_value = nonnegative_float(lam_value, "lam_value")
-    solvers = {"global": dln.regularized_singular_values, "local": dln.regularized_local_minima}
-    if minimum not in solvers:
-        raise ValueError(f"minimum must be 'global' or 'local', got {minimum!r}")
-    (t,) = solvers[minimum]([y_value / x_value], depth, lam_value / x_value**2)
+    (t,) = dln.regularized_minima([y_value / x_value], depth, lam_value / x_value**2, minimum)
     return float(x_value * t), float(depth * t ** (2 / depth))
 
 
+@cache
 def one_point_cost_fn():
     """``(x_norm, y_norm, L) -> cost`` as a numpy function."""
     return sp.lambdify((x_norm, y_norm, dln.L), one_point_cost(), "numpy")

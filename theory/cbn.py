@@ -95,9 +95,6 @@ def regularized_spectra(target_filters: ArrayLike, depth: int, lam: float,
     """Predicted singular values of every learned Â(ω) (n, k) when the depth-L linear CNN is trained
     on ½Σ‖A − A*‖² + λ‖θ‖² (impulse inputs): per frequency the DLN scalar problem at the target's
     singular values, global minimizers or (``minimum="local"``) the non-zero local minima."""
-    solvers = {"global": dln.regularized_singular_values, "local": dln.regularized_local_minima}
-    if minimum not in solvers:
-        raise ValueError(f"minimum must be 'global' or 'local', got {minimum!r}")
     targets = _spectra(target_filters)
-    flat = solvers[minimum](targets.ravel(), positive_int(depth, "depth"), nonnegative_float(lam, "lam"))
+    flat = dln.regularized_minima(targets.ravel(), depth, lam, minimum)
     return flat.reshape(targets.shape)

@@ -263,14 +263,28 @@ def regularized_singular_values_fn() -> Callable[[ArrayLike, int, float], NDArra
     return regularized_singular_values
 
 
+def regularized_minima(target_singular_values: ArrayLike, depth: int, lam_value: float,
+                       minimum: str = "global") -> NDArray[np.float64]:
+    """``regularized_singular_values`` (``minimum="global"``) or ``regularized_local_minima``
+    (``minimum="local"``): the one place that chooses between them for the other families."""
+    solvers = {"global": regularized_singular_values, "local": regularized_local_minima}
+    if minimum not in solvers:
+        raise ValueError(f"minimum must be 'global' or 'local', got {minimum!r}")
+    return solvers[minimum](target_singular_values, depth, lam_value)
+
+
+@cache
+def _curvature_numeric() -> Callable[..., NDArray[np.float64]]:
+    return sp.lambdify((s, L, lam), sp.diff(scalar_regularized_objective(), s, 2), "numpy")
+
+
 def regularized_curvature(values: ArrayLike, depth: int, lam_value: float) -> NDArray[np.float64]:
     """f''(s) for f(s) = ½(s − y)² + λ·L·s^{2/L} (sympy's second derivative, lambdified), at each
     s > 0: how flat the problem is at a minimum, so how far a stationarity residual ε moves s
     (by ε/f''). Shape like ``values``."""
     depth = positive_int(depth, "depth")
-    second = sp.lambdify((s, L, lam), sp.diff(scalar_regularized_objective(), s, 2), "numpy")
     points = as_vector(values, "values", nonnegative=True)
-    curvature = second(points, depth, nonnegative_float(lam_value, "lam"))
+    curvature = _curvature_numeric()(points, depth, nonnegative_float(lam_value, "lam"))
     return np.broadcast_to(curvature, points.shape).astype(np.float64)
 
 
