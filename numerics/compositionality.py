@@ -1,16 +1,32 @@
-"""Shallow ReLU networks: path cost, rebalancing, and the least cost over rescalings by optimization.
+"""Compositionality: the F1 cost of shallow ReLU networks, compositional targets h∘g, the learners
+and baselines trained on them, and the scaling-law fit of their test errors.
 
-Source: Jacot, Choi, Wen, arXiv 2407.05664 (CLAIMS.md §8). A network is (a, W, b): outgoing weights
-a (m,), incoming weights W (m, d), biases b (m,); f(x) = Σ_i a_i·relu(w_iᵀx + b_i).
+Source: Jacot, Choi, Wen, arXiv 2407.05664 (CLAIMS.md §8).
+
+Shallow networks. A network is (a, W, b): outgoing weights a (m,), incoming weights W (m, d),
+biases b (m,); f(x) = Σ_i a_i·relu(w_iᵀx + b_i).
+
+Scaling laws. A ``CompositionTask`` is one draw of f* = h∘g on a fixed pool of points, with g the
+quotient map of a rotation symmetry (block norms, smooth away from 0) and h a Matérn-ν_h Gaussian
+process sample (Sobolev smoothness ν_h); the learners are trained on the first N points, their
+weight decay picked on a validation block, and scored by the test mean squared error against the
+noiseless f*. ``scaling_fit`` fits error ≈ C_seed·N^{−α} with one α shared by the seeds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
+import torch
 from numpy.typing import ArrayLike, NDArray
+from scipy import special, stats
+from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize
 
-from numerics.validation import NotConvergedError, as_matrix, as_vector
+from numerics.networks import accordion, fit_adam, mlp
+from numerics.validation import NotConvergedError, as_matrix, as_vector, nonnegative_float, positive_int
 
 
 def _network(a: ArrayLike, W: ArrayLike, b: ArrayLike):
@@ -71,3 +87,183 @@ def least_rescaled_cost(a: ArrayLike, W: ArrayLike, b: ArrayLike) -> float:
     if not result.success and result.nit >= 1000:
         raise NotConvergedError(f"least_rescaled_cost: {result.message}")
     return float(result.fun)
+
+
+# --------------------------------------------------------------------------- compositional targets
+def matern_kernel(distances: ArrayLike, nu: float, lengthscale: float = 1.0) -> NDArray[np.float64]:
+    """Matérn correlation k(r) = 2^{1−ν}/Γ(ν)·(√(2ν)·r/ℓ)^ν·K_ν(√(2ν)·r/ℓ), k(0) = 1, elementwise on
+    ``distances`` (any shape, ≥ 0). ν = ½ gives e^{−r/ℓ}; its Gaussian-process samples on ℝ^d have
+    Sobolev smoothness ν (they lie in H^s for every s < ν, locally)."""
+    r = np.asarray(distances, dtype=np.float64)
+    if np.any(r < 0) or not np.all(np.isfinite(r)):
+        raise ValueError("distances must be finite and >= 0")
+    nu = nonnegative_float(nu, "nu", positive=True)
+    scaled = np.sqrt(2 * nu) * r / nonnegative_float(lengthscale, "lengthscale", positive=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = 2 ** (1 - nu) / special.gamma(nu) * scaled**nu * special.kv(nu, scaled)
+    return np.where(scaled == 0, 1.0, values)
+
+
+def gaussian_process_sample(points: ArrayLike, nu: float, rng: np.random.Generator, *,
+                            jitter: float = 1e-8) -> NDArray[np.float64]:
+    """One sample of the centred Matérn-ν process (unit length scale and variance) at the rows of
+    ``points`` (n, d), jointly, by a Cholesky factor of K + jitter·I; shape (n,)."""
+    P = as_matrix(points, "points")
+    distances = np.sqrt(np.maximum(np.sum((P[:, None, :] - P[None, :, :]) ** 2, axis=-1), 0.0))
+    K = matern_kernel(distances, nu) + jitter * np.eye(P.shape[0])
+    return np.linalg.cholesky(K) @ rng.standard_normal(P.shape[0])
+
+
+def block_norms(X: ArrayLike, blocks: int) -> NDArray[np.float64]:
+    """g(x) = (‖x_(1)‖, …, ‖x_(k)‖) for x split into ``blocks`` = k equal consecutive blocks: the
+    quotient map of the rotations of each block, ℝ^{d_in} → ℝ^k; shape (n, k)."""
+    points = as_matrix(X, "X")
+    k = positive_int(blocks, "blocks")
+    if points.shape[1] % k:
+        raise ValueError(f"blocks must divide the input dimension {points.shape[1]}, got {k}")
+    return np.linalg.norm(points.reshape(points.shape[0], k, -1), axis=2)
+
+
+@dataclass(frozen=True)
+class CompositionTask:
+    """One draw of f* = h∘g on a pool of points: ``inputs`` X (n, d_in) uniform in [−1, 1]^{d_in},
+    ``hidden`` g(X) standardized per coordinate (n, d_mid), ``outputs`` f*(X) (n,). The pool is laid
+    out as [training points | validation block | test block]."""
+
+    inputs: NDArray[np.float64]
+    hidden: NDArray[np.float64]
+    outputs: NDArray[np.float64]
+    validation: int
+    test: int
+
+    def train(self, n: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The first ``n`` training points (nested: a larger N keeps the smaller N's points)."""
+        available = self.inputs.shape[0] - self.validation - self.test
+        if not 1 <= n <= available:
+            raise ValueError(f"n must be in [1, {available}] for this pool, got {n}")
+        return self.inputs[:n], self.outputs[:n]
+
+    def block(self, which: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The ``"validation"`` or ``"test"`` block."""
+        end = self.inputs.shape[0]
+        rows = {"test": slice(end - self.test, end),
+                "validation": slice(end - self.test - self.validation, end - self.test)}
+        if which not in rows:
+            raise ValueError(f"which must be 'validation' or 'test', got {which!r}")
+        return self.inputs[rows[which]], self.outputs[rows[which]]
+
+
+def composition_task(d_in: int, d_mid: int, nu_h: float, n_train: int, *, nu_g: float | None = None,
+                     validation: int = 512, test: int = 1024, seed: int = 0) -> CompositionTask:
+    """f* = h∘g drawn jointly at n_train + validation + test points, deterministic in ``seed``:
+    g = ``block_norms(·, d_mid)`` (a symmetry quotient, smooth: ν_g = ∞) when ``nu_g`` is None, else
+    d_mid independent Matérn-``nu_g`` process samples on ℝ^{d_in}; g(X) is standardized per
+    coordinate, and h is a Matérn-``nu_h`` process sample on ℝ^{d_mid} evaluated at g(X)."""
+    d_in, d_mid = positive_int(d_in, "d_in"), positive_int(d_mid, "d_mid")
+    sizes = [positive_int(v, name) for v, name in ((n_train, "n_train"), (validation, "validation"),
+                                                   (test, "test"))]
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.0, 1.0, size=(sum(sizes), d_in))
+    if nu_g is None:
+        Z = block_norms(X, d_mid)
+    else:
+        Z = np.column_stack([gaussian_process_sample(X, nu_g, rng) for _ in range(d_mid)])
+    Z = (Z - Z.mean(axis=0)) / Z.std(axis=0)
+    return CompositionTask(inputs=X, hidden=Z, outputs=gaussian_process_sample(Z, nu_h, rng),
+                           validation=sizes[1], test=sizes[2])
+
+
+# --------------------------------------------------------------------------- learners
+Predictor = Callable[[NDArray[np.float64]], NDArray[np.float64]]
+
+
+def laplace_kernel_ridge(X: ArrayLike, y: ArrayLike, lam: float) -> Predictor:
+    """Kernel ridge regression with the Laplace kernel k(x, x') = exp(−‖x − x'‖): the predictor
+    x ↦ k(x, X)·(K + λN·I)⁻¹y minimizing (1/N)Σ(f(x_i) − y_i)² + λ‖f‖²_k."""
+    points, targets = as_matrix(X, "X"), as_vector(y, "y")
+    lam = nonnegative_float(lam, "lam", positive=True)
+
+    def kernel(A: NDArray, B: NDArray) -> NDArray:
+        return np.exp(-np.sqrt(np.maximum(np.sum((A[:, None, :] - B[None, :, :]) ** 2, axis=-1), 0.0)))
+
+    n = points.shape[0]
+    weights = cho_solve(cho_factor(kernel(points, points) + lam * n * np.eye(n)), targets)
+    return lambda new: kernel(as_matrix(new, "x"), points) @ weights
+
+
+#: The networks the scaling-law sweeps train, by name: widths for a given input dimension.
+ARCHITECTURES: dict[str, Callable[[int, int, int], torch.nn.Sequential]] = {
+    "deep": lambda d_in, width, seed: mlp([d_in, width, width, width, 1], output_bias=True, seed=seed),
+    "accordion": lambda d_in, width, seed: accordion([d_in, 8, 8, 1], 2 * width, seed=seed),
+    "shallow": lambda d_in, width, seed: mlp([d_in, 4 * width, 1], output_bias=True, seed=seed),
+}
+
+
+def train_network(architecture: str, X: ArrayLike, y: ArrayLike, lam: float, *, width: int = 64,
+                  steps: int = 2000, lr: float = 3e-3, seed: int = 0) -> Predictor:
+    """Train one of ``ARCHITECTURES`` (deep: 3 hidden layers of ``width``; accordion: two shallow
+    networks of width 2·``width`` through ℝ^8 and ℝ^8; shallow: one hidden layer of 4·``width``) on
+    L(θ) = (1/N)Σ(f(x_i) − y_i)² + λ‖θ‖² by ``fit_adam`` and return its predictor."""
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {sorted(ARCHITECTURES)}, got {architecture!r}")
+    points, targets = as_matrix(X, "X"), as_vector(y, "y")
+    net = ARCHITECTURES[architecture](points.shape[1], positive_int(width, "width"), seed)
+    fit_adam(net, points, targets[:, None], lam, steps=steps, lr=lr)
+
+    def predict(new: NDArray[np.float64]) -> NDArray[np.float64]:
+        with torch.no_grad():
+            return net(torch.as_tensor(as_matrix(new, "x")))[:, 0].numpy()
+
+    return predict
+
+
+def mean_squared_error(predict: Predictor, X: NDArray[np.float64], y: NDArray[np.float64]) -> float:
+    """(1/n)Σ(f(x_i) − y_i)² over the rows of X."""
+    return float(np.mean((predict(X) - y) ** 2))
+
+
+# --------------------------------------------------------------------------- scaling-law fit
+@dataclass(frozen=True)
+class ScalingFit:
+    """error ≈ C_s·N^{−α}: the exponent ``alpha``, its standard error, the residual degrees of freedom
+    and the 90 % Student-t band ``band`` (α ± t·se)."""
+
+    alpha: float
+    stderr: float
+    dof: int
+    band: tuple[float, float]
+
+
+def scaling_fit(n: ArrayLike, errors: ArrayLike, groups: ArrayLike, level: float = 0.9) -> ScalingFit:
+    """Least squares of log(error) = c_group − α·log N: one exponent α shared by the groups (seeds,
+    i.e. draws of the target), one intercept per group, so the draws' different difficulty does not
+    leak into α. The band is α ± t_{(1+level)/2, dof}·se with dof = points − groups − 1."""
+    sizes, values = as_vector(n, "n"), as_vector(errors, "errors")
+    labels = np.asarray(groups)
+    if not (sizes.size == values.size == labels.size):
+        raise ValueError(f"n, errors and groups must have the same length, got {sizes.size}, "
+                         f"{values.size} and {labels.size}")
+    if np.any(sizes <= 0) or np.any(values <= 0):
+        raise ValueError("n and errors must be > 0 (a log-log fit)")
+    names, index = np.unique(labels, return_inverse=True)
+    design = np.column_stack([-np.log(sizes), np.eye(names.size)[index]])
+    dof = sizes.size - design.shape[1]
+    if dof < 1 or np.unique(sizes).size < 2:
+        raise ValueError(f"a scaling fit needs at least two N and more points than parameters, got "
+                         f"{sizes.size} points for {design.shape[1]} parameters")
+    coef, *_ = np.linalg.lstsq(design, np.log(values), rcond=None)
+    residual = np.log(values) - design @ coef
+    covariance = np.sum(residual**2) / dof * np.linalg.inv(design.T @ design)
+    stderr = float(np.sqrt(covariance[0, 0]))
+    half = float(stats.t.ppf((1 + level) / 2, dof)) * stderr
+    return ScalingFit(alpha=float(coef[0]), stderr=stderr, dof=int(dof),
+                      band=(float(coef[0]) - half, float(coef[0]) + half))
+
+
+def exponent_difference(a: ScalingFit, b: ScalingFit, level: float = 0.9) -> tuple[float, float, float]:
+    """α_a − α_b with its Student-t band, se = √(se_a² + se_b²) on min(dof_a, dof_b) degrees of
+    freedom (as if the fits were independent: two learners on the same draws make their errors
+    positively correlated, so this overstates the spread — a conservative band)."""
+    gap = a.alpha - b.alpha
+    half = float(stats.t.ppf((1 + level) / 2, min(a.dof, b.dof))) * float(np.hypot(a.stderr, b.stderr))
+    return gap, gap - half, gap + half

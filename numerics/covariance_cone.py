@@ -28,6 +28,7 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import nnls
 
+from numerics.networks import MODULES, mlp, regularized_loss  # noqa: F401  (re-exported)
 from numerics.validation import NotConvergedError, as_matrix, as_vector, nonnegative_float, positive_int
 
 Activation = Callable[[NDArray[np.float64]], NDArray[np.float64]]
@@ -38,7 +39,7 @@ ACTIVATIONS: dict[str, Activation] = {
     "identity": lambda z: z,
     "abs": np.abs,
 }
-_MODULES = {torch.nn.ReLU: "relu", torch.nn.Identity: "identity"}
+_MODULES = {kind: name for name, kind in MODULES.items()}
 
 
 def _rank_cut(shape: tuple[int, ...], largest: float) -> float:
@@ -504,32 +505,6 @@ def reduce_network(net: torch.nn.Module, X: ArrayLike) -> torch.nn.Sequential:
 # ---------------------------------------------------------------------------------------------
 
 
-def mlp(widths: list[int], *, bias: bool = True, output_bias: bool = False, activation: str = "relu",
-        seed: int = 0, scale: float = 1.0) -> torch.nn.Sequential:
-    """A float64 MLP with layer sizes ``widths`` = [d_in, w_1, …, d_out]: hidden layers with biases
-    when ``bias``, the output layer with one when ``output_bias``; He-like init times ``scale``."""
-    sizes = [positive_int(w, "widths[i]") for w in widths]
-    if len(sizes) < 2:
-        raise ValueError(f"widths must list at least the input and output sizes, got {widths}")
-    module = {name: kind for kind, name in _MODULES.items()}.get(activation)
-    if module is None:
-        raise ValueError(f"activation must be 'relu' or 'identity' for a torch MLP, got {activation!r}")
-    generator = torch.Generator().manual_seed(seed)
-    layers: list[torch.nn.Module] = []
-    for k, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
-        has_bias = bias if k < len(sizes) - 2 else output_bias
-        layer = torch.nn.Linear(fan_in, fan_out, bias=has_bias, dtype=torch.float64)
-        with torch.no_grad():
-            layer.weight.copy_(scale * np.sqrt(2.0 / fan_in)
-                               * torch.randn(fan_out, fan_in, generator=generator, dtype=torch.float64))
-            if has_bias:
-                layer.bias.copy_(0.1 * scale * torch.randn(fan_out, generator=generator, dtype=torch.float64))
-        layers.append(layer)
-        if k < len(sizes) - 2:
-            layers.append(module())
-    return torch.nn.Sequential(*layers)
-
-
 @dataclass(frozen=True)
 class Trained:
     """Outcome of ``train``: the network, its final loss L(θ) and the gradient norm ‖∇L‖ at the end
@@ -538,12 +513,6 @@ class Trained:
     net: torch.nn.Sequential
     loss: float
     grad_norm: float
-
-
-def regularized_loss(net: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, lam: float) -> torch.Tensor:
-    """L(θ) = (1/N)‖f_θ(X) − Y‖_F² + λ‖θ‖² (a torch scalar)."""
-    fit = torch.sum((net(X) - Y) ** 2) / X.shape[0]
-    return fit + lam * sum(torch.sum(p**2) for p in net.parameters())
 
 
 def train(net: torch.nn.Sequential, X: ArrayLike, Y: ArrayLike, lam: float, *, adam_steps: int = 2000,

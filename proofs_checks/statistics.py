@@ -28,17 +28,24 @@ def mean_band(values: list[float], level: float = 0.9) -> tuple[float, float]:
 
 def ordering(ctx: Context, name: str, differences: dict[str, list[float]], *,
              why: str) -> tuple[Comparison, list[str]]:
-    """Check that every list of paired differences (predicted better − other, one per seed or
-    case) has a mean > 0: the comparison measures (upper end of the 90 % band of the mean)₋
-    against 0, so it fails only when a whole band lies below 0. Also returns, as text, the entries
-    whose band reaches down to 0 (unresolved), for the caller to report ``inconclusive``."""
-    bands = {key: mean_band(values) for key, values in differences.items()}
+    """``band_ordering`` with each band the 90 % t-band (``mean_band``) of the mean of a list of
+    paired differences (predicted better − other, one per seed or case)."""
+    return band_ordering(ctx, name, {key: (float(np.mean(values)), *mean_band(values))
+                                     for key, values in differences.items()}, why=why)
+
+
+def band_ordering(ctx: Context, name: str, estimates: dict[str, tuple[float, float, float]], *,
+                  why: str) -> tuple[Comparison, list[str]]:
+    """Check that every estimated difference (predicted better − other), given as (estimate, lower,
+    upper) of its 90 % band, is > 0: the comparison measures (upper end)₋ against 0, so it fails
+    only when a whole band lies below 0. Also returns, as text, the entries whose band reaches down
+    to 0 (unresolved), for the caller to report ``inconclusive``."""
     comparison = ctx.compare(
-        name + ": (upper end of the 90 % t-band of the mean paired difference)₋, i.e. how far the "
-        "whole band lies below 0", [0.0] * len(bands), [float(max(0.0, -b[1])) for b in bands.values()],
+        name + ": (upper end of the 90 % band of the difference)₋, i.e. how far the whole band lies "
+        "below 0", [0.0] * len(estimates), [float(max(0.0, -hi)) for _, _, hi in estimates.values()],
         rtol=0.0, atol=1e-9, why=why,
-        cases=[{"versus": key, "mean": float(np.mean(differences[key])), "band": band}
-               for key, band in bands.items()])
-    unresolved = [f"{key}: {np.mean(differences[key]):+.3f} [{band[0]:+.3f}, {band[1]:+.3f}]"
-                  for key, band in bands.items() if band[0] <= 0.0]
+        cases=[{"versus": key, "estimate": mid, "band": (lo, hi)}
+               for key, (mid, lo, hi) in estimates.items()])
+    unresolved = [f"{key}: {mid:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+                  for key, (mid, lo, hi) in estimates.items() if lo <= 0.0]
     return comparison, unresolved

@@ -37,3 +37,36 @@ def least_neuron_cost() -> sp.Expr:
 def least_cost(path_cost):
     """Least ‖θ‖² over per-neuron rescalings of a network with the given path cost: 2·path cost."""
     return 2 * path_cost
+
+
+# --------------------------------------------------------------------------- predicted rates
+nu_g, nu_h, d_in, d_mid = sp.symbols("nu_g nu_h d_in d_mid", positive=True)
+
+
+def composition_exponent() -> sp.Expr:
+    """The predicted decay exponent α of the test error ~ N^{−α} of the L2-regularized deep network
+    (an accordion network at its global minimum) on f* = h∘g, g ∈ W^{ν_g}(ℝ^{d_in} → ℝ^{d_mid}),
+    h ∈ W^{ν_h}(ℝ^{d_mid}): α = min(½, ν_g/d_in, ν_h/d_mid) (CLAIMS.md §8, arXiv 2407.05664: the F1
+    generalization bound N^{−½} times the approximation of each Sobolev part by F1 functions). A
+    smooth g (a symmetry quotient such as x ↦ ‖x‖) is ν_g = ∞."""
+    return sp.Min(sp.Rational(1, 2), nu_g / d_in, nu_h / d_mid)
+
+
+def shallow_exponent() -> sp.Expr:
+    """The same rate for a learner that sees f* only as a function on ℝ^{d_in} (a shallow network, a
+    kernel method): α = min(½, ν_f/d_in), with ν_f = min(ν_g, ν_h) the smoothness of h∘g (exact for
+    a smooth g, the case checked here)."""
+    return sp.Min(sp.Rational(1, 2), sp.Min(nu_g, nu_h) / d_in)
+
+
+def kink() -> sp.Expr:
+    """The ν_h at which the limiting term of ``composition_exponent`` switches from h (below) to
+    min(½, ν_g/d_in) (above): ν_h* = d_mid·min(½, ν_g/d_in)."""
+    (root,) = sp.solve(sp.Eq(nu_h / d_mid, sp.Symbol("m", positive=True)), nu_h)
+    return root.subs(sp.Symbol("m", positive=True), sp.Min(sp.Rational(1, 2), nu_g / d_in))
+
+
+def exponent_fn(expression: sp.Expr):
+    """A numpy function (nu_g, d_in, nu_h, d_mid) ↦ value of a rate expression (np.inf allowed for
+    ν_g)."""
+    return sp.lambdify((nu_g, d_in, nu_h, d_mid), expression, modules="numpy")

@@ -1,0 +1,87 @@
+"""Float64 torch MLPs shared by the families: the fully connected ReLU network, the accordion
+network (a composition of shallow networks), and a fixed-budget full-batch trainer.
+
+Data X is (N, d), one point per row (the torch convention). A network's cost is
+‖θ‖² = Σ_ℓ ‖W_ℓ‖_F² + ‖b_ℓ‖² over every parameter, and the regularized loss is
+L(θ) = (1/N)·‖f_θ(X) − Y‖_F² + λ·‖θ‖².
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import torch
+from numpy.typing import ArrayLike
+
+from numerics.validation import as_matrix, nonnegative_float, positive_int
+
+#: The torch activation modules by name.
+MODULES: dict[str, type[torch.nn.Module]] = {"relu": torch.nn.ReLU, "identity": torch.nn.Identity}
+
+
+def mlp(widths: list[int], *, bias: bool = True, output_bias: bool = False, activation: str = "relu",
+        seed: int = 0, scale: float = 1.0) -> torch.nn.Sequential:
+    """A float64 MLP with layer sizes ``widths`` = [d_in, w_1, …, d_out]: hidden layers with biases
+    when ``bias``, the output layer with one when ``output_bias``; He-like init times ``scale``."""
+    sizes = [positive_int(w, "widths[i]") for w in widths]
+    if len(sizes) < 2:
+        raise ValueError(f"widths must list at least the input and output sizes, got {widths}")
+    if activation not in MODULES:
+        raise ValueError(f"activation must be one of {sorted(MODULES)} for a torch MLP, got {activation!r}")
+    generator = torch.Generator().manual_seed(seed)
+    layers: list[torch.nn.Module] = []
+    for k, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
+        has_bias = bias if k < len(sizes) - 2 else output_bias
+        layer = torch.nn.Linear(fan_in, fan_out, bias=has_bias, dtype=torch.float64)
+        with torch.no_grad():
+            layer.weight.copy_(scale * np.sqrt(2.0 / fan_in)
+                               * torch.randn(fan_out, fan_in, generator=generator, dtype=torch.float64))
+            if has_bias:
+                layer.bias.copy_(0.1 * scale * torch.randn(fan_out, generator=generator, dtype=torch.float64))
+        layers.append(layer)
+        if k < len(sizes) - 2:
+            layers.append(MODULES[activation]())
+    return torch.nn.Sequential(*layers)
+
+
+def accordion(sizes: list[int], hidden: int, *, seed: int = 0) -> torch.nn.Sequential:
+    """An accordion network f = f_L ∘ … ∘ f_1 with f_ℓ(z) = W_ℓ σ(V_ℓ z + b_ℓ) + c_ℓ a shallow ReLU
+    network ℝ^{d_{ℓ−1}} → ℝ^{d_ℓ} of width ``hidden``, ``sizes`` = [d_0, d_1, …, d_L]: wide hidden
+    layers alternate with narrow linear ones (Jacot, Choi, Wen, arXiv 2407.05664)."""
+    outer = [positive_int(d, "sizes[i]") for d in sizes]
+    if len(outer) < 2:
+        raise ValueError(f"sizes must list at least the input and output sizes, got {sizes}")
+    width = positive_int(hidden, "hidden")
+    parts = [mlp([d_in, width, d_out], output_bias=True, seed=seed + k)
+             for k, (d_in, d_out) in enumerate(itertools.pairwise(outer))]
+    return torch.nn.Sequential(*itertools.chain.from_iterable(parts))
+
+
+def regularized_loss(net: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, lam: float) -> torch.Tensor:
+    """L(θ) = (1/N)‖f_θ(X) − Y‖_F² + λ‖θ‖² (a torch scalar)."""
+    fit = torch.sum((net(X) - Y) ** 2) / X.shape[0]
+    return fit + lam * sum(torch.sum(p**2) for p in net.parameters())
+
+
+def fit_adam(net: torch.nn.Module, X: ArrayLike, Y: ArrayLike, lam: float, *, steps: int, lr: float
+             ) -> float:
+    """Minimize L(θ) full batch by ``steps`` Adam steps with a cosine learning-rate decay from ``lr``
+    to 0 (a fixed budget, no stopping rule: scaling-law sweeps need the same work per case). Trains
+    ``net`` in place and returns the final L(θ)."""
+    points, targets = as_matrix(X, "X"), as_matrix(Y, "Y")
+    if points.shape[0] != targets.shape[0]:
+        raise ValueError(f"X and Y must have the same number of rows, got {points.shape[0]} and "
+                         f"{targets.shape[0]}")
+    lam, lr = nonnegative_float(lam, "lam"), nonnegative_float(lr, "lr", positive=True)
+    steps = positive_int(steps, "steps")
+    X_t, Y_t = torch.as_tensor(points), torch.as_tensor(targets)
+    adam = torch.optim.Adam(net.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(adam, steps)
+    for _ in range(steps):
+        adam.zero_grad()
+        regularized_loss(net, X_t, Y_t, lam).backward()
+        adam.step()
+        schedule.step()
+    with torch.no_grad():
+        return float(regularized_loss(net, X_t, Y_t, lam))
