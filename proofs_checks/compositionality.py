@@ -278,7 +278,7 @@ def _plot_exponents(ctx: Context, fits: dict, nus: list[float], predict: Callabl
     broken_how="the cap ½ dropped, so no kink (α = ν_h/d_mid)",
 )
 def check_phase_transition(ctx: Context, predict: Callable[[float], float]) -> list:
-    nus = ctx.pick(quick=[0.25, 0.5, 2.0], full=[0.25, 0.5, 1.0, 2.0, 4.0])
+    nus = ctx.pick(quick=[0.5, 2.0], full=[0.25, 0.5, 1.0, 2.0, 4.0])
     fits, _, short = _scaling_laws(ctx, nus, ["deep", "kernel"])
     _plot_exponents(ctx, fits, nus, predict)
     kept = [v for v in nus if (v, "deep") in fits]

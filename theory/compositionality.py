@@ -46,9 +46,10 @@ nu_g, nu_h, d_in, d_mid = sp.symbols("nu_g nu_h d_in d_mid", positive=True)
 def composition_exponent() -> sp.Expr:
     """The predicted decay exponent α of the test error ~ N^{−α} of the L2-regularized deep network
     (an accordion network at its global minimum) on f* = h∘g, g ∈ W^{ν_g}(ℝ^{d_in} → ℝ^{d_mid}),
-    h ∈ W^{ν_h}(ℝ^{d_mid}): α = min(½, ν_g/d_in, ν_h/d_mid) (CLAIMS.md §8, arXiv 2407.05664: the F1
-    generalization bound N^{−½} times the approximation of each Sobolev part by F1 functions). A
-    smooth g (a symmetry quotient such as x ↦ ‖x‖) is ν_g = ∞."""
+    h ∈ W^{ν_h}(ℝ^{d_mid}): α = min(½, ν_g/d_in, ν_h/d_mid), the form CLAIMS.md §8 gives for arXiv
+    2407.05664 (the F1 generalization bound, of order N^{−½}, balanced against the approximation of
+    each Sobolev part by F1 functions). It is an upper bound on the error, so a lower bound on the
+    measured exponent. A smooth g (a symmetry quotient such as x ↦ ‖x‖) is ν_g = ∞."""
     return sp.Min(sp.Rational(1, 2), nu_g / d_in, nu_h / d_mid)
 
 
