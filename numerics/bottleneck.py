@@ -15,7 +15,7 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 
 from numerics.optim import minimize_to_stationarity
-from numerics.validation import as_matrix, nonnegative_float, positive_int
+from numerics.validation import as_matrix, as_vector, nonnegative_float, positive_int
 
 
 @dataclass(frozen=True)
@@ -64,3 +64,52 @@ def train_mlp(X: ArrayLike, Y: ArrayLike, depth: int, width: int, lam: float, se
         return MLPFit([w.detach().numpy().copy() for w in weights], relu_mlp(inputs, weights).numpy(),
                       float(sum((w**2).sum() for w in weights)), gradient)
 
+
+
+def shallow_target(X: ArrayLike, rank: int, outputs: int, seed: int = 0) -> NDArray[np.float64]:
+    """Y = A·relu(B X) for X (d, N), B (``rank``, d) and A (``outputs``, ``rank``) Gaussian (seeded),
+    scaled to a root-mean-square output norm of 1: a function of Bottleneck rank <= ``rank``
+    (g = B·, h = A relu(·)) and of Jacobian rank ``rank`` wherever the ``rank`` units are active,
+    so R⁽⁰⁾ = ``rank`` (Rank_J <= R⁽⁰⁾ <= Rank_BN). Shape (outputs, N)."""
+    points = as_matrix(X, "X")
+    k, m = positive_int(rank, "rank"), positive_int(outputs, "outputs")
+    rng = np.random.default_rng(seed)
+    B, A = rng.normal(size=(k, points.shape[0])), rng.normal(size=(m, k))
+    Y = A @ np.maximum(B @ points, 0.0)
+    return Y * np.sqrt(points.shape[1]) / np.linalg.norm(Y)
+
+
+def jacobians(weights: list[ArrayLike], X: ArrayLike) -> NDArray[np.float64]:
+    """Jf(x_i) = W_L D_{L−1} W_{L−1} ⋯ D_1 W_1 of the bias-free ReLU MLP at each column x_i of X
+    (d, N), with D_ℓ = diag(1[ℓ-th pre-activation > 0]); shape (N, m, d)."""
+    mats = [as_matrix(W, "weights[i]") for W in weights]
+    points = as_matrix(X, "X")
+    if mats[0].shape[1] != points.shape[0]:
+        raise ValueError(f"X must have {mats[0].shape[1]} rows, got {points.shape[0]}")
+    jac = np.broadcast_to(mats[0], (points.shape[1], *mats[0].shape)).copy()  # (N, d_1, d)
+    hidden = mats[0] @ points
+    for W in mats[1:]:
+        active = (hidden > 0).T.astype(float)  # (N, d_ℓ)
+        jac = np.einsum("ij,nj,njk->nik", W, active, jac)
+        hidden = W @ np.maximum(hidden, 0.0)
+    return jac
+
+
+def numerical_ranks(matrices: ArrayLike, rtol: float) -> NDArray[np.int64]:
+    """Number of singular values above ``rtol`` × the largest, for each matrix of a stack (n, a, b)."""
+    stack = np.asarray(matrices, dtype=np.float64)
+    if stack.ndim != 3:
+        raise ValueError(f"matrices must be a stack of shape (n, a, b), got {stack.shape}")
+    values = np.linalg.svd(stack, compute_uv=False)
+    return np.sum(values > nonnegative_float(rtol, "rtol", positive=True) * values[:, :1], axis=1)
+
+
+def depth_fit(depths: ArrayLike, costs: ArrayLike, terms: int = 2) -> NDArray[np.float64]:
+    """Least squares of ‖θ‖²(L) ≈ L·R⁽⁰⁾ + R⁽¹⁾ (+ R⁽²⁾/L with ``terms`` = 3) over a depth grid;
+    returns (R⁽⁰⁾, R⁽¹⁾[, R⁽²⁾])."""
+    L, cost = as_vector(depths, "depths"), as_vector(costs, "costs")
+    if L.size != cost.size or L.size < terms or terms not in (2, 3):
+        raise ValueError(f"need terms in (2, 3) and at least that many (depth, cost) pairs, got {terms} "
+                         f"and {L.size}, {cost.size}")
+    design = np.column_stack([L, np.ones_like(L), 1 / L][:terms])
+    return np.linalg.lstsq(design, cost, rcond=None)[0]

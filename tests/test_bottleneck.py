@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import sympy as sp
+import torch
 
 from numerics import bottleneck as N
 from numerics.validation import NotConvergedError
@@ -80,3 +81,50 @@ def test_bad_input_and_non_convergence():
         N.train_mlp(np.ones((2, 3)), np.ones((1, 3)), 2, 4, -0.1)
     with pytest.raises(NotConvergedError, match="gradient"):
         N.train_mlp(np.eye(3), np.ones((2, 3)), 6, 8, 1e-3, rounds=1, gradient_tol=1e-30)
+
+
+def test_jacobians_match_autograd():
+    rng = np.random.default_rng(0)
+    weights = [rng.normal(size=(7, 3)), rng.normal(size=(5, 7)), rng.normal(size=(2, 5))]
+    X = rng.normal(size=(3, 8))
+    J = N.jacobians(weights, X)
+    tensors = [torch.tensor(W) for W in weights]
+    for i in range(X.shape[1]):
+        x = torch.tensor(X[:, i])
+        auto = torch.autograd.functional.jacobian(lambda v: N.relu_mlp(v[:, None], tensors)[:, 0], x)
+        assert_close(J[i], auto.numpy(), rtol=1e-12, atol=1e-12, why="the same products, round-off only")
+    with pytest.raises(ValueError, match="rows"):
+        N.jacobians(weights, X[:2])
+
+
+def test_shallow_target_has_the_rank_it_is_built_with():
+    X = np.random.default_rng(1).normal(size=(6, 200))
+    for k in (1, 2, 3):
+        Y = N.shallow_target(X, k, 6, seed=k)
+        assert_close(np.sum(Y**2) / 200, 1.0, rtol=1e-12, why="scaled to unit RMS output norm")
+        assert np.linalg.matrix_rank(Y) == k  # A (6, k) times relu(BX): a rank-k matrix
+        rng = np.random.default_rng(k)  # the same draws as the target: it is the net [B, A], rescaled
+        B, A = rng.normal(size=(k, 6)), rng.normal(size=(6, k))
+        assert_close(N.relu_mlp(torch.tensor(X), [torch.tensor(B), torch.tensor(A)]).numpy()
+                     * np.sqrt(200) / np.linalg.norm(A @ np.maximum(B @ X, 0)), Y, rtol=1e-12, atol=1e-12,
+                     why="the same arithmetic")
+        ranks = N.numerical_ranks(N.jacobians([B, A], X), 1e-9)
+        all_active = np.all(B @ X > 0, axis=0)
+        assert np.all(ranks[all_active] == k) and ranks.max() == k  # Jf = A·diag(1[Bx > 0])·B
+
+
+def test_numerical_ranks_by_hand():
+    stack = np.array([np.diag([1.0, 1e-2, 1e-6]), np.diag([2.0, 0.0, 0.0])])
+    assert N.numerical_ranks(stack, 1e-3).tolist() == [2, 1]
+    with pytest.raises(ValueError, match="stack"):
+        N.numerical_ranks(np.eye(3), 1e-3)
+
+
+def test_depth_fit_recovers_the_expansion():
+    L = np.arange(3.0, 11.0)
+    costs = 2.0 * L - 0.7 + 0.3 / L
+    assert_close(N.depth_fit(L, costs, terms=3), [2.0, -0.7, 0.3], rtol=1e-10, why="exact data, 3 terms")
+    r0, _ = N.depth_fit(L, costs)
+    assert abs(r0 - 2.0) < 0.02  # the ignored 0.3/L term tilts the 2-term slope by ~0.3/(L_min·L_max)
+    with pytest.raises(ValueError, match="terms"):
+        N.depth_fit([3.0], [1.0])
