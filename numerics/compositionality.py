@@ -153,12 +153,36 @@ class CompositionTask:
         return self.inputs[rows[which]], self.outputs[rows[which]]
 
 
+def random_fourier_series(points: ArrayLike, nu: float, rng: np.random.Generator, *, period: float = 10.0,
+                          knee: float = 1.0, terms: int = 8192) -> NDArray[np.float64]:
+    """h(z) = Σ_k c_k·cos(ω_k·z + φ_k) at the rows of ``points`` (n, d): ω_k = 2πk/``period`` over the
+    integer vectors k with ‖k‖_∞ <= K whose first non-zero entry is positive (one of each ±k;
+    ((2K + 1)^d − 1)/2 of them, (2K + 1)^d ≈ ``terms``), uniform phases φ_k, and the fixed
+    Matérn-like amplitudes c_k ∝ (1 + ‖ω_k‖²/knee²)^{−(ν + d/2)/2}, normalized so that
+    Σ c_k²/2 = 1 (unit mean square). Σ ‖ω_k‖^{2s} c_k² < ∞ exactly when s < ν, so h has Sobolev
+    smoothness ν; with the amplitudes fixed, draws differ only in their phases, so every draw has
+    the same spectrum (a Gaussian-process draw's amplitudes fluctuate). Shape (n,)."""
+    Z = as_matrix(points, "points")
+    nu = nonnegative_float(nu, "nu", positive=True)
+    d = Z.shape[1]
+    K = max(1, int(round((positive_int(terms, "terms") ** (1 / d) - 1) / 2)))
+    grid = np.stack(np.meshgrid(*[np.arange(-K, K + 1)] * d, indexing="ij"), axis=-1).reshape(-1, d)
+    first = grid[np.arange(grid.shape[0]), np.argmax(grid != 0, axis=1)]
+    grid = grid[first > 0]  # one of each pair ±k: distinct frequencies are orthogonal on a period
+    omega = 2 * np.pi / nonnegative_float(period, "period", positive=True) * grid
+    knee = nonnegative_float(knee, "knee", positive=True)
+    amplitude = (1 + np.sum(omega**2, axis=1) / knee**2) ** (-(nu + d / 2) / 2)
+    amplitude *= np.sqrt(2 / np.sum(amplitude**2))
+    phases = rng.uniform(0.0, 2 * np.pi, size=amplitude.size)
+    return np.cos(Z @ omega.T + phases) @ amplitude
+
+
 def composition_task(d_in: int, d_mid: int, nu_h: float, n_train: int, *, nu_g: float | None = None,
                      validation: int = 512, test: int = 1024, seed: int = 0) -> CompositionTask:
-    """f* = h∘g drawn jointly at n_train + validation + test points, deterministic in ``seed``:
-    g = ``block_norms(·, d_mid)`` (a symmetry quotient, smooth: ν_g = ∞) when ``nu_g`` is None, else
-    d_mid independent Matérn-``nu_g`` process samples on ℝ^{d_in}; g(X) is standardized per
-    coordinate, and h is a Matérn-``nu_h`` process sample on ℝ^{d_mid} evaluated at g(X)."""
+    """f* = h∘g at n_train + validation + test points X uniform in [−1, 1]^{d_in}, deterministic in
+    ``seed``: g = ``block_norms(·, d_mid)`` (a symmetry quotient, smooth away from 0: ν_g = ∞) when
+    ``nu_g`` is None, else d_mid independent Matérn-``nu_g`` process samples on ℝ^{d_in}; g(X) is
+    standardized per coordinate; h = ``random_fourier_series`` of smoothness ``nu_h`` on ℝ^{d_mid}."""
     d_in, d_mid = positive_int(d_in, "d_in"), positive_int(d_mid, "d_mid")
     sizes = [positive_int(v, name) for v, name in ((n_train, "n_train"), (validation, "validation"),
                                                    (test, "test"))]
@@ -169,7 +193,7 @@ def composition_task(d_in: int, d_mid: int, nu_h: float, n_train: int, *, nu_g: 
     else:
         Z = np.column_stack([gaussian_process_sample(X, nu_g, rng) for _ in range(d_mid)])
     Z = (Z - Z.mean(axis=0)) / Z.std(axis=0)
-    return CompositionTask(inputs=X, hidden=Z, outputs=gaussian_process_sample(Z, nu_h, rng),
+    return CompositionTask(inputs=X, hidden=Z, outputs=random_fourier_series(Z, nu_h, rng),
                            validation=sizes[1], test=sizes[2])
 
 

@@ -107,7 +107,7 @@ def _budget(ctx: Context) -> dict:
     return ctx.pick(
         quick={"ns": [64, 128, 256, 512], "seeds": 2, "steps": 600, "width": 32, "lams": [1e-3, 1e-2]},
         full={"ns": [128, 256, 512, 1024, 2048], "seeds": 4, "steps": 1500, "width": 64,
-              "lams": [1e-4, 1e-3, 1e-2]})
+              "lams": [1e-3, 1e-2, 3e-2]})
 
 
 @lru_cache(maxsize=4)
