@@ -187,7 +187,8 @@ def check_bottleneck_limit(ctx: Context, predict: Callable[[int], float]) -> lis
                     "labels, < 0.1 observed)", cases=labels),
         ctx.compare("largest Jacobian rank of the deepest trained function over the points vs the rank",
                     [predict(k) for k, *_ in fits], jacobian, rtol=0.0, atol=0.5,
-                    why=f"integers (0.5: equal or not); numerical rank at {JACOBIAN_RTOL:g} × the largest singular value",
+                    why=f"integers (0.5: equal or not); numerical rank at {JACOBIAN_RTOL:g} × the "
+                    "largest singular value",
                     cases=labels),
     ]
 
