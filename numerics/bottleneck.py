@@ -113,3 +113,12 @@ def depth_fit(depths: ArrayLike, costs: ArrayLike, terms: int = 2) -> NDArray[np
                          f"and {L.size}, {cost.size}")
     design = np.column_stack([L, np.ones_like(L), 1 / L][:terms])
     return np.linalg.lstsq(design, cost, rcond=None)[0]
+
+
+def hidden_representations(weights: list[ArrayLike], X: ArrayLike) -> list[NDArray[np.float64]]:
+    """The post-activations σ(W_ℓ ⋯ σ(W_1 X)) of every hidden layer ℓ = 1 … L−1, each (d_ℓ, N)."""
+    hidden, out = as_matrix(X, "X"), []
+    for W in weights[:-1]:
+        hidden = np.maximum(as_matrix(W, "weights[i]") @ hidden, 0.0)
+        out.append(hidden)
+    return out

@@ -121,7 +121,8 @@ JACOBIAN_RTOL = 1e-3
 def limit_case(case: dict) -> dict:
     """Sweep case: a depth-``depth`` width-24 bias-free ReLU MLP trained (restart ``restart``) with
     λ = 0.01 on N points x ~ N(0, I_6) ↦ A·relu(Bx) of rank ``rank`` (``target`` seeds x, A, B).
-    Returns ‖θ‖², the objective, and the Jacobian ranks of the trained function at the points;
+    Returns ‖θ‖², the objective, the Jacobian ranks of the trained function at the points, the six
+    largest singular values of every weight matrix and the numerical rank of every hidden layer;
     ``converged`` False when L-BFGS misses its tolerance (the restart is then left out)."""
     X = np.random.default_rng(case["target"]).normal(size=(LIMIT_DIM, case["points"]))
     Y = solvers.shallow_target(X, case["rank"], LIMIT_DIM, seed=case["target"])
@@ -132,8 +133,11 @@ def limit_case(case: dict) -> dict:
         return {"converged": False}
     misfit = float(np.sum((fit.outputs - Y) ** 2))
     ranks = solvers.numerical_ranks(solvers.jacobians(fit.weights, X), JACOBIAN_RTOL)
+    hidden = solvers.hidden_representations(fit.weights, X)
     return {"converged": True, "norm_sq": fit.norm_sq, "objective": 0.5 * misfit + LIMIT_LAM * fit.norm_sq,
-            "misfit": misfit, "jacobian_ranks": ranks.tolist()}
+            "misfit": misfit, "jacobian_ranks": ranks.tolist(),
+            "spectra": [np.linalg.svd(W, compute_uv=False)[:6].tolist() for W in fit.weights],
+            "representation_ranks": solvers.numerical_ranks(np.stack(hidden), JACOBIAN_RTOL).tolist()}
 
 
 def _best_restarts(rows: list[dict]) -> dict[tuple[int, int], dict]:
@@ -145,6 +149,24 @@ def _best_restarts(rows: list[dict]) -> dict[tuple[int, int], dict]:
         if row["converged"] and (key not in best or row["objective"] < best[key]["objective"]):
             best[key] = row
     return best
+
+
+def _depth_grid(ctx: Context) -> tuple[list[tuple[int, int]], dict[tuple[int, int], dict]]:
+    """Hypothesis-drawn targets (rank k, seed), each trained over the depth grid with restarts; the
+    best converged restart per (target, depth); ``inconclusive`` when a target keeps < 3 depths."""
+    targets = ctx.draw(st.tuples(st.integers(1, 3), st.integers(0, 2**16)), ctx.pick(quick=1, full=3),
+                       label="targets")
+    depths = ctx.pick(quick=[3, 4, 5], full=[3, 4, 5, 6, 7, 8])
+    restarts = ctx.seeds(ctx.pick(quick=2, full=3), label="restarts")
+    cases = [{"rank": k, "target": seed, "depth": L, "restart": r, "points": ctx.pick(quick=40, full=60)}
+             for k, seed in targets for L in depths for r in restarts]
+    best = _best_restarts(ctx.sweep("trainings", limit_case, cases).rows)
+    for k, seed in targets:
+        kept = [L for (t, L) in best if t == seed]
+        if len(kept) < 3:
+            ctx.inconclusive(f"target {seed} (rank {k}): L-BFGS converged at only {len(kept)} of the depths "
+                             f"{depths}")
+    return targets, best
 
 
 @claim(
@@ -159,19 +181,10 @@ def _best_restarts(rows: list[dict]) -> dict[tuple[int, int], dict]:
     broken_how="R⁽⁰⁾ one above the rank (a neighbouring integer)",
 )
 def check_bottleneck_limit(ctx: Context, predict: Callable[[int], float]) -> list:
-    targets = ctx.draw(st.tuples(st.integers(1, 3), st.integers(0, 2**16)), ctx.pick(quick=1, full=3),
-                       label="targets")
-    depths = ctx.pick(quick=[3, 4, 5], full=[3, 4, 5, 6, 7, 8])
-    restarts = ctx.seeds(ctx.pick(quick=2, full=3), label="restarts")
-    cases = [{"rank": k, "target": seed, "depth": L, "restart": r, "points": ctx.pick(quick=40, full=60)}
-             for k, seed in targets for L in depths for r in restarts]
-    best = _best_restarts(ctx.sweep("trainings", limit_case, cases).rows)
+    targets, best = _depth_grid(ctx)
     fits, labels, jacobian = [], [], []
     for k, seed in targets:
         kept = sorted(L for (t, L) in best if t == seed)
-        if len(kept) < 3:
-            ctx.inconclusive(f"target {seed} (rank {k}): L-BFGS converged at only {len(kept)} of the depths "
-                             f"{depths}")
         costs = [best[seed, L]["norm_sq"] for L in kept]
         two, three = solvers.depth_fit(kept, costs), solvers.depth_fit(kept, costs, terms=3)
         fits.append((k, kept, costs, two))
@@ -206,3 +219,42 @@ def _plot_limit(ctx: Context, fits: list) -> None:
     axes[1].set(xlabel="depth L", ylabel="‖θ‖² / L", title="cost per layer → rank (dotted)")
     fig.tight_layout()
     ctx.savefig(fig, "limit")
+
+
+@claim(
+    "rank.bottleneck_structure",
+    statement="In the deepest converged networks of rank.bottleneck_limit's grid (targets A·relu(Bx) of "
+    "rank k), the middle weight matrices (all but the first and the last) have k singular values near "
+    "1 (above ½) and the others below L^{−1/2}, and the hidden representations have numerical rank k.",
+    source="Jacot 2023, arXiv 2305.19008, bottleneck structure (R⁽⁰⁾ large singular values per layer, "
+    "the rest O(L^{-1/2}); R⁽⁰⁾-dimensional representations)",
+    predict=lambda rank: float(rank),
+    broken=lambda rank: float(rank + 1),
+    broken_how="one more large singular value and representation dimension than the rank",
+)
+def check_bottleneck_structure(ctx: Context, predict: Callable[[int], float]) -> list:
+    targets, best = _depth_grid(ctx)
+    large, small, bound, dims, labels = [], [], [], [], []
+    for k, seed in targets:
+        L = max(depth for (t, depth) in best if t == seed)
+        row = best[seed, L]
+        middle = row["spectra"][1:-1]
+        large.append(float(np.median([sum(v > 0.5 for v in spectrum) for spectrum in middle])))
+        small.append(max(spectrum[k] if len(spectrum) > k else 0.0 for spectrum in middle))
+        bound.append(L ** -0.5)
+        dims.append(float(np.median(row["representation_ranks"])))
+        labels.append({"rank": k, "target": seed, "depth": L, "middle_spectra": middle,
+                       "representation_ranks": row["representation_ranks"]})
+    return [
+        ctx.compare("median over middle layers of the number of singular values above ½ vs the rank",
+                    [predict(k) for k, _ in targets], large, rtol=0.0, atol=0.5,
+                    why="integers (0.5: equal or not)", cases=labels),
+        ctx.compare("largest (k+1)-th singular value over the middle layers, (s − L^{−1/2})₊",
+                    [0.0] * len(small), [max(0.0, s - b) for s, b in zip(small, bound, strict=True)],
+                    rtol=0.0, atol=1e-9,
+                    why="a bound (constant 1 in O(L^{−1/2})): only an excess counts", cases=labels),
+        ctx.compare("median numerical rank of the hidden representations vs the rank",
+                    [predict(k) for k, _ in targets], dims, rtol=0.0, atol=0.5,
+                    why=f"integers; numerical rank at {JACOBIAN_RTOL:g} × the largest singular value",
+                    cases=labels),
+    ]

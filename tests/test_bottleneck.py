@@ -128,3 +128,11 @@ def test_depth_fit_recovers_the_expansion():
     assert abs(r0 - 2.0) < 0.02  # the ignored 0.3/L term tilts the 2-term slope by ~0.3/(L_min·L_max)
     with pytest.raises(ValueError, match="terms"):
         N.depth_fit([3.0], [1.0])
+
+
+def test_hidden_representations_by_hand():
+    W1, W2, W3 = np.array([[1.0, -1.0], [2.0, 0.0]]), np.array([[1.0, 1.0]]), np.array([[3.0]])
+    X = np.array([[1.0, -1.0], [2.0, 0.5]])
+    first, second = N.hidden_representations([W1, W2, W3], X)
+    assert_close(first, [[0.0, 0.0], [2.0, 0.0]], rtol=0.0, atol=0.0, why="relu([[−1, −1.5], [2, −2]])")
+    assert_close(second, [[2.0, 0.0]], rtol=0.0, atol=0.0, why="relu of the row sums")
