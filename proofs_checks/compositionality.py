@@ -181,6 +181,9 @@ def _at_least(ctx: Context, name: str, predicted: list[float], fits: list, label
 
 def _plot_curves(ctx: Context, rows: list[dict], fits: dict, nu: float, predicted: float) -> None:
     fig, ax = plt.subplots(figsize=(5.0, 3.6))
+    window = _window(rows, nu)
+    if window:
+        ax.axvspan(window[0], window[-1], color="0.93", label="fit window")
     for k, learner in enumerate(sorted({r["learner"] for r in rows if r["nu_h"] == nu})):
         mine = [r for r in rows if r["nu_h"] == nu and r["learner"] == learner]
         ns = sorted({r["n"] for r in mine})
@@ -192,7 +195,10 @@ def _plot_curves(ctx: Context, rows: list[dict], fits: dict, nu: float, predicte
     ns = np.array(sorted({r["n"] for r in rows}), dtype=float)
     top = max(r["test"] for r in rows if r["nu_h"] == nu)
     ax.loglog(ns, top * (ns / ns[0]) ** -predicted, "k--", lw=1, label=f"predicted slope −{predicted:.2f}")
-    ax.set(xlabel="training points N", ylabel="test MSE", title=f"f* = h∘‖·‖, ν_h = {nu}, d_in = {D_IN}")
+    ax.set(xlabel="training points N", ylabel="test MSE (geometric mean over draws)",
+           title=f"f* = h∘‖·‖, ν_h = {nu}, d_in = {D_IN}")
+    ax.set_xticks(ns, [f"{n:g}" for n in ns], minor=False)
+    ax.minorticks_off()
     ax.legend(fontsize=6)
     ctx.savefig(fig, f"curves_nu{nu}")
 
