@@ -268,6 +268,8 @@ def _plot_exponents(ctx: Context, fits: dict, nus: list[float], predict: Callabl
     ax.axvline(kink, color="grey", lw=0.8, ls="--")
     ax.set(xscale="log", xlabel="smoothness ν_h of h", ylabel="error exponent α",
            title=f"f* = h∘‖·‖ on ℝ^{D_IN}: exponent vs ν_h (kink at ν_h = {kink:g})")
+    ax.set_xticks(nus, [f"{v:g}" for v in nus])
+    ax.minorticks_off()
     ax.legend(fontsize=6)
     ctx.savefig(fig, "exponents")
 
