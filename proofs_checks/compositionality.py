@@ -290,8 +290,9 @@ def check_phase_transition(ctx: Context, predict: Callable[[float], float]) -> l
     fits, _, short = _scaling_laws(ctx, nus, ["deep", "kernel"])
     _plot_exponents(ctx, fits, nus, predict)
     kept = [v for v in nus if (v, "deep") in fits]
-    if not kept:
-        ctx.inconclusive("no ν_h reaches the power-law part of the learning curve: " + "; ".join(short))
+    if len(kept) < 2:
+        ctx.inconclusive("fewer than two ν_h reach the power-law part of the learning curve, so the "
+                         "curve has no shape to judge: " + "; ".join(short))
     rate = _at_least(ctx, "deep network at each ν_h: (predicted exponent − upper end of the fitted band)₊",
                      [predict(v) for v in kept], [fits[v, "deep"] for v in kept],
                      [{"nu_h": v} for v in kept])

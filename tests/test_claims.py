@@ -16,7 +16,8 @@ UNRESOLVED = {
     "f1.composition_rate": ("missed", "quick's grid (N <= 512, 600 steps) stays on the plateau of the "
                             "learning curve, before any power law: nothing is fitted, a pipeline check "
                             "(the decision logic is tested on synthetic laws in test_compositionality)"),
-    "f1.phase_transition": ("missed", "as f1.composition_rate: quick stops before the power-law part"),
+    "f1.phase_transition": ("missed", "as f1.composition_rate: on quick only ν_h = 2 reaches the "
+                            "power-law part, and the curve's shape needs two ν_h"),
 }
 
 
