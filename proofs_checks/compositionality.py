@@ -92,7 +92,7 @@ def check_rebalancing(ctx: Context, predict: Callable[[float], float]) -> list:
 
 # --------------------------------------------------------------------------- scaling laws
 #: The composition the scaling laws are measured on: g = ‖·‖ on ℝ^4 (the quotient of the rotations,
-#: smooth away from 0: ν_g = ∞) into ℝ^1, h a Matérn-ν_h process sample.
+#: smooth away from 0: ν_g = ∞) into ℝ^1, h a random Fourier series of smoothness ν_h.
 D_IN, D_MID = 4, 1
 KERNEL_LAMS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
 LEVEL = 0.9
@@ -215,7 +215,8 @@ def _broken_composition(nu_h: float) -> float:
 @claim(
     "f1.composition_rate",
     statement="On f* = h∘g with g = ‖·‖ on ℝ^4 (a symmetry quotient into ℝ^1, ν_g = ∞) and h a "
-    "Matérn-½ process (ν_h = ½), the test error of an L2-regularized deep ReLU network decays at "
+    "random Fourier series of Sobolev smoothness ν_h = ½ (Matérn-½ spectral decay), the test error "
+    "of an L2-regularized deep ReLU network decays at "
     "least as fast as the predicted N^{−min(½, ν_g/d_in, ν_h/d_mid)} = N^{−1/2}, and its fitted "
     "exponent is clearly larger than a shallow network's and Laplace kernel ridge regression's "
     "(predicted min(½, ν_h/d_in) = 1/8 for a learner that sees only ℝ^4).",
