@@ -24,6 +24,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize
+from scipy.spatial.distance import cdist
 
 from numerics.networks import accordion, fit_adam, mlp
 from numerics.validation import NotConvergedError, as_matrix, as_vector, nonnegative_float, positive_int
@@ -109,8 +110,7 @@ def gaussian_process_sample(points: ArrayLike, nu: float, rng: np.random.Generat
     """One sample of the centred Matérn-ν process (unit length scale and variance) at the rows of
     ``points`` (n, d), jointly, by a Cholesky factor of K + jitter·I; shape (n,)."""
     P = as_matrix(points, "points")
-    distances = np.sqrt(np.maximum(np.sum((P[:, None, :] - P[None, :, :]) ** 2, axis=-1), 0.0))
-    K = matern_kernel(distances, nu) + jitter * np.eye(P.shape[0])
+    K = matern_kernel(cdist(P, P), nu) + jitter * np.eye(P.shape[0])
     return np.linalg.cholesky(K) @ rng.standard_normal(P.shape[0])
 
 
@@ -208,7 +208,7 @@ def laplace_kernel_ridge(X: ArrayLike, y: ArrayLike, lam: float) -> Predictor:
     lam = nonnegative_float(lam, "lam", positive=True)
 
     def kernel(A: NDArray, B: NDArray) -> NDArray:
-        return np.exp(-np.sqrt(np.maximum(np.sum((A[:, None, :] - B[None, :, :]) ** 2, axis=-1), 0.0)))
+        return np.exp(-cdist(A, B))
 
     n = points.shape[0]
     weights = cho_solve(cho_factor(kernel(points, points) + lam * n * np.eye(n)), targets)

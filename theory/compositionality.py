@@ -63,8 +63,9 @@ def shallow_exponent() -> sp.Expr:
 def kink() -> sp.Expr:
     """The ν_h at which the limiting term of ``composition_exponent`` switches from h (below) to
     min(½, ν_g/d_in) (above): ν_h* = d_mid·min(½, ν_g/d_in)."""
-    (root,) = sp.solve(sp.Eq(nu_h / d_mid, sp.Symbol("m", positive=True)), nu_h)
-    return root.subs(sp.Symbol("m", positive=True), sp.Min(sp.Rational(1, 2), nu_g / d_in))
+    plateau = sp.Symbol("plateau", positive=True)  # min(½, ν_g/d_in); sympy does not solve through Min
+    (root,) = sp.solve(sp.Eq(nu_h / d_mid, plateau), nu_h)
+    return root.subs(plateau, sp.Min(sp.Rational(1, 2), nu_g / d_in))
 
 
 def exponent_fn(expression: sp.Expr):
