@@ -1,9 +1,10 @@
 """Deep bias-free ReLU MLPs trained with weight decay, full batch in float64 on CPU (torch).
 
 Source: Jacot, arXiv 2209.15055 and 2305.19008 (CLAIMS.md §1–2). ``train_mlp`` minimizes
-½‖f_θ(X) − Y‖_F² + λ‖θ‖² with ‖θ‖² = Σ_ℓ ‖W_ℓ‖_F², f_θ(X) = W_L σ(W_{L−1} ⋯ σ(W_1 X)), by L-BFGS
-(strong Wolfe line search) to a stationary point, and returns what the rank notions are measured
-on: the outputs, ‖θ‖², and the weights.
+½‖f_θ(X) − Y‖_F² + λ‖θ‖² with f_θ(X) = W_L σ(W_{L−1} ⋯ σ(W_1 X + b_1) ⋯ + b_{L−1}) + b_L and
+‖θ‖² = Σ_ℓ ‖W_ℓ‖_F² + ‖b_ℓ‖² (biases only when asked for), by L-BFGS (strong Wolfe line search)
+to a stationary point, and returns what the rank notions are measured on: the outputs, ‖θ‖², the
+weights and biases.
 """
 
 from __future__ import annotations
@@ -20,29 +21,43 @@ from numerics.validation import as_matrix, as_vector, nonnegative_float, positiv
 
 @dataclass(frozen=True)
 class MLPFit:
-    """``weights`` [W_ℓ (d_ℓ, d_{ℓ−1})], ``outputs`` f_θ(X) (m, N), ``norm_sq`` ‖θ‖², and
+    """``weights`` [W_ℓ (d_ℓ, d_{ℓ−1})], ``biases`` [b_ℓ (d_ℓ,)] (empty for a bias-free network),
+    ``outputs`` f_θ(X) (m, N), ``norm_sq`` ‖θ‖², ``objective`` ½‖f_θ(X) − Y‖² + λ‖θ‖², and
     ``gradient`` the largest entry of the objective's gradient at the end (stationarity)."""
 
     weights: list[NDArray[np.float64]]
+    biases: list[NDArray[np.float64]]
     outputs: NDArray[np.float64]
     norm_sq: float
+    objective: float
     gradient: float
 
 
-def relu_mlp(X: torch.Tensor, weights: list[torch.Tensor]) -> torch.Tensor:
-    """f_θ(X) = W_L σ(W_{L−1} ⋯ σ(W_1 X)) for X (d, N): (m, N), σ = ReLU, no biases."""
+def relu_mlp(X: torch.Tensor, weights: list[torch.Tensor], biases: list[torch.Tensor] | None = None
+             ) -> torch.Tensor:
+    """f_θ(X) = W_L σ(W_{L−1} ⋯ σ(W_1 X + b_1) ⋯) + b_L for X (d, N): (m, N), σ = ReLU; no biases
+    when ``biases`` is None or empty."""
+    shifts = biases if biases else [0.0] * len(weights)
     hidden = X
-    for weight in weights[:-1]:
-        hidden = torch.relu(weight @ hidden)
-    return weights[-1] @ hidden
+    for weight, shift in zip(weights[:-1], shifts[:-1], strict=True):
+        hidden = torch.relu(weight @ hidden + _column(shift))
+    return weights[-1] @ hidden + _column(shifts[-1])
+
+
+def _column(shift: torch.Tensor | float) -> torch.Tensor | float:
+    """A bias vector as a column (broadcast over the points); a scalar as it is."""
+    return shift[:, None] if isinstance(shift, torch.Tensor) else shift
 
 
 def train_mlp(X: ArrayLike, Y: ArrayLike, depth: int, width: int, lam: float, seed: int = 0,
-              rounds: int = 20, gradient_tol: float = 1e-6) -> MLPFit:
+              rounds: int = 20, gradient_tol: float = 1e-6, *, bias: bool = False,
+              plateau_rtol: float | None = None) -> MLPFit:
     """Train a depth-``depth`` (≥ 1 weight matrices), width-``width`` ReLU MLP from He
-    initialization (seeded) on inputs X (d, N) and targets Y (m, N). L-BFGS rounds of 500
-    iterations until the objective's gradient is below ``gradient_tol`` entrywise; raises
-    ``NotConvergedError`` when ``rounds`` do not get there."""
+    initialization (seeded; biases N(0, 0.01) when ``bias``) on inputs X (d, N) and targets
+    Y (m, N). L-BFGS rounds of 500 iterations until the objective's gradient is below
+    ``gradient_tol`` entrywise — or, with ``plateau_rtol``, until a round lowers the objective by
+    less than that fraction (see ``minimize_to_stationarity``); raises ``NotConvergedError`` when
+    ``rounds`` do not get there."""
     X, Y = as_matrix(X, "X"), as_matrix(Y, "Y")
     if X.shape[1] != Y.shape[1]:
         raise ValueError(f"X and Y must have the same number of columns (points), got {X.shape} and "
@@ -51,18 +66,23 @@ def train_mlp(X: ArrayLike, Y: ArrayLike, depth: int, width: int, lam: float, se
     lam = nonnegative_float(lam, "lam")
     generator = torch.Generator().manual_seed(seed)
     dims = [X.shape[0]] + [width] * (depth - 1) + [Y.shape[0]]
-    weights = [(torch.randn(dims[k + 1], dims[k], generator=generator, dtype=torch.float64)
-                * np.sqrt(2.0 / dims[k])).requires_grad_(True) for k in range(depth)]
+    weights = [torch.randn(dims[k + 1], dims[k], generator=generator, dtype=torch.float64)
+               * np.sqrt(2.0 / dims[k]) for k in range(depth)]
+    biases = [0.1 * torch.randn(dims[k + 1], generator=generator, dtype=torch.float64)
+              for k in range(depth)] if bias else []
+    parameters = [p.requires_grad_(True) for p in weights + biases]
     inputs, targets = torch.from_numpy(X), torch.from_numpy(Y)
 
     def objective() -> torch.Tensor:
-        misfit = ((relu_mlp(inputs, weights) - targets) ** 2).sum()
-        return 0.5 * misfit + lam * sum((w**2).sum() for w in weights)
+        misfit = ((relu_mlp(inputs, weights, biases) - targets) ** 2).sum()
+        return 0.5 * misfit + lam * sum((p**2).sum() for p in parameters)
 
-    gradient = minimize_to_stationarity(objective, weights, rounds, gradient_tol, "train_mlp")
+    gradient = minimize_to_stationarity(objective, parameters, rounds, gradient_tol, "train_mlp",
+                                        plateau_rtol=plateau_rtol)
     with torch.no_grad():
-        return MLPFit([w.detach().numpy().copy() for w in weights], relu_mlp(inputs, weights).numpy(),
-                      float(sum((w**2).sum() for w in weights)), gradient)
+        return MLPFit([w.detach().numpy().copy() for w in weights], [b.detach().numpy().copy() for b in biases],
+                      relu_mlp(inputs, weights, biases).numpy(), float(sum((p**2).sum() for p in parameters)),
+                      float(objective()), gradient)
 
 
 
@@ -79,20 +99,33 @@ def shallow_target(X: ArrayLike, rank: int, outputs: int, seed: int = 0) -> NDAr
     return Y * np.sqrt(points.shape[1]) / np.linalg.norm(Y)
 
 
-def jacobians(weights: list[ArrayLike], X: ArrayLike) -> NDArray[np.float64]:
-    """Jf(x_i) = W_L D_{L−1} W_{L−1} ⋯ D_1 W_1 of the bias-free ReLU MLP at each column x_i of X
-    (d, N), with D_ℓ = diag(1[ℓ-th pre-activation > 0]); shape (N, m, d)."""
+def jacobians(weights: list[ArrayLike], X: ArrayLike, biases: list[ArrayLike] | None = None
+              ) -> NDArray[np.float64]:
+    """Jf(x_i) = W_L D_{L−1} W_{L−1} ⋯ D_1 W_1 of the ReLU MLP (biases optional) at each column
+    x_i of X (d, N), with D_ℓ = diag(1[ℓ-th pre-activation > 0]); shape (N, m, d)."""
     mats = [as_matrix(W, "weights[i]") for W in weights]
+    shifts = _shifts(biases, mats)
     points = as_matrix(X, "X")
     if mats[0].shape[1] != points.shape[0]:
         raise ValueError(f"X must have {mats[0].shape[1]} rows, got {points.shape[0]}")
     jac = np.broadcast_to(mats[0], (points.shape[1], *mats[0].shape)).copy()  # (N, d_1, d)
-    hidden = mats[0] @ points
-    for W in mats[1:]:
+    hidden = mats[0] @ points + shifts[0]
+    for W, shift in zip(mats[1:], shifts[1:], strict=True):
         active = (hidden > 0).T.astype(float)  # (N, d_ℓ)
         jac = np.einsum("ij,nj,njk->nik", W, active, jac)
-        hidden = W @ np.maximum(hidden, 0.0)
+        hidden = W @ np.maximum(hidden, 0.0) + shift
     return jac
+
+
+def _shifts(biases: list[ArrayLike] | None, mats: list[NDArray[np.float64]]) -> list[NDArray[np.float64]]:
+    """Biases as columns (d_ℓ, 1), zeros when there are none; checked against the weights' rows."""
+    if not biases:
+        return [np.zeros((W.shape[0], 1)) for W in mats]
+    shifts = [as_vector(b, "biases[i]")[:, None] for b in biases]
+    if [s.shape[0] for s in shifts] != [W.shape[0] for W in mats]:
+        raise ValueError(f"biases must match the weights' output sizes {[W.shape[0] for W in mats]}, got "
+                         f"{[s.shape[0] for s in shifts]}")
+    return shifts
 
 
 def numerical_ranks(matrices: ArrayLike, rtol: float) -> NDArray[np.int64]:
@@ -115,10 +148,13 @@ def depth_fit(depths: ArrayLike, costs: ArrayLike, terms: int = 2) -> NDArray[np
     return np.linalg.lstsq(design, cost, rcond=None)[0]
 
 
-def hidden_representations(weights: list[ArrayLike], X: ArrayLike) -> list[NDArray[np.float64]]:
-    """The post-activations σ(W_ℓ ⋯ σ(W_1 X)) of every hidden layer ℓ = 1 … L−1, each (d_ℓ, N)."""
+def hidden_representations(weights: list[ArrayLike], X: ArrayLike, biases: list[ArrayLike] | None = None
+                           ) -> list[NDArray[np.float64]]:
+    """The post-activations σ(W_ℓ ⋯ σ(W_1 X + b_1) ⋯ + b_ℓ) of every hidden layer ℓ = 1 … L−1,
+    each (d_ℓ, N)."""
+    mats = [as_matrix(W, "weights[i]") for W in weights]
     hidden, out = as_matrix(X, "X"), []
-    for W in weights[:-1]:
-        hidden = np.maximum(as_matrix(W, "weights[i]") @ hidden, 0.0)
+    for W, shift in zip(mats[:-1], _shifts(biases, mats)[:-1], strict=True):
+        hidden = np.maximum(W @ hidden + shift, 0.0)
         out.append(hidden)
     return out

@@ -30,18 +30,26 @@ def lbfgs(objective: Closure, parameters: list[torch.Tensor], *, max_iter: int, 
 
 
 def minimize_to_stationarity(objective: Closure, parameters: list[torch.Tensor],
-                             rounds: int, gradient_tol: float, name: str) -> float:
+                             rounds: int, gradient_tol: float, name: str, *,
+                             plateau_rtol: float | None = None) -> float:
     """Minimize ``objective()`` over ``parameters`` by rounds of L-BFGS (500 iterations, strong
     Wolfe) until every gradient entry is <= ``gradient_tol``; returns that largest entry, raises
-    ``NotConvergedError`` naming ``name`` when ``rounds`` do not get there."""
+    ``NotConvergedError`` naming ``name`` when ``rounds`` do not get there.
+
+    With ``plateau_rtol`` it also stops when a round lowers the objective by less than
+    ``plateau_rtol`` × its value: the iterates no longer move. ReLU networks with biases fitted to
+    few points reach their minima on kinks (a unit's hyperplane through a data point), where the
+    gradient jumps and never falls below a tolerance; the returned gradient then says how far from
+    smooth stationarity the stop is."""
     optimizer, closure = lbfgs(objective, parameters, max_iter=500, tolerance_grad=gradient_tol / 10,
                                tolerance_change=1e-16)
-    gradient = np.inf
+    gradient, previous = np.inf, np.inf
     for _ in range(positive_int(rounds, "rounds")):
         optimizer.step(closure)
-        closure()
+        value = float(closure().detach())
         gradient = max(float(p.grad.abs().max()) for p in parameters)
-        if gradient <= gradient_tol:
+        if gradient <= gradient_tol or (plateau_rtol is not None and previous - value <= plateau_rtol * abs(value)):
             return gradient
+        previous = value
     raise NotConvergedError(f"{name}: gradient {gradient:.2e} > {gradient_tol:.0e} after {rounds} rounds "
                             "of L-BFGS")

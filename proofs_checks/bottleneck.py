@@ -258,3 +258,96 @@ def check_bottleneck_structure(ctx: Context, predict: Callable[[int], float]) ->
                     why=f"integers; numerical rank at {JACOBIAN_RTOL:g} × the largest singular value",
                     cases=labels),
     ]
+
+
+# ------------------------------------------------------------------------------ rank underestimation
+UNDER_RANK, UNDER_WIDTH, UNDER_LAM = 2, 16, 1e-3
+
+
+def underestimation_case(case: dict) -> dict:
+    """Sweep case: a depth-``depth`` width-16 ReLU MLP with biases trained (restart ``restart``)
+    with λ = 10⁻³ on ``points`` points x ~ N(0, I_6) ↦ A·relu(Bx) of rank 2 (``target`` seeds x, A,
+    B), by L-BFGS until the objective stops moving (relative change < 10⁻¹⁰ per round: the minima
+    sit on ReLU kinks). Returns the objective, ‖θ‖², the misfit, the final gradient and the largest
+    Jacobian rank over the points."""
+    X = np.random.default_rng(case["target"]).normal(size=(LIMIT_DIM, case["points"]))
+    Y = solvers.shallow_target(X, UNDER_RANK, LIMIT_DIM, seed=case["target"])
+    fit = solvers.train_mlp(X, Y, case["depth"], UNDER_WIDTH, UNDER_LAM, seed=case["restart"], rounds=30,
+                            gradient_tol=1e-9, bias=True, plateau_rtol=1e-10)
+    ranks = solvers.numerical_ranks(solvers.jacobians(fit.weights, X, fit.biases), JACOBIAN_RTOL)
+    return {"objective": fit.objective, "norm_sq": fit.norm_sq, "gradient": fit.gradient,
+            "misfit": float(np.sum((fit.outputs - Y) ** 2)), "rank": int(ranks.max())}
+
+
+def _recovering(ranks: dict[tuple[int, int], int], points: int, rank: int) -> list[int]:
+    """The depths of the grid at which the best network on ``points`` points has the true rank."""
+    return sorted(L for (n, L), r in ranks.items() if n == points and r == rank)
+
+
+@claim(
+    "rank.underestimation",
+    statement="For targets A·relu(Bx) of rank 2 (ℝ⁶ → ℝ⁶), the best of several trained ReLU MLPs with "
+    "biases and weight decay (λ = 10⁻³, near interpolation) has Jacobian rank 1 when the depth is "
+    "large for the number of points (the deepest depth of the grid at N = 5 points): a rank-1 "
+    "interpolator is then the cheapest; the set of depths of the grid at which the true rank 2 is "
+    "learned is larger at the largest N than at the smallest.",
+    source="Jacot 2022, arXiv 2209.15055, rank underestimation at large depth (CLAIMS.md §2)",
+    predict=lambda rank: 1.0,
+    broken=lambda rank: float(rank),
+    broken_how="depth never lowers the learned rank (the true rank at every depth)",
+)
+def check_underestimation(ctx: Context, predict: Callable[[int], float]) -> list:
+    targets = [5] + ctx.draw(st.integers(0, 2**16), ctx.pick(quick=0, full=2), label="targets")
+    points = ctx.pick(quick=[5, 20], full=[5, 10, 20])
+    depths = ctx.pick(quick=[4, 10], full=[4, 6, 8, 10, 12])
+    restarts = ctx.seeds(ctx.pick(quick=2, full=3), label="restarts")
+    cases = [{"target": t, "points": n, "depth": L, "restart": r}
+             for t in targets for n in points for L in depths for r in restarts]
+    rows = ctx.sweep("trainings", underestimation_case, cases).rows
+    best: dict[tuple[int, int, int], dict] = {}
+    for row in rows:
+        key = (row["target"], row["points"], row["depth"])
+        if key not in best or row["objective"] < best[key]["objective"]:
+            best[key] = row
+    ranks = {t: {(n, L): best[t, n, L]["rank"] for n in points for L in depths} for t in targets}
+    _plot_underestimation(ctx, targets, points, depths, best)
+    labels = [{"target": t, "ranks (N, L)": {f"{n},{L}": r for (n, L), r in ranks[t].items()},
+               "cost per layer at N_min": [round(best[t, points[0], L]["norm_sq"] / L, 3) for L in depths]}
+              for t in targets]
+    widening = [len(_recovering(ranks[t], points[-1], UNDER_RANK)) - len(_recovering(ranks[t], points[0], UNDER_RANK))
+                for t in targets]
+    return [
+        ctx.compare(f"Jacobian rank of the best network at depth {depths[-1]} on N = {points[0]} points",
+                    [predict(UNDER_RANK)] * len(targets), [float(ranks[t][points[0], depths[-1]]) for t in targets],
+                    rtol=0.0, atol=0.5,
+                    why=f"integers (0.5: equal or not); the largest rank over the points at {JACOBIAN_RTOL:g} × "
+                    "the largest singular value, of the restart with the least objective",
+                    cases=labels),
+        ctx.compare(f"widening: (1 − [#depths recovering rank {UNDER_RANK} at N = {points[-1]} − the same at "
+                    f"N = {points[0]}])₊", [0.0] * len(targets), [float(max(0, 1 - w)) for w in widening],
+                    rtol=0.0, atol=1e-9, why="counts: at least one more depth of the grid recovers the rank",
+                    cases=labels),
+    ]
+
+
+def _plot_underestimation(ctx: Context, targets: list[int], points: list[int], depths: list[int],
+                          best: dict[tuple[int, int, int], dict]) -> None:
+    fig, axes = plt.subplots(1, len(targets) + 1, figsize=(3.3 * (len(targets) + 1), 3.2))
+    for ax, t in zip(axes[:-1], targets, strict=True):
+        grid = np.array([[best[t, n, L]["rank"] for L in depths] for n in points])
+        ax.imshow(grid, cmap="viridis", vmin=0, vmax=3, origin="lower", aspect="auto")
+        for i, n in enumerate(points):
+            for j, L in enumerate(depths):
+                ax.text(j, i, str(grid[i, j]), ha="center", va="center", color="w")
+        ax.set(xticks=range(len(depths)), xticklabels=depths, yticks=range(len(points)), yticklabels=points,
+               xlabel="depth L", ylabel="points N", title=f"learned rank, target {t}")
+    for i, n in enumerate(points):
+        for t in targets:
+            axes[-1].plot(depths, [best[t, n, L]["norm_sq"] / L for L in depths], "o-", color=f"C{i}",
+                          alpha=0.7, label=f"N = {n}" if t == targets[0] else None)
+    axes[-1].axhline(UNDER_RANK, color="grey", ls=":", lw=1)
+    axes[-1].axhline(1, color="grey", ls=":", lw=1)
+    axes[-1].set(xlabel="depth L", ylabel="‖θ‖² / L", title="cost per layer (rank 2 vs 1)")
+    axes[-1].legend(fontsize=7)
+    fig.tight_layout()
+    ctx.savefig(fig, "ranks")

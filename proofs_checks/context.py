@@ -52,8 +52,10 @@ def draw(strategy: st.SearchStrategy[T], n: int, seed: int) -> list[T]:
     Runs a ``@given`` function in the generate phase only (no database, no shrinking) and collects
     what it is given, skipping repeats (Hypothesis does repeat examples; a grid of runs must not):
     the first examples are Hypothesis' simplest ones, the rest random. Fewer than ``n`` come back
-    only when the strategy has fewer distinct values than 10·n draws reach.
+    only when the strategy has fewer distinct values than 10·n draws reach; none for n = 0.
     """
+    if n == 0:
+        return []
     examples: list[T] = []
     seen: set[str] = set()
 
