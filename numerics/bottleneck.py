@@ -80,9 +80,9 @@ def train_mlp(X: ArrayLike, Y: ArrayLike, depth: int, width: int, lam: float, se
     gradient = minimize_to_stationarity(objective, parameters, rounds, gradient_tol, "train_mlp",
                                         plateau_rtol=plateau_rtol)
     with torch.no_grad():
-        return MLPFit([w.detach().numpy().copy() for w in weights], [b.detach().numpy().copy() for b in biases],
-                      relu_mlp(inputs, weights, biases).numpy(), float(sum((p**2).sum() for p in parameters)),
-                      float(objective()), gradient)
+        return MLPFit([w.detach().numpy().copy() for w in weights],
+                      [b.detach().numpy().copy() for b in biases], relu_mlp(inputs, weights, biases).numpy(),
+                      float(sum((p**2).sum() for p in parameters)), float(objective()), gradient)
 
 
 

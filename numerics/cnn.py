@@ -1,9 +1,10 @@
-"""Linear circular CNNs on length-n signals, trained with weight decay (torch, float64, L-BFGS).
+"""Circular CNNs on length-n signals, trained with weight decay (torch, float64, L-BFGS).
 
 Source: Wen, Jacot, arXiv 2402.08010 (CLAIMS.md §7). A layer has full-size filters w (C_out, C_in, n)
 and computes z'_o[t] = Σ_i Σ_s w_oi[s]·z_i[t − s] (indices mod n), here by FFT. ``train_linear_cnn``
 fits the network's end-to-end filters (its response to the C_0 unit impulses) to target filters A*
 by minimizing ½‖A − A*‖² + λ‖θ‖², the setting in which the per-frequency cost is exact.
+``train_relu_cnn`` fits a bias-free ReLU CNN f(x) = w_L ∗ σ(w_{L−1} ∗ ⋯ σ(w_1 ∗ x)) to signals.
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 
+from numerics.bottleneck import shallow_target
 from numerics.optim import minimize_to_stationarity
 from numerics.validation import nonnegative_float, positive_int
 
 
 @dataclass(frozen=True)
 class CNNFit:
-    """``layers`` [w_ℓ (C_ℓ, C_{ℓ−1}, n)], end-to-end ``filters`` (C_L, C_0, n), ``norm_sq`` ‖θ‖²,
-    ``gradient`` the largest gradient entry at the end."""
+    """``layers`` [w_ℓ (C_ℓ, C_{ℓ−1}, n)], ``outputs`` the network's outputs — on the C_0 unit
+    impulses for a linear CNN (its end-to-end filters, (C_L, C_0, n)), on the data for a ReLU CNN
+    ((N, C_L, n)) — ``norm_sq`` ‖θ‖², ``gradient`` the largest gradient entry at the end."""
 
     layers: list[NDArray[np.float64]]
-    filters: NDArray[np.float64]
+    outputs: NDArray[np.float64]
     norm_sq: float
     gradient: float
 
@@ -58,9 +61,7 @@ def train_linear_cnn(target_filters: ArrayLike, depth: int, channels: int, lam: 
     lam = nonnegative_float(lam, "lam")
     c_out, c_in, n = target.shape
     dims = [c_in] + [channels] * (depth - 1) + [c_out]
-    generator = torch.Generator().manual_seed(seed)
-    layers = [(torch.randn(dims[k + 1], dims[k], n, generator=generator, dtype=torch.float64)
-               / np.sqrt(dims[k] * n)).requires_grad_(True) for k in range(depth)]
+    layers = _initial_layers(dims, n, seed)
 
     def objective() -> torch.Tensor:
         misfit = ((end_to_end(layers) - target) ** 2).sum()
@@ -70,6 +71,58 @@ def train_linear_cnn(target_filters: ArrayLike, depth: int, channels: int, lam: 
     with torch.no_grad():
         return CNNFit([w.detach().numpy().copy() for w in layers], end_to_end(layers).numpy(),
                       float(sum((w**2).sum() for w in layers)), gradient)
+
+
+def _initial_layers(dims: list[int], n: int, seed: int) -> list[torch.Tensor]:
+    """Filters (dims[k+1], dims[k], n), N(0, 1/(C_in·n)) per tap (seeded), requiring gradients."""
+    generator = torch.Generator().manual_seed(seed)
+    return [(torch.randn(dims[k + 1], dims[k], n, generator=generator, dtype=torch.float64)
+             / np.sqrt(dims[k] * n)).requires_grad_(True) for k in range(len(dims) - 1)]
+
+
+def relu_cnn(layers: list[torch.Tensor], signals: torch.Tensor) -> torch.Tensor:
+    """f(x) = w_L ∗ σ(w_{L−1} ∗ ⋯ σ(w_1 ∗ x)) for signals (N, C_0, n): (N, C_L, n), σ = ReLU."""
+    for layer in layers[:-1]:
+        signals = torch.relu(circular_conv(layer, signals))
+    return circular_conv(layers[-1], signals)
+
+
+def train_relu_cnn(X: ArrayLike, Y: ArrayLike, depth: int, channels: int, lam: float, seed: int = 0,
+                   rounds: int = 20, gradient_tol: float = 1e-6, plateau_rtol: float = 1e-10) -> CNNFit:
+    """Depth-``depth`` bias-free ReLU circular CNN with ``channels`` hidden channels and full-length
+    filters (initialized as in ``train_linear_cnn``), trained by L-BFGS on
+    ½‖f(X) − Y‖² + λ‖θ‖² for signals X (N, C_in, n) and Y (N, C_out, n) until every gradient
+    entry is <= ``gradient_tol`` or a round lowers the objective by less than ``plateau_rtol``
+    relative (minima of ReLU networks sit on kinks, see
+    ``numerics.optim.minimize_to_stationarity``); ``NotConvergedError`` after ``rounds`` rounds."""
+    inputs, targets = (torch.from_numpy(np.array(a, dtype=np.float64)) for a in (X, Y))
+    if inputs.ndim != 3 or targets.ndim != 3 or inputs.shape[0] != targets.shape[0] \
+            or inputs.shape[2] != targets.shape[2]:
+        raise ValueError(f"X and Y must be signals (N, C, n) with the same N and n, got "
+                         f"{tuple(inputs.shape)} and {tuple(targets.shape)}")
+    depth, channels = positive_int(depth, "depth"), positive_int(channels, "channels")
+    lam = nonnegative_float(lam, "lam")
+    layers = _initial_layers([inputs.shape[1]] + [channels] * (depth - 1) + [targets.shape[1]],
+                             inputs.shape[2], seed)
+
+    def objective() -> torch.Tensor:
+        misfit = ((relu_cnn(layers, inputs) - targets) ** 2).sum()
+        return 0.5 * misfit + lam * sum((w**2).sum() for w in layers)
+
+    gradient = minimize_to_stationarity(objective, layers, rounds, gradient_tol, "train_relu_cnn",
+                                        plateau_rtol=nonnegative_float(plateau_rtol, "plateau_rtol"))
+    with torch.no_grad():
+        return CNNFit([w.detach().numpy().copy() for w in layers], relu_cnn(layers, inputs).numpy(),
+                      float(sum((w**2).sum() for w in layers)), gradient)
+
+
+def frequency_ranks(layer: ArrayLike, rtol: float) -> NDArray[np.int64]:
+    """Numerical rank of ŵ(ω) (C_out × C_in) at every frequency ω = 0 … n−1 of filters
+    (C_out, C_in, n): singular values above ``rtol`` × the largest over all frequencies. Their sum
+    is the number of (frequency, channel) pairs the layer keeps."""
+    spectrum = np.moveaxis(np.fft.fft(np.asarray(layer, dtype=np.float64), axis=-1), -1, 0)
+    values = np.linalg.svd(spectrum, compute_uv=False)  # (n, min(C_out, C_in))
+    return np.sum(values > nonnegative_float(rtol, "rtol", positive=True) * values.max(), axis=1)
 
 
 def few_frequency_filters(channels: int, n: int, ranks: dict[int, int],
@@ -93,3 +146,15 @@ def few_frequency_filters(channels: int, n: int, ranks: dict[int, int],
         spectrum[omega] = left @ right
         spectrum[(n - omega) % n] = spectrum[omega].conj()
     return np.fft.ifft(np.moveaxis(spectrum, 0, -1), axis=-1).real
+
+
+def mean_target(X: ArrayLike, rank: int, outputs: int, seed: int = 0) -> NDArray[np.float64]:
+    """Constant output signals Y[i, :, t] = A·relu(B x̄_i) for signals X (N, C_in, n), x̄_i the
+    channel means of x_i (``numerics.bottleneck.shallow_target``, unit RMS): a function of the
+    frequency-0 content x̂(0) = n·x̄ alone, of rank ``rank`` there, so a network needs ``rank``
+    (frequency, channel) pairs, all at frequency 0. Shape (N, outputs, n)."""
+    signals = np.asarray(X, dtype=np.float64)
+    if signals.ndim != 3:
+        raise ValueError(f"X must be signals of shape (N, C, n), got {signals.shape}")
+    values = shallow_target(signals.mean(axis=2).T, rank, outputs, seed=seed)  # (outputs, N)
+    return np.repeat(values.T[:, :, None], signals.shape[2], axis=2)

@@ -48,7 +48,8 @@ def minimize_to_stationarity(objective: Closure, parameters: list[torch.Tensor],
         optimizer.step(closure)
         value = float(closure().detach())
         gradient = max(float(p.grad.abs().max()) for p in parameters)
-        if gradient <= gradient_tol or (plateau_rtol is not None and previous - value <= plateau_rtol * abs(value)):
+        stalled = plateau_rtol is not None and previous - value <= plateau_rtol * abs(value)
+        if gradient <= gradient_tol or stalled:
             return gradient
         previous = value
     raise NotConvergedError(f"{name}: gradient {gradient:.2e} > {gradient_tol:.0e} after {rounds} rounds "

@@ -20,6 +20,7 @@ from numerics import bottleneck as solvers  # noqa: E402
 from numerics.validation import NotConvergedError  # noqa: E402
 from proofs_checks.context import Context  # noqa: E402
 from proofs_checks.registry import claim  # noqa: E402
+from proofs_checks.statistics import best_of_restarts  # noqa: E402
 from theory import bottleneck as theory  # noqa: E402
 from theory import dln  # noqa: E402
 
@@ -140,17 +141,6 @@ def limit_case(case: dict) -> dict:
             "representation_ranks": solvers.numerical_ranks(np.stack(hidden), JACOBIAN_RTOL).tolist()}
 
 
-def _best_restarts(rows: list[dict]) -> dict[tuple[int, int], dict]:
-    """For each (target, depth), the converged restart with the least objective (the cost is a
-    minimum over networks, so the best local minimum found stands for it)."""
-    best: dict[tuple[int, int], dict] = {}
-    for row in rows:
-        key = (row["target"], row["depth"])
-        if row["converged"] and (key not in best or row["objective"] < best[key]["objective"]):
-            best[key] = row
-    return best
-
-
 def _depth_grid(ctx: Context) -> tuple[list[tuple[int, int]], dict[tuple[int, int], dict]]:
     """Hypothesis-drawn targets (rank k, seed), each trained over the depth grid with restarts; the
     best converged restart per (target, depth); ``inconclusive`` when a target keeps < 3 depths."""
@@ -160,7 +150,7 @@ def _depth_grid(ctx: Context) -> tuple[list[tuple[int, int]], dict[tuple[int, in
     restarts = ctx.seeds(ctx.pick(quick=2, full=3), label="restarts")
     cases = [{"rank": k, "target": seed, "depth": L, "restart": r, "points": ctx.pick(quick=40, full=60)}
              for k, seed in targets for L in depths for r in restarts]
-    best = _best_restarts(ctx.sweep("trainings", limit_case, cases).rows)
+    best = best_of_restarts(ctx.sweep("trainings", limit_case, cases).rows, ("target", "depth"))
     for k, seed in targets:
         kept = [L for (t, L) in best if t == seed]
         if len(kept) < 3:
@@ -269,13 +259,17 @@ def underestimation_case(case: dict) -> dict:
     with λ = 10⁻³ on ``points`` points x ~ N(0, I_6) ↦ A·relu(Bx) of rank 2 (``target`` seeds x, A,
     B), by L-BFGS until the objective stops moving (relative change < 10⁻¹⁰ per round: the minima
     sit on ReLU kinks). Returns the objective, ‖θ‖², the misfit, the final gradient and the largest
-    Jacobian rank over the points."""
+    Jacobian rank over the points; ``converged`` False when 30 rounds do not reach the plateau (the
+    restart is then left out)."""
     X = np.random.default_rng(case["target"]).normal(size=(LIMIT_DIM, case["points"]))
     Y = solvers.shallow_target(X, UNDER_RANK, LIMIT_DIM, seed=case["target"])
-    fit = solvers.train_mlp(X, Y, case["depth"], UNDER_WIDTH, UNDER_LAM, seed=case["restart"], rounds=30,
-                            gradient_tol=1e-9, bias=True, plateau_rtol=1e-10)
+    try:
+        fit = solvers.train_mlp(X, Y, case["depth"], UNDER_WIDTH, UNDER_LAM, seed=case["restart"], rounds=30,
+                                gradient_tol=1e-9, bias=True, plateau_rtol=1e-10)
+    except NotConvergedError:
+        return {"converged": False}
     ranks = solvers.numerical_ranks(solvers.jacobians(fit.weights, X, fit.biases), JACOBIAN_RTOL)
-    return {"objective": fit.objective, "norm_sq": fit.norm_sq, "gradient": fit.gradient,
+    return {"converged": True, "objective": fit.objective, "norm_sq": fit.norm_sq, "gradient": fit.gradient,
             "misfit": float(np.sum((fit.outputs - Y) ** 2)), "rank": int(ranks.max())}
 
 
@@ -303,25 +297,25 @@ def check_underestimation(ctx: Context, predict: Callable[[int], float]) -> list
     restarts = ctx.seeds(ctx.pick(quick=2, full=3), label="restarts")
     cases = [{"target": t, "points": n, "depth": L, "restart": r}
              for t in targets for n in points for L in depths for r in restarts]
-    rows = ctx.sweep("trainings", underestimation_case, cases).rows
-    best: dict[tuple[int, int, int], dict] = {}
-    for row in rows:
-        key = (row["target"], row["points"], row["depth"])
-        if key not in best or row["objective"] < best[key]["objective"]:
-            best[key] = row
+    best = best_of_restarts(ctx.sweep("trainings", underestimation_case, cases).rows,
+                            ("target", "points", "depth"))
+    missing = [(t, n, L) for t in targets for n in points for L in depths if (t, n, L) not in best]
+    if missing:
+        ctx.inconclusive(f"no restart reached the plateau at (target, N, L) = {missing}")
     ranks = {t: {(n, L): best[t, n, L]["rank"] for n in points for L in depths} for t in targets}
     _plot_underestimation(ctx, targets, points, depths, best)
     labels = [{"target": t, "ranks (N, L)": {f"{n},{L}": r for (n, L), r in ranks[t].items()},
                "cost per layer at N_min": [round(best[t, points[0], L]["norm_sq"] / L, 3) for L in depths]}
               for t in targets]
-    widening = [len(_recovering(ranks[t], points[-1], UNDER_RANK)) - len(_recovering(ranks[t], points[0], UNDER_RANK))
-                for t in targets]
+    widening = [len(_recovering(ranks[t], points[-1], UNDER_RANK))
+                - len(_recovering(ranks[t], points[0], UNDER_RANK)) for t in targets]
     return [
         ctx.compare(f"Jacobian rank of the best network at depth {depths[-1]} on N = {points[0]} points",
-                    [predict(UNDER_RANK)] * len(targets), [float(ranks[t][points[0], depths[-1]]) for t in targets],
-                    rtol=0.0, atol=0.5,
-                    why=f"integers (0.5: equal or not); the largest rank over the points at {JACOBIAN_RTOL:g} × "
-                    "the largest singular value, of the restart with the least objective",
+                    [predict(UNDER_RANK)] * len(targets),
+                    [float(ranks[t][points[0], depths[-1]]) for t in targets], rtol=0.0, atol=0.5,
+                    why=f"integers (0.5: equal or not); the largest rank over the points at "
+                    f"{JACOBIAN_RTOL:g} × the largest singular value, of the restart with the least "
+                    "objective",
                     cases=labels),
         ctx.compare(f"widening: (1 − [#depths recovering rank {UNDER_RANK} at N = {points[-1]} − the same at "
                     f"N = {points[0]}])₊", [0.0] * len(targets), [float(max(0, 1 - w)) for w in widening],

@@ -16,9 +16,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from numerics import bottleneck  # noqa: E402
 from numerics import cnn as solvers  # noqa: E402
+from numerics.validation import NotConvergedError  # noqa: E402
 from proofs_checks.context import Context  # noqa: E402
 from proofs_checks.registry import claim  # noqa: E402
+from proofs_checks.statistics import best_of_restarts  # noqa: E402
 from theory import cbn as theory  # noqa: E402
 from theory import dln  # noqa: E402
 
@@ -34,10 +37,10 @@ def linear_case(case: dict) -> dict:
                                            seed=case["seed"])
     fit = solvers.train_linear_cnn(target, case["depth"], case["channels"], case["lam"], seed=case["seed"],
                                    gradient_tol=GRADIENT_TOL)
-    spectra = [np.linalg.svd(theory.frequency_matrices(f), compute_uv=False) for f in (fit.filters, target)]
+    spectra = [np.linalg.svd(theory.frequency_matrices(f), compute_uv=False) for f in (fit.outputs, target)]
     layers = [np.linalg.norm(theory.frequency_matrices(w), axis=(1, 2)).tolist() for w in fit.layers]
     return {"learned": spectra[0].tolist(), "target": spectra[1].tolist(), "layers": layers,
-            "norm_sq": fit.norm_sq, "filters": fit.filters.tolist()}
+            "norm_sq": fit.norm_sq, "filters": fit.outputs.tolist()}
 
 
 def _kept(case: dict) -> set[int]:
@@ -119,3 +122,98 @@ def _plot(ctx: Context, cases: list[dict], rows: list[dict]) -> None:
     axes[1].legend(fontsize=7)
     fig.tight_layout()
     ctx.savefig(fig, "spectra")
+
+
+# ------------------------------------------------------------------- the nonlinear frequency bottleneck
+SIGNAL_LENGTH, CHANNELS, POINTS, NONLINEAR_LAM = 8, 6, 40, 1e-2
+#: Numerical rank cut for the layers' frequency matrices, relative to the layer's largest singular
+#: value: kept pairs are of order 1, the ones weight decay removes sit at the solver's plateau.
+FREQUENCY_RTOL = 1e-3
+
+
+def frequency_case(case: dict) -> dict:
+    """Sweep case: a depth-``depth`` bias-free ReLU circular CNN (n = 8, 6 hidden channels) trained
+    (restart ``restart``) with λ = 10⁻² on 40 signals x (3 channels, N(0, 1) taps) ↦ the constant
+    signals A·relu(B x̄) of rank ``rank`` (``mean_target``; ``target`` seeds x, A, B). Returns the
+    objective, ‖θ‖², the final gradient and every layer's numerical rank per frequency; ``converged``
+    False when 30 rounds reach neither tolerance (the restart is then left out)."""
+    X = np.random.default_rng(case["target"]).normal(size=(POINTS, 3, SIGNAL_LENGTH))
+    Y = solvers.mean_target(X, case["rank"], 3, seed=case["target"])
+    try:
+        fit = solvers.train_relu_cnn(X, Y, case["depth"], CHANNELS, NONLINEAR_LAM, seed=case["restart"],
+                                     rounds=30)
+    except NotConvergedError:
+        return {"converged": False}
+    misfit = float(np.sum((fit.outputs - Y) ** 2))
+    return {"converged": True, "objective": 0.5 * misfit + NONLINEAR_LAM * fit.norm_sq,
+            "norm_sq": fit.norm_sq, "misfit": misfit, "gradient": fit.gradient,
+            "ranks": [solvers.frequency_ranks(w, FREQUENCY_RTOL).tolist() for w in fit.layers]}
+
+
+@claim(
+    "cbn.frequency_bottleneck",
+    statement="Bias-free ReLU circular CNNs (n = 8, 6 hidden channels, full-length filters) trained "
+    "with weight decay on a task that needs only frequency 0 — constant outputs A·relu(B x̄) of rank "
+    "k = 1, 2 of the channel means — keep k (frequency, channel) pairs in most middle layers, none "
+    "at a non-zero frequency, and their parameter norm grows as ‖θ‖² ≈ L·k/n + R⁽¹⁾ + R⁽²⁾/L: the "
+    "cost per layer tends to the number of kept pairs (with Parseval's 1/n for full-length filters).",
+    source="Wen, Jacot 2024, arXiv 2402.08010, the CBN rank: ‖θ‖² ≈ depth × the number of kept "
+    "(frequency, channel) pairs, few frequencies in the middle layers",
+    predict=lambda rank: float(rank),
+    broken=lambda rank: float(rank + 1),
+    broken_how="one more kept (frequency, channel) pair than the task needs",
+)
+def check_frequency_bottleneck(ctx: Context, predict: Callable[[int], float]) -> list:
+    targets = ctx.draw(st.tuples(st.integers(1, 2), st.integers(0, 2**16)), ctx.pick(quick=1, full=3),
+                       label="targets")
+    depths = ctx.pick(quick=[4, 6, 8], full=[4, 5, 6, 7, 8, 10])
+    restarts = ctx.seeds(ctx.pick(quick=2, full=3), label="restarts")
+    cases = [{"rank": k, "target": seed, "depth": L, "restart": r}
+             for k, seed in targets for L in depths for r in restarts]
+    best = best_of_restarts(ctx.sweep("trainings", frequency_case, cases).rows, ("target", "depth"))
+    missing = [(seed, L) for _, seed in targets for L in depths if (seed, L) not in best]
+    if missing:
+        ctx.inconclusive(f"no restart converged at (target, depth) = {missing}")
+    pairs, off_zero, slopes, labels = [], [], [], []
+    for k, seed in targets:
+        middle = best[seed, depths[-1]]["ranks"][1:-1]
+        pairs.append(float(np.median([sum(ranks) for ranks in middle])))
+        off_zero.append(float(np.median([sum(ranks[1:]) for ranks in middle])))
+        costs = [best[seed, L]["norm_sq"] for L in depths]
+        fit = bottleneck.depth_fit(depths, costs, terms=3)
+        slopes.append(float(fit[0]) * SIGNAL_LENGTH)
+        labels.append({"rank": k, "target": seed, "middle ranks per frequency": middle,
+                       "costs": [round(c, 4) for c in costs], "R0·n": round(slopes[-1], 4),
+                       "R1": round(float(fit[1]), 4), "R2": round(float(fit[2]), 4)})
+    _plot_frequency(ctx, targets, depths, best)
+    return [
+        ctx.compare(f"median over the middle layers at depth {depths[-1]} of the kept (frequency, channel) "
+                    "pairs vs k", [predict(k) for k, _ in targets], pairs, rtol=0.0, atol=0.5,
+                    why=f"integers (0.5: equal or not); numerical ranks of ŵ_ℓ(ω) at {FREQUENCY_RTOL:g} × "
+                    "the layer's largest singular value", cases=labels),
+        ctx.compare("median over the middle layers of the pairs kept at non-zero frequencies",
+                    [0.0] * len(targets), off_zero, rtol=0.0, atol=0.5, why="integers: none", cases=labels),
+        ctx.compare("n × fitted R⁽⁰⁾ (slope of ‖θ‖² in L, 3-term fit) vs k", [predict(k) for k, _ in targets],
+                    slopes, rtol=0.0, atol=0.25,
+                    why="the count is an integer: 0.25 tells k from k ± 1 with margin; the 3-term fit "
+                    "absorbs the R⁽²⁾/L pre-asymptotic term of depths 4–8", cases=labels),
+    ]
+
+
+def _plot_frequency(ctx: Context, targets: list[tuple[int, int]], depths: list[int],
+                    best: dict[tuple[int, int], dict]) -> None:
+    fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.5))
+    for j, (k, seed) in enumerate(targets):
+        costs = np.array([best[seed, L]["norm_sq"] for L in depths])
+        axes[0].plot(depths, costs / np.array(depths), "o-", color=f"C{j}", label=f"k = {k} (target {seed})")
+        axes[0].axhline(k / SIGNAL_LENGTH, color=f"C{j}", ls=":", lw=1)
+        ranks = np.array(best[seed, depths[-1]]["ranks"])  # (L, n)
+        axes[1].plot(np.arange(len(ranks)) + 1, ranks[:, 0], "o-", color=f"C{j}", label=f"k = {k}: ω = 0")
+        axes[1].plot(np.arange(len(ranks)) + 1, ranks[:, 1:].sum(axis=1), "x--", color=f"C{j}",
+                     label=f"k = {k}: ω ≠ 0")
+    axes[0].set(xlabel="depth L", ylabel="‖θ‖² / L", title="cost per layer → k/n (dotted)")
+    axes[0].legend(fontsize=7)
+    axes[1].set(xlabel="layer ℓ", ylabel="kept (frequency, channel) pairs", title=f"depth {depths[-1]}")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    ctx.savefig(fig, "frequencies")

@@ -1,5 +1,6 @@
 """Orderings measured over seeds: paired differences, the confidence band of their mean, and the
-three-way reading every family uses for a claim of the form "A does better than B on average".
+three-way reading every family uses for a claim of the form "A does better than B on average";
+and the best of several restarts of a training.
 
 A band wholly below 0 refutes the ordering (``fail``), a band wholly above 0 confirms it (``pass``),
 a band that contains 0 leaves it unresolved (``inconclusive``): the measurement cannot tell the
@@ -13,6 +14,18 @@ from scipy import stats
 
 from proofs_checks.context import Context
 from proofs_checks.verdict import Comparison
+
+
+def best_of_restarts(rows: list[dict], keys: tuple[str, ...]) -> dict[tuple, dict]:
+    """For each value of the row fields ``keys`` (e.g. target and depth), the row with the least
+    ``objective`` among those with ``converged`` true (a row without the field counts as converged):
+    a cost is a minimum over networks, so the best local minimum the restarts found stands for it."""
+    best: dict[tuple, dict] = {}
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        if row.get("converged", True) and (key not in best or row["objective"] < best[key]["objective"]):
+            best[key] = row
+    return best
 
 
 def mean_band(values: list[float], level: float = 0.9) -> tuple[float, float]:

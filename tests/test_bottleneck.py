@@ -6,6 +6,7 @@ import sympy as sp
 import torch
 
 from numerics import bottleneck as N
+from numerics.optim import minimize_to_stationarity
 from numerics.validation import NotConvergedError
 from tests.helpers import assert_close
 from theory import bottleneck as T
@@ -136,3 +137,44 @@ def test_hidden_representations_by_hand():
     first, second = N.hidden_representations([W1, W2, W3], X)
     assert_close(first, [[0.0, 0.0], [2.0, 0.0]], rtol=0.0, atol=0.0, why="relu([[−1, −1.5], [2, −2]])")
     assert_close(second, [[2.0, 0.0]], rtol=0.0, atol=0.0, why="relu of the row sums")
+
+
+def test_biased_jacobians_and_representations_match_autograd_and_hand():
+    rng = np.random.default_rng(2)
+    weights = [rng.normal(size=(7, 3)), rng.normal(size=(5, 7)), rng.normal(size=(2, 5))]
+    biases = [rng.normal(size=7), rng.normal(size=5), rng.normal(size=2)]
+    X = rng.normal(size=(3, 8))
+    J = N.jacobians(weights, X, biases)
+    tensors, shifts = [torch.tensor(W) for W in weights], [torch.tensor(b) for b in biases]
+    for i in range(X.shape[1]):
+        auto = torch.autograd.functional.jacobian(lambda v: N.relu_mlp(v[:, None], tensors, shifts)[:, 0],
+                                                  torch.tensor(X[:, i]))
+        assert_close(J[i], auto.numpy(), rtol=1e-12, atol=1e-12, why="the same products, round-off only")
+    # by hand: W1 = I, b1 = (−1, 1): relu(x − 1), relu(y + 1) at (x, y) = (2, −3) is (1, 0)
+    (first,) = N.hidden_representations([np.eye(2), np.ones((1, 2))], np.array([[2.0], [-3.0]]),
+                                        [np.array([-1.0, 1.0]), np.zeros(1)])
+    assert_close(first, [[1.0], [0.0]], rtol=0.0, atol=0.0, why="exact arithmetic")
+    with pytest.raises(ValueError, match="biases"):
+        N.jacobians(weights, X, biases[:2] + [np.zeros(3)])
+
+
+def test_biased_depth_one_is_ridge_regression_with_a_penalized_intercept():
+    rng = np.random.default_rng(3)
+    X, Y, lam = rng.normal(size=(3, 6)), rng.normal(size=(2, 6)), 0.2
+    fit = N.train_mlp(X, Y, depth=1, width=4, lam=lam, seed=0, bias=True)
+    # [W b] solves ridge on the inputs with a row of ones appended (the bias is penalized like W)
+    Z = np.vstack([X, np.ones((1, 6))])
+    ridge = Y @ Z.T @ np.linalg.inv(Z @ Z.T + 2 * lam * np.eye(4))
+    assert_close(np.hstack([fit.weights[0], fit.biases[0][:, None]]), ridge, rtol=0.0, atol=1e-6,
+                 why="convex quadratic, gradient <= 1e-6")
+    assert_close(fit.objective, 0.5 * np.sum((ridge @ Z - Y) ** 2) + lam * np.sum(ridge**2), rtol=1e-10,
+                 why="the reported objective at the optimum")
+
+
+def test_plateau_stop_at_a_kink():
+    # min |x| + 1 sits on a kink: the gradient is ±1 at every iterate, so only the plateau rule stops
+    x = torch.tensor([0.7], dtype=torch.float64, requires_grad=True)
+    gradient = minimize_to_stationarity(lambda: x.abs().sum() + 1.0, [x], 5, 1e-8, "kink", plateau_rtol=1e-10)
+    assert gradient == pytest.approx(1.0) and abs(float(x.detach())) < 1e-6
+    with pytest.raises(NotConvergedError, match="kink"):
+        minimize_to_stationarity(lambda: x.abs().sum() + 1.0, [x], 3, 1e-8, "kink")

@@ -63,9 +63,9 @@ def test_depth_one_training_is_per_tap_shrinkage_and_depth_two_soft_thresholding
     target = N.few_frequency_filters(2, 6, {1: 2, 0: 1}, seed=3)
     fit = N.train_linear_cnn(target, depth=1, channels=2, lam=0.1, seed=0)
     # min ½(a − a*)² + λa² per tap: a = a*/(1 + 2λ)
-    assert_close(fit.filters, target / 1.2, rtol=0.0, atol=1e-6, why="convex, gradient <= 1e-6")
+    assert_close(fit.outputs, target / 1.2, rtol=0.0, atol=1e-6, why="convex, gradient <= 1e-6")
     fit = N.train_linear_cnn(target, depth=2, channels=2, lam=0.1, seed=0)
-    learned = np.linalg.svd(T.frequency_matrices(fit.filters), compute_uv=False)
+    learned = np.linalg.svd(T.frequency_matrices(fit.outputs), compute_uv=False)
     # L = 2 per frequency: ½(s − s*)² + 2λs, so s = (s* − 2λ)₊ (nuclear-norm shrinkage)
     assert_close(learned, T.regularized_spectra(target, 2, 0.1), rtol=0.0, atol=1e-5,
                  why="non-convex in the weights but no spurious minima at depth 2; gradient <= 1e-6")
@@ -80,3 +80,60 @@ def test_bad_input():
         T.frequency_matrices(np.ones((2, 2)))
     with pytest.raises(ValueError, match="minimum"):
         T.regularized_spectra(np.ones((2, 2, 4)), 2, 0.1, minimum="best")
+    with pytest.raises(ValueError, match="same N and n"):
+        N.train_relu_cnn(np.ones((3, 1, 4)), np.ones((2, 1, 4)), 2, 2, 0.1)
+    with pytest.raises(ValueError, match="signals"):
+        N.mean_target(np.ones((3, 4)), 1, 2)
+
+
+def test_relu_cnn_is_the_linear_network_on_nonnegative_signals_and_filters():
+    # σ acts as the identity when every intermediate signal is >= 0, so the ReLU CNN's output on a
+    # unit impulse is then the linear network's end-to-end filter
+    rng = np.random.default_rng(1)
+    layers = [torch.from_numpy(rng.uniform(size=shape)) for shape in ((3, 2, 6), (3, 3, 6), (1, 3, 6))]
+    impulses = torch.zeros(2, 2, 6, dtype=torch.float64)
+    impulses[[0, 1], [0, 1], 0] = 1.0
+    assert_close(N.relu_cnn(layers, impulses).numpy(), N.end_to_end(layers).transpose(0, 1).numpy(),
+                 rtol=1e-12, atol=1e-12, why="the same convolutions, FFT rounding")
+    # a negative first filter is cut by σ: one tap −1 on one channel gives 0 after the hidden layer
+    f64 = torch.float64
+    single = [torch.tensor([[[-1.0, 0.0]]], dtype=f64), torch.tensor([[[1.0, 0.0]]], dtype=f64)]
+    out = N.relu_cnn(single, torch.tensor([[[1.0, 2.0]]], dtype=f64)).numpy()
+    assert_close(out, [[[0.0, 0.0]]], rtol=0.0, atol=1e-15, why="relu(−x) = 0 for x > 0")
+
+
+def test_frequency_ranks_by_hand():
+    constant = np.ones((2, 3, 8))  # every tap 1: ŵ(0) = 8·ones (rank 1), ŵ(ω ≠ 0) = 0
+    assert N.frequency_ranks(constant, 1e-6).tolist() == [1] + [0] * 7
+    identity = np.zeros((3, 3, 8))
+    identity[:, :, 0] = np.eye(3)  # the identity map: ŵ(ω) = I at every frequency
+    assert N.frequency_ranks(identity, 1e-6).tolist() == [3] * 8
+    cosine = np.cos(2 * np.pi * np.arange(8) / 8)[None, None, :]  # frequencies 1 and 7 only
+    assert N.frequency_ranks(cosine, 1e-6).tolist() == [0, 1, 0, 0, 0, 0, 0, 1]
+
+
+def test_mean_target_sees_only_the_channel_means():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(30, 3, 8))
+    Y = N.mean_target(X, 2, 4, seed=5)
+    assert Y.shape == (30, 4, 8) and np.all(Y == Y[:, :, :1])  # constant signals
+    shifted = X + np.cos(2 * np.pi * 3 * np.arange(8) / 8) * rng.normal(size=(30, 3, 1))  # ω = 3 content
+    assert_close(N.mean_target(shifted, 2, 4, seed=5), Y, rtol=1e-12, atol=1e-12,
+                 why="a cosine sums to 0 over a period: the means do not move")
+    assert np.linalg.matrix_rank(Y[:, :, 0]) == 2  # A (4, 2)·relu(B x̄): rank 2 over 30 points
+
+
+def test_relu_cnn_training_reaches_a_stationary_point_of_the_objective():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(12, 2, 4))
+    Y = N.mean_target(X, 1, 1, seed=0)
+    fit = N.train_relu_cnn(X, Y, 3, 3, 0.01, seed=0, rounds=30)
+    layers = [torch.from_numpy(w).requires_grad_(True) for w in fit.layers]
+    objective = 0.5 * ((N.relu_cnn(layers, torch.from_numpy(X)) - torch.from_numpy(Y)) ** 2).sum() \
+        + 0.01 * sum((w**2).sum() for w in layers)
+    objective.backward()
+    # the fit's own account, recomputed independently: outputs, ‖θ‖², and the gradient it reports
+    assert_close(fit.outputs, N.relu_cnn(layers, torch.from_numpy(X)).detach().numpy(), rtol=0.0, atol=1e-14,
+                 why="the same forward pass")
+    assert_close(fit.norm_sq, sum(float((w.detach()**2).sum()) for w in layers), rtol=1e-14, why="rounding")
+    assert max(float(w.grad.abs().max()) for w in layers) == pytest.approx(fit.gradient, rel=1e-6, abs=1e-12)

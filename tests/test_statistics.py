@@ -3,7 +3,7 @@
 import numpy as np
 
 from proofs_checks.context import Context
-from proofs_checks.statistics import mean_band, ordering
+from proofs_checks.statistics import best_of_restarts, mean_band, ordering
 from tests.helpers import assert_close
 
 
@@ -30,3 +30,13 @@ def test_ordering_passes_fails_or_leaves_unresolved():
     straddling, unresolved = ordering(ctx, "gain", {"a": [0.05, -0.04, 0.01], "b": [0.1, 0.2, 0.15]},
                                       why="test")
     assert straddling.passed and len(unresolved) == 1 and unresolved[0].startswith("a:")
+
+
+def test_best_of_restarts_keeps_the_least_converged_objective():
+    rows = [{"target": 1, "depth": 3, "objective": 2.0, "converged": True},
+            {"target": 1, "depth": 3, "objective": 1.0, "converged": False},  # lower, but left out
+            {"target": 1, "depth": 3, "objective": 1.5, "converged": True},
+            {"target": 1, "depth": 4, "objective": 3.0},  # no field: counts as converged
+            {"target": 2, "depth": 3, "objective": 0.5, "converged": False}]
+    best = best_of_restarts(rows, ("target", "depth"))
+    assert {key: row["objective"] for key, row in best.items()} == {(1, 3): 1.5, (1, 4): 3.0}
