@@ -92,11 +92,19 @@ def shallow_target(X: ArrayLike, rank: int, outputs: int, seed: int = 0) -> NDAr
     (g = B·, h = A relu(·)) and of Jacobian rank ``rank`` wherever the ``rank`` units are active,
     so R⁽⁰⁾ = ``rank`` (Rank_J <= R⁽⁰⁾ <= Rank_BN). Shape (outputs, N)."""
     points = as_matrix(X, "X")
-    k, m = positive_int(rank, "rank"), positive_int(outputs, "outputs")
-    rng = np.random.default_rng(seed)
-    B, A = rng.normal(size=(k, points.shape[0])), rng.normal(size=(m, k))
+    B, A = shallow_weights(points.shape[0], rank, outputs, seed)
     Y = A @ np.maximum(B @ points, 0.0)
     return Y * np.sqrt(points.shape[1]) / np.linalg.norm(Y)
+
+
+def shallow_weights(inputs: int, rank: int, outputs: int, seed: int = 0
+                    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The weights B (``rank``, ``inputs``) and A (``outputs``, ``rank``) of ``shallow_target`` (the
+    same seeded draws, before the output scaling): ``jacobians([B, A], X)`` gives the target's
+    Jacobian A·diag(1[Bx > 0])·B, up to that scale, at the points."""
+    k, m = positive_int(rank, "rank"), positive_int(outputs, "outputs")
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(k, positive_int(inputs, "inputs"))), rng.normal(size=(m, k))
 
 
 def jacobians(weights: list[ArrayLike], X: ArrayLike, biases: list[ArrayLike] | None = None
