@@ -145,6 +145,19 @@ def numerical_ranks(matrices: ArrayLike, rtol: float) -> NDArray[np.int64]:
     return np.sum(values > nonnegative_float(rtol, "rtol", positive=True) * values[:, :1], axis=1)
 
 
+def log_pseudo_determinants(matrices: ArrayLike, rtol: float) -> NDArray[np.float64]:
+    """log|J|₊ = Σ log s_i over the singular values above ``rtol`` × the largest, for each matrix
+    of a stack (n, a, b) (e.g. ``jacobians``); −∞ for a zero matrix."""
+    stack = np.asarray(matrices, dtype=np.float64)
+    if stack.ndim != 3:
+        raise ValueError(f"matrices must be a stack of shape (n, a, b), got {stack.shape}")
+    values = np.linalg.svd(stack, compute_uv=False)
+    kept = values > nonnegative_float(rtol, "rtol", positive=True) * values[:, :1]
+    logs = np.log(values, where=kept, out=np.zeros_like(values)).sum(axis=1)
+    logs[~kept.any(axis=1)] = -np.inf
+    return logs
+
+
 def depth_fit(depths: ArrayLike, costs: ArrayLike, terms: int = 2) -> NDArray[np.float64]:
     """Least squares of ‖θ‖²(L) ≈ L·R⁽⁰⁾ + R⁽¹⁾ (+ R⁽²⁾/L with ``terms`` = 3) over a depth grid;
     returns (R⁽⁰⁾, R⁽¹⁾[, R⁽²⁾])."""

@@ -129,6 +129,9 @@ SIGNAL_LENGTH, CHANNELS, POINTS, NONLINEAR_LAM = 8, 4, 24, 1e-2
 #: Numerical rank cut for the layers' frequency matrices, relative to the layer's largest singular
 #: value: kept pairs are of order 1, the ones weight decay removes sit at the solver's plateau.
 FREQUENCY_RTOL = 1e-3
+#: A plateau with a gradient entry above this is L-BFGS stuck away from a minimum (measured: 5e-3 to
+#: 0.7 there, at 2–3× the cost of the depth trend), not a minimum on a kink (<= 1e-3 measured).
+STALLED = 1e-3
 
 
 def frequency_case(case: dict) -> dict:
@@ -136,8 +139,9 @@ def frequency_case(case: dict) -> dict:
     (restart ``restart``) with λ = 10⁻² on 24 signals x (3 channels, N(0, 1) taps) ↦ the constant
     signals A·relu(B x̄) of rank ``rank`` (``mean_target``; ``target`` seeds x, A, B). Returns the
     objective, ‖θ‖², the final gradient and every layer's numerical rank per frequency; ``converged``
-    False when 30 rounds of L-BFGS reach neither gradient <= 10⁻⁵ nor a relative plateau of 10⁻⁸
-    (the restart is then left out). Tighter (10⁻⁶, 10⁻¹⁰) moves ‖θ‖² by < 10⁻⁵ at 4–7× the time."""
+    False (the restart is then left out) when 30 rounds of L-BFGS reach neither gradient <= 10⁻⁵ nor
+    a relative plateau of 10⁻⁸, or when the plateau comes with a gradient entry above ``STALLED``.
+    Tighter stops (10⁻⁶, 10⁻¹⁰) move ‖θ‖² by < 10⁻⁵ at 4–7× the time."""
     X = np.random.default_rng(case["target"]).normal(size=(POINTS, 3, SIGNAL_LENGTH))
     Y = solvers.mean_target(X, case["rank"], 3, seed=case["target"])
     try:
@@ -146,7 +150,7 @@ def frequency_case(case: dict) -> dict:
     except NotConvergedError:
         return {"converged": False}
     misfit = float(np.sum((fit.outputs - Y) ** 2))
-    return {"converged": True, "objective": 0.5 * misfit + NONLINEAR_LAM * fit.norm_sq,
+    return {"converged": fit.gradient <= STALLED, "objective": 0.5 * misfit + NONLINEAR_LAM * fit.norm_sq,
             "norm_sq": fit.norm_sq, "misfit": misfit, "gradient": fit.gradient,
             "ranks": [solvers.frequency_ranks(w, FREQUENCY_RTOL).tolist() for w in fit.layers]}
 
@@ -167,7 +171,7 @@ def frequency_case(case: dict) -> dict:
 def check_frequency_bottleneck(ctx: Context, predict: Callable[[int], float]) -> list:
     targets = ctx.draw(st.tuples(st.integers(1, 2), st.integers(0, 2**16)), ctx.pick(quick=1, full=3),
                        label="targets")
-    depths = ctx.pick(quick=[4, 6, 8], full=[4, 5, 6, 7, 8, 10])
+    depths = ctx.pick(quick=[4, 6, 8], full=[4, 5, 6, 7])
     restarts = ctx.seeds(ctx.pick(quick=2, full=3), label="restarts")
     cases = [{"rank": k, "target": seed, "depth": L, "restart": r}
              for k, seed in targets for L in depths for r in restarts]

@@ -106,6 +106,8 @@ def test_shallow_target_has_the_rank_it_is_built_with():
         assert np.linalg.matrix_rank(Y) == k  # A (6, k) times relu(BX): a rank-k matrix
         rng = np.random.default_rng(k)  # the same draws as the target: it is the net [B, A], rescaled
         B, A = rng.normal(size=(k, 6)), rng.normal(size=(6, k))
+        weights = N.shallow_weights(6, k, 6, seed=k)
+        assert np.array_equal(weights[0], B) and np.array_equal(weights[1], A)
         assert_close(N.relu_mlp(torch.tensor(X), [torch.tensor(B), torch.tensor(A)]).numpy()
                      * np.sqrt(200) / np.linalg.norm(A @ np.maximum(B @ X, 0)), Y, rtol=1e-12, atol=1e-12,
                      why="the same arithmetic")
@@ -178,3 +180,28 @@ def test_plateau_stop_at_a_kink():
     assert gradient == pytest.approx(1.0) and abs(float(x.detach())) < 1e-6
     with pytest.raises(NotConvergedError, match="kink"):
         minimize_to_stationarity(lambda: x.abs().sum() + 1.0, [x], 3, 1e-8, "kink")
+
+
+def test_pseudo_determinant_bound_is_tight_on_linear_maps_and_one_point_functions():
+    for k in (1, 2, 3):
+        assert T.pseudo_determinant_gap_linear(k) == 0
+    values = {dln.sv[1]: 2.0, dln.sv[2]: 3.0}
+    assert_close(float(T.pseudo_determinant_bound(2).subs(values)), 2 * np.log(6.0), rtol=1e-15,
+                 why="by hand")
+    # one point x ↦ y: R⁽¹⁾ = 2ρ (the expansion), and J = y xᵀ/‖x‖² has the one singular value ‖y‖/‖x‖
+    x, y = np.array([1.0, 2.0, 2.0]), np.array([4.0, 0.0])
+    r1 = float(T.one_point_expansion(2).coeff(dln.L, 0).subs(T.rho, np.log(4.0 / 3.0)))
+    J = np.outer(y, x) / (x @ x)
+    assert_close(r1, 2 * N.log_pseudo_determinants(J[None], 1e-12)[0], rtol=1e-12, why="equality, rounding")
+
+
+def test_log_pseudo_determinants_by_hand_and_against_slogdet():
+    stack = np.array([np.diag([2.0, 3.0, 1e-9]), np.zeros((3, 3))])
+    logs = N.log_pseudo_determinants(stack, 1e-6)
+    assert_close(logs[0], np.log(6.0), rtol=1e-14, why="the 1e-9 value is cut, rounding")
+    assert logs[1] == -np.inf  # a zero matrix keeps no singular value
+    full = np.random.default_rng(4).normal(size=(5, 4, 4))  # full rank: log|det|
+    assert_close(N.log_pseudo_determinants(full, 1e-12), np.linalg.slogdet(full)[1], rtol=1e-12,
+                 why="LU and SVD routes agree to rounding")
+    with pytest.raises(ValueError, match="stack"):
+        N.log_pseudo_determinants(np.eye(2), 1e-3)

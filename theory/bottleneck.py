@@ -1,4 +1,5 @@
-"""Notions of rank for nonlinear networks: the one-point cost and its expansion in depth.
+"""Notions of rank for nonlinear networks: the one-point cost and its expansion in depth, and the
+pseudo-determinant bound on R⁽¹⁾.
 
 Source: Jacot, "Implicit bias of large depth networks: a notion of rank for nonlinear functions",
 arXiv 2209.15055, and Jacot, "Bottleneck structure in learned features", arXiv 2305.19008
@@ -62,3 +63,24 @@ def one_point_cost_fn():
     return sp.lambdify((x_norm, y_norm, dln.L), one_point_cost(), "numpy")
 
 
+
+
+def pseudo_determinant_bound(rank: int) -> sp.Expr:
+    """2·log|J|₊ = 2·Σ_{i ≤ rank} log s_i for a Jacobian J with non-zero singular values
+    s_1 … s_rank (``dln.sv``): the lower bound R⁽¹⁾(f) >= 2·log|Jf(x)|₊ at points x where
+    rank Jf(x) = R⁽⁰⁾(f) (arXiv 2305.19008; the form — no absolute value — is CLAIMS.md's, the
+    theorem's text was not retrievable here). For a linear map it holds with equality
+    (``pseudo_determinant_gap_linear``)."""
+    k = positive_int(rank, "rank")
+    return 2 * sum(sp.log(dln.sv[j]) for j in range(1, k + 1))
+
+
+def pseudo_determinant_gap_linear(rank: int) -> sp.Expr:
+    """R⁽¹⁾(A) − 2·log|A|₊ for a linear map A of the given rank, R⁽¹⁾ the L⁰ coefficient of the DLN
+    depth expansion (``dln.depth_expansion_coefficients``, reused): simplifies to 0, so the bound is
+    tight on linear maps (and on the one-point functions, R⁽¹⁾ = 2ρ = 2·log(‖y‖/‖x‖))."""
+    k = positive_int(rank, "rank")
+    r1 = dln.depth_expansion_coefficients(1)[1]
+    log_sum = sum(sp.log(dln.sv[j]) for j in range(1, k + 1))
+    gap = r1.subs(dln.power_sum(1), log_sum) - pseudo_determinant_bound(k)
+    return sp.simplify(sp.expand_log(gap, force=True))
