@@ -154,9 +154,9 @@ def _depth_grid(ctx: Context) -> tuple[list[tuple[int, int]], dict[tuple[int, in
     restarts = ctx.seeds(ctx.pick(quick=2, full=3), label="restarts")
     cases = [{"rank": k, "target": seed, "depth": L, "restart": r, "points": ctx.pick(quick=40, full=60)}
              for k, seed in targets for L in depths for r in restarts]
-    best = best_of_restarts(ctx.sweep("trainings", limit_case, cases).rows, ("target", "depth"))
+    best = best_of_restarts(ctx.sweep("trainings", limit_case, cases).rows, ("rank", "target", "depth"))
     for k, seed in targets:
-        kept = [L for (t, L) in best if t == seed]
+        kept = [L for (r, t, L) in best if (r, t) == (k, seed)]
         if len(kept) < 3:
             ctx.inconclusive(f"target {seed} (rank {k}): L-BFGS converged at only {len(kept)} of the depths "
                              f"{depths}")
@@ -178,11 +178,11 @@ def check_bottleneck_limit(ctx: Context, predict: Callable[[int], float]) -> lis
     targets, best = _depth_grid(ctx)
     fits, labels, jacobian, excess, slack = [], [], [], [], []
     for k, seed in targets:
-        kept = sorted(L for (t, L) in best if t == seed)
-        costs = [best[seed, L]["norm_sq"] for L in kept]
+        kept = sorted(L for (r, t, L) in best if (r, t) == (k, seed))
+        costs = [best[k, seed, L]["norm_sq"] for L in kept]
         two, three = solvers.depth_fit(kept, costs), solvers.depth_fit(kept, costs, terms=3)
         fits.append((k, kept, costs, two))
-        deepest = best[seed, kept[-1]]
+        deepest = best[k, seed, kept[-1]]
         bound = None if deepest["log_pdet"] is None else 2 * deepest["log_pdet"]  # None: no point of rank k
         labels.append({"rank": k, "target": seed, "depths": kept, "R1": float(two[1]),
                        "R0_with_R2_term": float(three[0]), "R1_with_R2_term": float(three[1]),
@@ -241,8 +241,8 @@ def check_bottleneck_structure(ctx: Context, predict: Callable[[int], float]) ->
     targets, best = _depth_grid(ctx)
     large, small, bound, dims, labels = [], [], [], [], []
     for k, seed in targets:
-        L = max(depth for (t, depth) in best if t == seed)
-        row = best[seed, L]
+        L = max(depth for (r, t, depth) in best if (r, t) == (k, seed))
+        row = best[k, seed, L]
         middle = row["spectra"][1:-1]
         large.append(float(np.median([sum(v > 0.5 for v in spectrum) for spectrum in middle])))
         small.append(max(spectrum[k] if len(spectrum) > k else 0.0 for spectrum in middle))

@@ -175,16 +175,16 @@ def check_frequency_bottleneck(ctx: Context, predict: Callable[[int], float]) ->
     restarts = ctx.seeds(ctx.pick(quick=2, full=3), label="restarts")
     cases = [{"rank": k, "target": seed, "depth": L, "restart": r}
              for k, seed in targets for L in depths for r in restarts]
-    best = best_of_restarts(ctx.sweep("trainings", frequency_case, cases).rows, ("target", "depth"))
-    missing = [(seed, L) for _, seed in targets for L in depths if (seed, L) not in best]
+    best = best_of_restarts(ctx.sweep("trainings", frequency_case, cases).rows, ("rank", "target", "depth"))
+    missing = [(k, seed, L) for k, seed in targets for L in depths if (k, seed, L) not in best]
     if missing:
-        ctx.inconclusive(f"no restart converged at (target, depth) = {missing}")
+        ctx.inconclusive(f"no restart converged at (rank, target, depth) = {missing}")
     pairs, off_zero, slopes, labels = [], [], [], []
     for k, seed in targets:
-        middle = best[seed, depths[-1]]["ranks"][1:-1]
+        middle = best[k, seed, depths[-1]]["ranks"][1:-1]
         pairs.append(float(np.median([sum(ranks) for ranks in middle])))
         off_zero.append(float(np.median([sum(ranks[1:]) for ranks in middle])))
-        costs = [best[seed, L]["norm_sq"] for L in depths]
+        costs = [best[k, seed, L]["norm_sq"] for L in depths]
         fit = bottleneck.depth_fit(depths, costs, terms=3)
         slopes.append(float(fit[0]) * SIGNAL_LENGTH)
         labels.append({"rank": k, "target": seed, "middle ranks per frequency": middle,
@@ -206,13 +206,13 @@ def check_frequency_bottleneck(ctx: Context, predict: Callable[[int], float]) ->
 
 
 def _plot_frequency(ctx: Context, targets: list[tuple[int, int]], depths: list[int],
-                    best: dict[tuple[int, int], dict]) -> None:
+                    best: dict[tuple[int, int, int], dict]) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.5))
     for j, (k, seed) in enumerate(targets):
-        costs = np.array([best[seed, L]["norm_sq"] for L in depths])
+        costs = np.array([best[k, seed, L]["norm_sq"] for L in depths])
         axes[0].plot(depths, costs / np.array(depths), "o-", color=f"C{j}", label=f"k = {k} (target {seed})")
         axes[0].axhline(k / SIGNAL_LENGTH, color=f"C{j}", ls=":", lw=1)
-        ranks = np.array(best[seed, depths[-1]]["ranks"])  # (L, n)
+        ranks = np.array(best[k, seed, depths[-1]]["ranks"])  # (L, n)
         axes[1].plot(np.arange(len(ranks)) + 1, ranks[:, 0], "o-", color=f"C{j}", label=f"k = {k}: ω = 0")
         axes[1].plot(np.arange(len(ranks)) + 1, ranks[:, 1:].sum(axis=1), "x--", color=f"C{j}",
                      label=f"k = {k}: ω ≠ 0")
