@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from numerics import bottleneck as N
 from numerics.optim import minimize_to_stationarity
@@ -205,3 +207,26 @@ def test_log_pseudo_determinants_by_hand_and_against_slogdet():
                  why="LU and SVD routes agree to rounding")
     with pytest.raises(ValueError, match="stack"):
         N.log_pseudo_determinants(np.eye(2), 1e-3)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_linear_composition_and_direct_sum_identities(n):
+    assert T.linear_composition_identity(n) == 0
+    assert T.linear_direct_sum_identity(n, 2) == 0
+
+
+@settings(max_examples=40)
+@given(st.integers(1, 3), st.integers(0, 2**16))
+def test_linear_rank_and_r1_subadditivity_on_drawn_matrices(rank, seed):
+    # R⁽⁰⁾ = rank and R⁽¹⁾ = 2 log|·|₊ of linear maps, the latter from the DLN expansion (an
+    # independent route from the symbolic identities): composition of two rank-k maps whose product
+    # keeps rank k, and sums
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(4, rank)) @ rng.normal(size=(rank, 4))
+    B = rng.normal(size=(4, rank)) @ rng.normal(size=(rank, 4))
+    r1 = dln.depth_expansion_coefficients_fn(1)
+    r0 = [np.linalg.matrix_rank(M) for M in (A, B, A @ B, A + B)]
+    assert r0[2] <= min(r0[0], r0[1]) and r0[3] <= r0[0] + r0[1]
+    assert r0[2] == rank  # generic factors: the product keeps rank k
+    # Horn: Π_{i<=k} s_i(AB) <= Π_{i<=k} s_i(A)·s_i(B), so R⁽¹⁾(AB) <= R⁽¹⁾(A) + R⁽¹⁾(B); 1e-9 for rounding
+    assert r1(A @ B)[1] <= r1(A)[1] + r1(B)[1] + 1e-9

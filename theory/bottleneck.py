@@ -84,3 +84,26 @@ def pseudo_determinant_gap_linear(rank: int) -> sp.Expr:
     log_sum = sum(sp.log(dln.sv[j]) for j in range(1, k + 1))
     gap = r1.subs(dln.power_sum(1), log_sum) - pseudo_determinant_bound(k)
     return sp.simplify(sp.expand_log(gap, force=True))
+
+
+def _symbolic_matrix(name: str, rows: int, cols: int) -> sp.Matrix:
+    return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}{i}{j}", real=True))
+
+
+def linear_composition_identity(n: int) -> sp.Expr:
+    """det(AB)² − det(A)²·det(B)² for symbolic n×n A, B, expanded: 0. For invertible linear maps
+    |AB|₊ = |A|₊·|B|₊, so R⁽¹⁾ = 2·log|·|₊ is exactly additive under composition,
+    R⁽¹⁾(AB) = R⁽¹⁾(A) + R⁽¹⁾(B), and R⁽⁰⁾ = rank is unchanged (n). With equal ranks but
+    singular maps only R⁽¹⁾(AB) <= R⁽¹⁾(A) + R⁽¹⁾(B) holds (Horn's inequality on the k largest
+    singular values; tested numerically)."""
+    size = positive_int(n, "n")
+    A, B = _symbolic_matrix("a", size, size), _symbolic_matrix("b", size, size)
+    return sp.expand((A * B).det() ** 2 - A.det() ** 2 * B.det() ** 2)
+
+
+def linear_direct_sum_identity(n: int, m: int) -> sp.Expr:
+    """det(A ⊕ B)² − det(A)²·det(B)² for symbolic A (n×n), B (m×m), expanded: 0. On a direct sum
+    (orthogonal ranges and co-ranges) R⁽⁰⁾ = rank and R⁽¹⁾ = 2·log|·|₊ are exactly additive:
+    R⁽ᵏ⁾(A + B) = R⁽ᵏ⁾(A) + R⁽ᵏ⁾(B), the equality case of their subadditivity under addition."""
+    A, B = _symbolic_matrix("a", positive_int(n, "n"), n), _symbolic_matrix("b", positive_int(m, "m"), m)
+    return sp.expand(sp.diag(A, B).det() ** 2 - A.det() ** 2 * B.det() ** 2)
