@@ -116,6 +116,22 @@ def train_relu_cnn(X: ArrayLike, Y: ArrayLike, depth: int, channels: int, lam: f
                       float(sum((w**2).sum() for w in layers)), gradient)
 
 
+def hidden_spectra(layers: list[ArrayLike], X: ArrayLike) -> NDArray[np.float64]:
+    """Energy per frequency of every hidden representation of the ReLU CNN on signals X (N, C_0, n):
+    E_ℓ(ω) = (1/n)·Σ_{i, c} |ẑ_{ℓ, i, c}(ω)|² for z_ℓ = σ(w_ℓ ∗ z_{ℓ−1}), ℓ = 1 … L−1 (so that
+    Σ_ω E_ℓ(ω) = ‖z_ℓ‖² by Parseval); shape (L − 1, n)."""
+    signals = torch.from_numpy(np.array(X, dtype=np.float64))
+    if signals.ndim != 3:
+        raise ValueError(f"X must be signals of shape (N, C, n), got {tuple(signals.shape)}")
+    energies = []
+    with torch.no_grad():
+        for layer in layers[:-1]:
+            filters = torch.from_numpy(np.asarray(layer, dtype=np.float64))
+            signals = torch.relu(circular_conv(filters, signals))
+            energies.append((torch.fft.fft(signals).abs() ** 2).sum(dim=(0, 1)) / signals.shape[-1])
+    return torch.stack(energies).numpy()
+
+
 def frequency_ranks(layer: ArrayLike, rtol: float) -> NDArray[np.int64]:
     """Numerical rank of ŵ(ω) (C_out × C_in) at every frequency ω = 0 … n−1 of filters
     (C_out, C_in, n): singular values above ``rtol`` × the largest over all frequencies. Their sum

@@ -138,7 +138,8 @@ def frequency_case(case: dict) -> dict:
     """Sweep case: a depth-``depth`` bias-free ReLU circular CNN (n = 8, 4 hidden channels) trained
     (restart ``restart``) with λ = 10⁻² on 24 signals x (3 channels, N(0, 1) taps) ↦ the constant
     signals A·relu(B x̄) of rank ``rank`` (``mean_target``; ``target`` seeds x, A, B). Returns the
-    objective, ‖θ‖², the final gradient and every layer's numerical rank per frequency; ``converged``
+    objective, ‖θ‖², the final gradient, every layer's numerical rank per frequency and every hidden
+    representation's fraction of energy at ω ≠ 0 (``hidden_spectra``); ``converged``
     False (the restart is then left out) when 30 rounds of L-BFGS reach neither gradient <= 10⁻⁵ nor
     a relative plateau of 10⁻⁸, or when the plateau comes with a gradient entry above ``STALLED``.
     Tighter stops (10⁻⁶, 10⁻¹⁰) move ‖θ‖² by < 10⁻⁵ at 4–7× the time."""
@@ -152,7 +153,9 @@ def frequency_case(case: dict) -> dict:
     misfit = float(np.sum((fit.outputs - Y) ** 2))
     return {"converged": fit.gradient <= STALLED, "objective": 0.5 * misfit + NONLINEAR_LAM * fit.norm_sq,
             "norm_sq": fit.norm_sq, "misfit": misfit, "gradient": fit.gradient,
-            "ranks": [solvers.frequency_ranks(w, FREQUENCY_RTOL).tolist() for w in fit.layers]}
+            "ranks": [solvers.frequency_ranks(w, FREQUENCY_RTOL).tolist() for w in fit.layers],
+            "off_zero_energy": [float(1 - e[0] / e.sum()) if e.sum() > 0 else 0.0
+                                for e in solvers.hidden_spectra(fit.layers, X)]}
 
 
 @claim(
@@ -187,7 +190,9 @@ def check_frequency_bottleneck(ctx: Context, predict: Callable[[int], float]) ->
         costs = [best[k, seed, L]["norm_sq"] for L in depths]
         fit = bottleneck.depth_fit(depths, costs, terms=3)
         slopes.append(float(fit[0]) * SIGNAL_LENGTH)
+        energy = best[k, seed, depths[-1]]["off_zero_energy"]
         labels.append({"rank": k, "target": seed, "middle ranks per frequency": middle,
+                       "hidden energy at ω ≠ 0": [f"{e:.1e}" for e in energy],
                        "costs": [round(c, 4) for c in costs], "R0·n": round(slopes[-1], 4),
                        "R1": round(float(fit[1]), 4), "R2": round(float(fit[2]), 4)})
     _plot_frequency(ctx, targets, depths, best)

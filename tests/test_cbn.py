@@ -137,3 +137,19 @@ def test_relu_cnn_training_reaches_a_stationary_point_of_the_objective():
                  why="the same forward pass")
     assert_close(fit.norm_sq, sum(float((w.detach()**2).sum()) for w in layers), rtol=1e-14, why="rounding")
     assert max(float(w.grad.abs().max()) for w in layers) == pytest.approx(fit.gradient, rel=1e-6, abs=1e-12)
+
+
+def test_hidden_spectra_obey_parseval_and_see_constants_at_frequency_zero():
+    rng = np.random.default_rng(4)
+    layers = [rng.normal(size=(3, 2, 8)), rng.normal(size=(3, 3, 8)), rng.normal(size=(1, 3, 8))]
+    X = rng.normal(size=(5, 2, 8))
+    spectra = N.hidden_spectra(layers, X)
+    hidden, z = [], torch.from_numpy(X)
+    for w in layers[:-1]:
+        z = torch.relu(N.circular_conv(torch.from_numpy(w), z))
+        hidden.append(float((z**2).sum()))
+    assert spectra.shape == (2, 8)
+    assert_close(spectra.sum(axis=1), hidden, rtol=1e-12, why="Parseval, FFT rounding")
+    constant = [np.ones((2, 2, 8)), np.ones((1, 2, 8))]  # constant filters: constant, >= 0 signals
+    energy = N.hidden_spectra(constant, np.abs(X))[0]
+    assert_close(energy[1:], np.zeros(7), rtol=0.0, atol=1e-20 * energy[0], why="no energy off ω = 0")
