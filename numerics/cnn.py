@@ -80,11 +80,20 @@ def _initial_layers(dims: list[int], n: int, seed: int) -> list[torch.Tensor]:
              / np.sqrt(dims[k] * n)).requires_grad_(True) for k in range(len(dims) - 1)]
 
 
-def relu_cnn(layers: list[torch.Tensor], signals: torch.Tensor) -> torch.Tensor:
-    """f(x) = w_L ∗ σ(w_{L−1} ∗ ⋯ σ(w_1 ∗ x)) for signals (N, C_0, n): (N, C_L, n), σ = ReLU."""
+def relu_cnn_hidden(layers: list[torch.Tensor], signals: torch.Tensor) -> list[torch.Tensor]:
+    """The hidden representations z_ℓ = σ(w_ℓ ∗ z_{ℓ−1}), ℓ = 1 … L−1, of the ReLU CNN on signals
+    z_0 (N, C_0, n), each (N, C_ℓ, n)."""
+    hidden = []
     for layer in layers[:-1]:
         signals = torch.relu(circular_conv(layer, signals))
-    return circular_conv(layers[-1], signals)
+        hidden.append(signals)
+    return hidden
+
+
+def relu_cnn(layers: list[torch.Tensor], signals: torch.Tensor) -> torch.Tensor:
+    """f(x) = w_L ∗ σ(w_{L−1} ∗ ⋯ σ(w_1 ∗ x)) for signals (N, C_0, n): (N, C_L, n), σ = ReLU."""
+    hidden = relu_cnn_hidden(layers, signals)
+    return circular_conv(layers[-1], hidden[-1] if hidden else signals)
 
 
 def train_relu_cnn(X: ArrayLike, Y: ArrayLike, depth: int, channels: int, lam: float, seed: int = 0,
@@ -123,13 +132,10 @@ def hidden_spectra(layers: list[ArrayLike], X: ArrayLike) -> NDArray[np.float64]
     signals = torch.from_numpy(np.array(X, dtype=np.float64))
     if signals.ndim != 3:
         raise ValueError(f"X must be signals of shape (N, C, n), got {tuple(signals.shape)}")
-    energies = []
+    filters = [torch.from_numpy(np.asarray(layer, dtype=np.float64)) for layer in layers]
     with torch.no_grad():
-        for layer in layers[:-1]:
-            filters = torch.from_numpy(np.asarray(layer, dtype=np.float64))
-            signals = torch.relu(circular_conv(filters, signals))
-            energies.append((torch.fft.fft(signals).abs() ** 2).sum(dim=(0, 1)) / signals.shape[-1])
-    return torch.stack(energies).numpy()
+        return torch.stack([(torch.fft.fft(z).abs() ** 2).sum(dim=(0, 1)) / signals.shape[-1]
+                            for z in relu_cnn_hidden(filters, signals)]).numpy()
 
 
 def frequency_ranks(layer: ArrayLike, rtol: float) -> NDArray[np.int64]:
