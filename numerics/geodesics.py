@@ -240,10 +240,14 @@ def leaky_forward(X: torch.Tensor, weights: torch.Tensor, rho: torch.Tensor,
 
 
 def train_leaky_resnet(X: ArrayLike, Y: ArrayLike, depth: int, leak: float, lam: float, *,
-                       rho: ArrayLike | None = None, seed: int = 0, gradient_tol: float = 1e-7) -> LeakyFit:
+                       rho: ArrayLike | None = None, seed: int = 0, gradient_tol: float = 1e-7,
+                       init: str = "small", plateau_rtol: float | None = None) -> LeakyFit:
     """Train a depth-L Leaky ResNet (width w = X's rows, layer steps ``rho``, uniform 1/L by
-    default) on (1/N)‖Y − α_L‖² + (λ/(2L̃))·Σ_ℓ ρ_ℓ‖W_ℓ‖² by L-BFGS to a stationary point, from
-    W_ℓ ~ N(0, 0.01/w) (seeded). Requires ρ_ℓL̃ < 1 (each layer keeps part of its input)."""
+    default) on (1/N)‖Y − α_L‖² + (λ/(2L̃))·Σ_ℓ ρ_ℓ‖W_ℓ‖² by L-BFGS to a stationary point (or, with
+    ``plateau_rtol``, to a plateau: see ``minimize_to_stationarity``). ``init="small"``:
+    W_ℓ ~ N(0, 0.01/w); ``init="identity"``: W_ℓ = L̃·I + N(0, 10⁻⁴), under which every layer maps a
+    non-negative representation to itself — at large L̃ the small start leaves (1 − ρL̃)^L of the
+    signal at the output and training stops at W = 0. Seeded. Requires ρ_ℓL̃ < 1."""
     inputs, targets = as_matrix(X, "X"), as_matrix(Y, "Y")
     if inputs.shape != targets.shape:
         raise ValueError(f"X and Y must have the same shape (w, N), got {inputs.shape} and "
@@ -256,9 +260,13 @@ def train_leaky_resnet(X: ArrayLike, Y: ArrayLike, depth: int, leak: float, lam:
     if np.any(steps * leak >= 1):
         raise ValueError(f"every rho_l * leak must be < 1, got max {np.max(steps) * leak:.3g}")
     width, points = inputs.shape
+    if init not in ("small", "identity"):
+        raise ValueError(f"init must be 'small' or 'identity', got {init!r}")
     generator = torch.Generator().manual_seed(seed)
-    weights = (0.1 * torch.randn(depth, width, width, generator=generator, dtype=torch.float64)
-               / np.sqrt(width)).requires_grad_(True)
+    noise = torch.randn(depth, width, width, generator=generator, dtype=torch.float64)
+    start = (0.1 * noise / np.sqrt(width) if init == "small"
+             else leak * torch.eye(width, dtype=torch.float64) + 0.01 * noise)
+    weights = start.requires_grad_(True)
     rho_t, X_t, Y_t = torch.from_numpy(steps), torch.from_numpy(inputs), torch.from_numpy(targets)
 
     def cost() -> torch.Tensor:
@@ -267,7 +275,8 @@ def train_leaky_resnet(X: ArrayLike, Y: ArrayLike, depth: int, leak: float, lam:
     def objective() -> torch.Tensor:
         return ((Y_t - leaky_forward(X_t, weights, rho_t, leak)[-1]) ** 2).sum() / points + lam * cost()
 
-    gradient = minimize_to_stationarity(objective, [weights], 40, gradient_tol, "train_leaky_resnet")
+    gradient = minimize_to_stationarity(objective, [weights], 40, gradient_tol, "train_leaky_resnet",
+                                        plateau_rtol=plateau_rtol)
     with torch.no_grad():
         path = torch.stack(leaky_forward(X_t, weights, rho_t, leak))
         return LeakyFit(weights.detach().numpy().copy(), steps, path.numpy(), float(cost()), gradient)
