@@ -4,9 +4,12 @@ numeric cost of identity and geodesic solver against the closed forms."""
 import numpy as np
 import pytest
 import sympy as sp
+import torch
 
 from numerics import geodesics as G
 from numerics.validation import NotConvergedError
+from proofs_checks.geodesics import bottleneck_fraction, bottleneck_task
+from tests.helpers import assert_close
 from theory import geodesics as g
 
 
@@ -235,3 +238,29 @@ def test_trained_leaky_resnet_cost_equals_its_path_action_and_bad_input():
         G.train_leaky_resnet(X, Y, 2, 1.0, 0.01, rho=[0.3, 0.3])
     with pytest.raises(ValueError, match="same shape"):
         G.train_leaky_resnet(X, Y[:, :1], 2, 1.0, 0.01)
+
+
+def test_identity_start_keeps_nonnegative_representations_fixed():
+    # W = L̃·I: α_ℓ = (1 − ρL̃)·α + ρL̃·σ(α) = α for α >= 0, at every layer and any L̃
+    X = np.abs(np.random.default_rng(5).normal(size=(3, 4)))
+    for leak in (0.5, 6.0):
+        weights = leak * torch.eye(3, dtype=torch.float64).repeat(8, 1, 1)
+        steps = torch.full((8,), 1 / 8, dtype=torch.float64)
+        path = G.leaky_forward(torch.from_numpy(X), weights, steps, leak)
+        assert_close(path[-1].numpy(), X, rtol=1e-14, why="exact fixed point, rounding only")
+    with pytest.raises(ValueError, match="init"):
+        G.train_leaky_resnet(X, X, 4, 1.0, 0.1, init="zeros")
+
+
+def test_bottleneck_task_factors_through_two_dimensions():
+    X, Y = bottleneck_task(3)
+    assert X.shape == Y.shape == (5, 12)
+    assert np.linalg.matrix_rank(X) == 5 and np.linalg.matrix_rank(Y) == 5
+    # every output row is a function of (s, 1): where relu(s + 1) > 0 it gives s back
+    alive = Y[0] > 0
+    s = Y[0, alive] - 1.0
+    assert alive.sum() >= 8 and np.all(Y[4] == 1.0)
+    assert_close(Y[1:4, alive], [np.maximum(-0.3 - s, 0), np.maximum(s - 0.3, 0), np.maximum(1 - s, 0)],
+                 rtol=0.0, atol=1e-12, why="the ramps of the same s")
+    # by hand: least 2, layers within 1.1 × 2 = 2.2: the values 2 and 2.1, two of five
+    assert bottleneck_fraction([4.0, 2.0, 2.1, 2.3, 5.0]) == pytest.approx(0.4)
