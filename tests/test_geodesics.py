@@ -262,5 +262,5 @@ def test_bottleneck_task_factors_through_two_dimensions():
     assert alive.sum() >= 8 and np.all(Y[4] == 1.0)
     assert_close(Y[1:4, alive], [np.maximum(-0.3 - s, 0), np.maximum(s - 0.3, 0), np.maximum(1 - s, 0)],
                  rtol=0.0, atol=1e-12, why="the ramps of the same s")
-    # by hand: least 2, layers within 1.1 × 2 = 2.2: the values 2 and 2.1, two of five
-    assert bottleneck_fraction([4.0, 2.0, 2.1, 2.3, 5.0]) == pytest.approx(0.4)
+    # by hand: within 1.1 × 2 = 2.2 of the inner dimension 2: the values 2 and 2.1, two of five
+    assert bottleneck_fraction([4.0, 2.0, 2.1, 2.3, 5.0], 2) == pytest.approx(0.4)
