@@ -218,15 +218,19 @@ def solve_geodesic_bvp(A0: ArrayLike, A1: ArrayLike, leak: float, *, start: Arra
 
 @dataclass(frozen=True)
 class LeakyFit:
-    """Output of ``train_leaky_resnet``: ``weights`` (L, w, w), layer steps ``rho`` (L,),
+    """Output of ``train_leaky_resnet``: ``weights`` (L, w, w), the final layer steps ``rho`` (L,),
     representations ``path`` (L + 1, w, N) with path[0] = X, the parameter cost
-    (1/(2L̃))·Σ_ℓ ρ_ℓ‖W_ℓ‖², and the largest gradient entry at the end."""
+    (1/(2L̃))·Σ_ℓ ρ_ℓ‖W_ℓ‖², the misfit (1/N)‖Y − α_L‖², the largest gradient entry at the end, and
+    ``objectives``: the regularized loss misfit + λ·cost after each training round (one round per
+    set of layer steps: [0] with the starting steps, then one per adaptive update)."""
 
     weights: NDArray[np.float64]
     rho: NDArray[np.float64]
     path: NDArray[np.float64]
     cost: float
+    misfit: float
     gradient: float
+    objectives: tuple[float, ...]
 
 
 def leaky_forward(X: torch.Tensor, weights: torch.Tensor, rho: torch.Tensor,
@@ -239,21 +243,54 @@ def leaky_forward(X: torch.Tensor, weights: torch.Tensor, rho: torch.Tensor,
     return path
 
 
+def adaptive_steps(path: ArrayLike, rho: ArrayLike, leak: float, cap: float = 0.9) -> NDArray[np.float64]:
+    """The paper's adaptive layer steps: ρ_ℓ ← c_ℓ⁻¹/Σ_i c_i⁻¹ with c_ℓ = ‖A_ℓ − A_{ℓ−1}‖_F/ρ_ℓ the speed
+    of the representation in layer ℓ (the paper divides by a norm of A as well; a common scale
+    cancels), so that every layer moves the representation by the same distance: layers are dense
+    where it moves fast. Steps are then capped at ρ_ℓL̃ ≤ ``cap`` (each layer keeps a share
+    1 − ρ_ℓL̃ > 0 of its input; the excess goes to the uncapped layers in proportion).
+
+    path: (L + 1, w, N) representations A_0 … A_L; rho: (L,) the steps that produced them.
+    Returns the new (L,) steps, positive and summing to 1."""
+    reps = np.asarray(path, dtype=np.float64)
+    steps = np.asarray(rho, dtype=np.float64)
+    if reps.ndim != 3 or steps.shape != (reps.shape[0] - 1,):
+        raise ValueError(f"path must be (L + 1, w, N) and rho (L,), got {reps.shape} and {steps.shape}")
+    leak = nonnegative_float(leak, "leak", positive=True)
+    if not 0 < cap < 1 or steps.size * cap <= leak:
+        raise ValueError(f"cap must be in (0, 1) with L·cap > leak so that ρL̃ <= cap can sum to 1, got "
+                         f"cap={cap}, L={steps.size}, leak={leak}")
+    speeds = np.linalg.norm(reps[1:] - reps[:-1], axis=(1, 2)) / steps
+    new = 1 / np.maximum(speeds, 1e-300)
+    new /= new.sum()
+    limit = cap / leak
+    while np.any(new > limit * (1 + 1e-12)):
+        capped = new >= limit
+        new[capped] = limit
+        new[~capped] *= (1 - limit * capped.sum()) / new[~capped].sum()
+    return new
+
+
 def train_leaky_resnet(X: ArrayLike, Y: ArrayLike, depth: int, leak: float, lam: float, *,
                        rho: ArrayLike | None = None, seed: int = 0, gradient_tol: float = 1e-7,
-                       init: str = "small", plateau_rtol: float | None = None) -> LeakyFit:
+                       init: str = "small", plateau_rtol: float | None = None,
+                       adaptive_rounds: int = 0) -> LeakyFit:
     """Train a depth-L Leaky ResNet (width w = X's rows, layer steps ``rho``, uniform 1/L by
     default) on (1/N)‖Y − α_L‖² + (λ/(2L̃))·Σ_ℓ ρ_ℓ‖W_ℓ‖² by L-BFGS to a stationary point (or, with
     ``plateau_rtol``, to a plateau: see ``minimize_to_stationarity``). ``init="small"``:
     W_ℓ ~ N(0, 0.01/w); ``init="identity"``: W_ℓ = L̃·I + N(0, 10⁻⁴), under which every layer maps a
     non-negative representation to itself — at large L̃ the small start leaves (1 − ρL̃)^L of the
-    signal at the output and training stops at W = 0. Seeded. Requires ρ_ℓL̃ < 1."""
+    signal at the output and training stops at W = 0. With ``adaptive_rounds`` = k > 0 the steps are
+    then replaced k times by ``adaptive_steps`` of the trained path, each time training on from the
+    current weights. Seeded. Requires ρ_ℓL̃ < 1."""
     inputs, targets = as_matrix(X, "X"), as_matrix(Y, "Y")
     if inputs.shape != targets.shape:
         raise ValueError(f"X and Y must have the same shape (w, N), got {inputs.shape} and "
                          f"{targets.shape}")
     depth, leak = positive_int(depth, "depth"), nonnegative_float(leak, "leak", positive=True)
     lam = nonnegative_float(lam, "lam", positive=True)
+    if not isinstance(adaptive_rounds, int) or adaptive_rounds < 0:
+        raise ValueError(f"adaptive_rounds must be a non-negative integer, got {adaptive_rounds!r}")
     steps = np.full(depth, 1.0 / depth) if rho is None else np.asarray(rho, dtype=np.float64)
     if steps.shape != (depth,) or np.any(steps <= 0) or abs(steps.sum() - 1) > 1e-12:
         raise ValueError(f"rho must be {depth} positive layer steps summing to 1, got {steps}")
@@ -267,19 +304,31 @@ def train_leaky_resnet(X: ArrayLike, Y: ArrayLike, depth: int, leak: float, lam:
     start = (0.1 * noise / np.sqrt(width) if init == "small"
              else leak * torch.eye(width, dtype=torch.float64) + 0.01 * noise)
     weights = start.requires_grad_(True)
-    rho_t, X_t, Y_t = torch.from_numpy(steps), torch.from_numpy(inputs), torch.from_numpy(targets)
+    rho_t, X_t, Y_t = torch.from_numpy(steps.copy()), torch.from_numpy(inputs), torch.from_numpy(targets)
 
     def cost() -> torch.Tensor:
         return (rho_t * (weights**2).sum(dim=(1, 2))).sum() / (2 * leak)
 
-    def objective() -> torch.Tensor:
-        return ((Y_t - leaky_forward(X_t, weights, rho_t, leak)[-1]) ** 2).sum() / points + lam * cost()
+    def misfit() -> torch.Tensor:
+        return ((Y_t - leaky_forward(X_t, weights, rho_t, leak)[-1]) ** 2).sum() / points
 
-    gradient = minimize_to_stationarity(objective, [weights], 40, gradient_tol, "train_leaky_resnet",
-                                        plateau_rtol=plateau_rtol)
+    def objective() -> torch.Tensor:
+        return misfit() + lam * cost()
+
+    objectives = []
+    for round_ in range(adaptive_rounds + 1):
+        if round_:
+            with torch.no_grad():
+                path = torch.stack(leaky_forward(X_t, weights, rho_t, leak)).numpy()
+            rho_t.copy_(torch.from_numpy(adaptive_steps(path, rho_t.numpy(), leak)))
+        gradient = minimize_to_stationarity(objective, [weights], 40, gradient_tol, "train_leaky_resnet",
+                                            plateau_rtol=plateau_rtol)
+        with torch.no_grad():
+            objectives.append(float(objective()))
     with torch.no_grad():
         path = torch.stack(leaky_forward(X_t, weights, rho_t, leak))
-        return LeakyFit(weights.detach().numpy().copy(), steps, path.numpy(), float(cost()), gradient)
+        return LeakyFit(weights.detach().numpy().copy(), rho_t.numpy().copy(), path.numpy(), float(cost()),
+                        float(misfit()), gradient, tuple(objectives))
 
 
 def discrete_action(path: ArrayLike, rho: ArrayLike, leak: float) -> float:

@@ -264,3 +264,41 @@ def test_bottleneck_task_factors_through_two_dimensions():
                  rtol=0.0, atol=1e-12, why="the ramps of the same s")
     # by hand: within 1.1 × 2 = 2.2 of the inner dimension 2: the values 2 and 2.1, two of five
     assert bottleneck_fraction([4.0, 2.0, 2.1, 2.3, 5.0], 2) == pytest.approx(0.4)
+
+
+def _path_with_moves(moves: list[float]) -> np.ndarray:
+    """Representations (L + 1, 2, 2) whose ℓ-th layer moves them by Frobenius distance moves[ℓ]."""
+    direction = np.array([[1.0, 0.0], [0.0, 0.0]])
+    return np.cumsum([np.eye(2), *[m * direction for m in moves]], axis=0)
+
+
+def test_adaptive_steps_by_hand():
+    rho = np.full(3, 1 / 3)
+    path = _path_with_moves([1.0, 2.0, 4.0])  # speeds 3, 6, 12: steps ∝ 1/speed = 4 : 2 : 1
+    assert_close(G.adaptive_steps(path, rho, 0.5), np.array([4, 2, 1]) / 7, rtol=1e-14, why="rounding")
+    # L̃ = 2, cap 0.9: ρ <= 0.45; 4/7 is capped, the other 0.55 is shared 2 : 1
+    assert_close(G.adaptive_steps(path, rho, 2.0), [0.45, 0.55 * 2 / 3, 0.55 / 3], rtol=1e-14, why="rounding")
+    # equal distance per layer is the fixed point, whatever the steps
+    uneven = np.array([0.5, 0.3, 0.2])
+    steady = _path_with_moves([0.7] * 3)
+    assert_close(G.adaptive_steps(steady, uneven, 1.0), uneven, rtol=1e-14, why="rounding")
+    with pytest.raises(ValueError, match="rho"):
+        G.adaptive_steps(path, rho[:2], 1.0)
+    with pytest.raises(ValueError, match="cap"):
+        G.adaptive_steps(path, rho, 3.0)  # 3 layers × 0.9 < L̃: the capped steps cannot sum to 1
+
+
+def test_adaptive_training_starts_uniform_and_its_cost_is_its_path_action():
+    rng = np.random.default_rng(7)
+    X, Y = np.abs(rng.normal(size=(3, 2))) + 0.2, np.abs(rng.normal(size=(3, 2))) + 0.2
+    uniform = G.train_leaky_resnet(X, Y, 4, 1.0, 0.01, seed=1)
+    fit = G.train_leaky_resnet(X, Y, 4, 1.0, 0.01, seed=1, adaptive_rounds=2)
+    assert len(fit.objectives) == 3
+    # round 0 is the uniform training: same seed, same steps, same stationary point
+    assert fit.objectives[0] == pytest.approx(uniform.misfit + 0.01 * uniform.cost, rel=1e-12)
+    assert not np.allclose(fit.rho, 0.25) and fit.rho.sum() == pytest.approx(1.0) and fit.rho.max() <= 0.9
+    # at stationarity the cost with uneven steps is the discrete action of its path (least-norm weights)
+    assert abs(fit.cost - G.discrete_action(fit.path, fit.rho, 1.0)) < 1e-6 * fit.cost
+    assert fit.objectives[-1] == pytest.approx(fit.misfit + 0.01 * fit.cost, rel=1e-12)
+    with pytest.raises(ValueError, match="adaptive_rounds"):
+        G.train_leaky_resnet(X, Y, 4, 1.0, 0.01, adaptive_rounds=-1)

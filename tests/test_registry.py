@@ -132,6 +132,7 @@ def test_cli_list_run_show(toy_claims, tmp_path, capsys):
     assert cli.main(["run", "toy.honest", "--out", str(tmp_path), "--quiet"]) == 0
     assert "1/1 claims pass" in capsys.readouterr().out
     assert cli.main(["run", "toy.blind", "--out", str(tmp_path), "--quiet"]) == 1
+    assert cli.main(["run", "toy.blind", "--out", str(tmp_path), "--quiet", "--exit-zero"]) == 0
     assert cli.main(["show", "toy.blind", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "fail, control missed" in out and "cannot fail" in out
