@@ -240,6 +240,8 @@ COI_GAMMA = 1e-2
 #: A layer is "in the bottleneck" when its COI is within this factor of the inner dimension.
 NEAR = 1.1
 INNER = 2  # the inner dimension of ``bottleneck_task``: (s, 1)
+BOTTLENECK_DEPTH = 32
+SEPARATED = 12.0  # the L̃ from which the least COI is the inner dimension (measured: 2.2–2.3 at L̃ = 6)
 
 
 def bottleneck_task(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -280,28 +282,35 @@ def bottleneck_fraction(coi: list[float], inner: float) -> float:
     statement="Trained Leaky ResNets (width 5, 12 points, depth 32, λ = 0.01) on a map whose ends "
     "have rank 5 but which factors through 2 dimensions separate timescales at large effective depth "
     "L̃: the least regularized cost of identity along the path is the inner dimension 2 (at the "
-    "largest L̃), and the share of the depth spent within 10 % of it grows from the smallest L̃ to "
-    "the largest by at least a fifth.",
+    "largest L̃), the share of the depth spent within 10 % of it grows from the smallest L̃ to "
+    "the largest by at least a fifth, and from L̃ = 12 on the share outside it shrinks like 1/L̃ "
+    "(the jumps in and out take a depth ∝ 1/L̃).",
     source=SOURCE + ": for large L̃ the potential (COI) term dominates, the representation jumps to a "
-    "low-dimensional one, moves slowly there and jumps back",
+    "low-dimensional one, moves slowly there and jumps back; the 1/L̃ from the form of Hamilton's "
+    "equations (theory.geodesics.transit_share_exponent)",
     predict=lambda inner: float(inner),
     broken=lambda inner: float(inner + 1),
     broken_how="a bottleneck one dimension wider than the map's inner dimension",
 )
 def check_bottleneck(ctx: Context, predict: Callable[[int], float]) -> list:
-    leaks = ctx.pick(quick=[3.0, 12.0], full=[1.0, 3.0, 6.0, 12.0, 16.0])
+    leaks = ctx.pick(quick=[3.0, 12.0, 24.0], full=[1.0, 3.0, 6.0, 12.0, 16.0, 20.0, 24.0])
     tasks = ctx.seeds(ctx.pick(quick=1, full=3), label="tasks")
-    cases = [{"task": t, "leak": leak, "depth": 32} for t in tasks for leak in leaks]
+    cases = [{"task": t, "leak": leak, "depth": BOTTLENECK_DEPTH} for t in tasks for leak in leaks]
     rows = ctx.sweep("trainings", bottleneck_case, cases).rows
     by_key = {(r["task"], r["leak"]): r for r in rows}
     least = [min(by_key[t, leaks[-1]]["coi"]) for t in tasks]
     fractions = {key: bottleneck_fraction(row["coi"], predict(INNER)) for key, row in by_key.items()}
     growth = [fractions[t, leaks[-1]] - fractions[t, leaks[0]] for t in tasks]
+    separated = [leak for leak in leaks if leak >= SEPARATED]
+    outside = {t: [1 - fractions[t, leak] for leak in separated] for t in tasks}
+    slopes = [float(np.polyfit(np.log(separated), np.log(outside[t]), 1)[0]) for t in tasks]
     labels = [{"task": t,
                "share of the depth near the inner dimension per L̃": {leak: round(fractions[t, leak], 3)
                                                                       for leak in leaks},
                "least COI per L̃": {leak: round(min(by_key[t, leak]["coi"]), 3) for leak in leaks},
-               "misfit per L̃": {leak: f"{by_key[t, leak]['misfit']:.1e}" for leak in leaks}} for t in tasks]
+               "misfit per L̃": {leak: f"{by_key[t, leak]['misfit']:.1e}" for leak in leaks},
+               f"log-log slope of the share outside over L̃ >= {SEPARATED:g}": round(slope, 3)}
+              for t, slope in zip(tasks, slopes, strict=True)]
     _plot_bottleneck(ctx, leaks, [by_key[tasks[0], leak] for leak in leaks])
     return [
         ctx.compare(f"least γ-COI along the path at L̃ = {leaks[-1]:g} vs the inner dimension",
@@ -315,6 +324,13 @@ def check_bottleneck(ctx: Context, predict: Callable[[int], float]) -> list:
                     "the inner dimension than the smallest (a clear, not a marginal, separation of "
                     "timescales); the control's wider bottleneck moves that level too",
                     cases=labels),
+        ctx.compare(f"log-log slope over L̃ >= {SEPARATED:g} of the share of the depth outside the "
+                    "bottleneck vs theory.transit_share_exponent", [float(theory.transit_share_exponent())]
+                    * len(tasks), slopes, rtol=0.0, atol=0.35,
+                    why=f"shares are multiples of 1/{BOTTLENECK_DEPTH + 1}: the log of the share outside "
+                    "(≈ 0.5 at L̃ = 12, ≈ 0.2 at 24) moves by up to 0.06 and 0.15, up to 0.3 on a slope "
+                    "over a factor 2 of L̃; a bottleneck of fixed width (slope 0) or one shrinking like "
+                    "L̃^(-1/2) is outside", cases=labels),
     ]
 
 

@@ -302,3 +302,15 @@ def test_adaptive_training_starts_uniform_and_its_cost_is_its_path_action():
     assert fit.objectives[-1] == pytest.approx(fit.misfit + 0.01 * fit.cost, rel=1e-12)
     with pytest.raises(ValueError, match="adaptive_rounds"):
         G.train_leaky_resnet(X, Y, 4, 1.0, 0.01, adaptive_rounds=-1)
+
+
+def test_hamilton_field_is_linear_in_the_effective_depth():
+    assert g.transit_share_exponent() == -1 and g.transit_share_exponent(3, 2) == -1
+    # independent route: the paper's matrix form in numerics, at a drawn state, scales exactly with L̃;
+    # so a shot at L̃ over depth p is the shot at 1 over depth L̃·p (compared at p = 1/3 vs 1)
+    rng = np.random.default_rng(11)
+    A, B = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    for one, three in zip(G.hamilton_field(A, B, 1.0), G.hamilton_field(A, B, 3.0), strict=True):
+        assert_close(three, 3 * one, rtol=1e-14, why="rounding")
+    slow, fast = G.shoot(A * 0.1, B * 0.1, 1.0, samples=4), G.shoot(A * 0.1, B * 0.1, 3.0, samples=4)
+    assert_close(fast.A[1], slow.A[-1], rtol=1e-7, atol=1e-9, why="two DOP853 runs at rtol 1e-10")

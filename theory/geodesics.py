@@ -222,3 +222,21 @@ def lagrangian_fn(width: int, points: int):
     function = sp.lambdify([list(A), list(Adot), list(mask), leak], density, "numpy", cse=True)
     return lambda A_value, velocity, mask_value, leak_value: float(
         function(*(np.ravel(x) for x in (A_value, velocity, mask_value)), leak_value))
+
+
+def transit_share_exponent(width: int = 2, points: int = 2) -> sp.Integer:
+    """Exponent e in "the share of the depth spent moving between regions ∝ L̃^e", from the form of
+    Hamilton's equations: H = (L̃/2)·Tr[P K Pᵀ] − L̃·Tr[P Aᵀ] is L̃ times an L̃-free function, so the
+    field (Ȧ, Ṗ) = (∂H/∂P, −∂H/∂A) is homogeneous of some degree d in L̃ (derived: d = 1) and the flow
+    at effective depth L̃ over depth p is the flow at L̃ = 1 over time L̃·p. A jump that takes time τ at
+    L̃ = 1 takes depth τ/L̃: e = −d. (Heuristic where the jump's trajectory in (A, P) does not itself
+    change with L̃; the end conditions do depend on it. Derived with σ = identity: a fixed ReLU mask,
+    σ(A) = M ⊙ A, does not involve L̃.)"""
+    A, _, P = symbols(positive_int(width, "width"), positive_int(points, "points"))
+    H = leak / 2 * (P * A.T * A * P.T).trace() - leak * (P * A.T).trace()
+    field = [sp.diff(H, x) for x in P] + [-sp.diff(H, x) for x in A]
+    degrees = {sp.Poly(f, leak).degree() for f in field if f != 0}
+    (degree,) = degrees
+    if any(sp.expand(f - leak**degree * f.subs(leak, 1)) != 0 for f in field):
+        raise ArithmeticError("Hamilton's field is not homogeneous in L̃")
+    return sp.Integer(-degree)
