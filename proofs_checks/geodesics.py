@@ -380,11 +380,12 @@ def _adaptive_runs(ctx: Context) -> dict[tuple[int, float, int], dict]:
     grid = [(t, leak, depth) for t in tasks for leak in leaks for depth in depths]
     cases = [{"task": t, "leak": leak, "depth": d * factor, "rounds": rounds}
              for t, leak, d in grid for factor, rounds in ((1, ADAPTIVE_ROUNDS), (REFINE, 0))]
-    rows = {(r["task"], r["leak"], r["depth"]): r for r in ctx.sweep("trainings", adaptive_case, cases).rows}
-    return {(t, leak, d): {"uniform": rows[t, leak, d]["objectives"][0],
-                           "adaptive": min(rows[t, leak, d]["objectives"][1:]),
-                           "refined": rows[t, leak, REFINE * d]["objectives"][0], "row": rows[t, leak, d]}
-            for t, leak, d in grid}
+    rows = {(r["task"], r["leak"], r["depth"], r["rounds"]): r
+            for r in ctx.sweep("trainings", adaptive_case, cases).rows}
+    adaptive = {(t, leak, d): rows[t, leak, d, ADAPTIVE_ROUNDS] for t, leak, d in grid}
+    return {key: {"uniform": row["objectives"][0], "adaptive": min(row["objectives"][1:]),
+                  "refined": rows[key[0], key[1], REFINE * key[2], 0]["objectives"][0], "row": row}
+            for key, row in adaptive.items()}
 
 
 def _adaptive_labels(runs: dict) -> list[dict]:
