@@ -73,6 +73,21 @@ def _step_terms(path: torch.Tensor, leak: float, gamma: float, activation: str
     return density, H
 
 
+def step_hamiltonians(path: ArrayLike, leak: float, *, gamma: float = 0.0,
+                      activation: str = "relu") -> NDArray[np.float64]:
+    """The Hamiltonian H_k = (L̃/2)Tr[P K Pᵀ] − L̃Tr[P Aᵀ] on each step of a path with uniform steps,
+    P = (V_k + L̃A_k)(K_k + γI)⁻¹/L̃ the momentum of the step's velocity V_k = (A_{k+1} − A_k)·steps
+    (path (steps + 1, w, N), e.g. a trained network's representations): constant along a geodesic,
+    and ≈ −(L̃/2)·k* in a bottleneck of rank k* at large L̃ (CLAIMS.md §6). Returns (steps,)."""
+    reps = np.asarray(path, dtype=np.float64)
+    if reps.ndim != 3 or reps.shape[0] < 2:
+        raise ValueError(f"path must have shape (steps + 1, w, N) with steps >= 1, got {reps.shape}")
+    leak = nonnegative_float(leak, "leak", positive=True)
+    _sigma(activation)
+    _, H = _step_terms(torch.from_numpy(reps), leak, nonnegative_float(gamma, "gamma"), activation)
+    return H.numpy()
+
+
 def solve_geodesic(A0: ArrayLike, A1: ArrayLike, leak: float, steps: int, *, activation: str = "relu",
                    gamma: float = 1e-6, iterations: int = 5000, grad_tol: float = 1e-5,
                    start: ArrayLike | None = None) -> Geodesic:
@@ -107,11 +122,9 @@ def solve_geodesic(A0: ArrayLike, A1: ArrayLike, leak: float, steps: int, *, act
     if not np.isfinite(grad_norm) or grad_norm > grad_tol:
         raise NotConvergedError(f"solve_geodesic: gradient norm {grad_norm:.2e} after L-BFGS "
                                 f"(tolerance {grad_tol:g})")
-    with torch.no_grad():
-        path = torch.cat([ends[0], interior, ends[1]])
-        _, H = _step_terms(path, leak, gamma, activation)
-    array = path.detach().numpy()
-    return Geodesic(path=array, action=value, hamiltonian=H.numpy(),
+    array = torch.cat([ends[0], interior.detach(), ends[1]]).numpy()
+    return Geodesic(path=array, action=value,
+                    hamiltonian=step_hamiltonians(array, leak, gamma=gamma, activation=activation),
                     coi=np.array([cost_of_identity(a, activation, gamma) for a in array]),
                     grad_norm=grad_norm)
 
