@@ -256,7 +256,11 @@ def leaky_forward(X: torch.Tensor, weights: torch.Tensor, rho: torch.Tensor,
     return path
 
 
-def adaptive_steps(path: ArrayLike, rho: ArrayLike, leak: float, cap: float = 0.9) -> NDArray[np.float64]:
+ADAPTIVE_CAP = 0.9  # default largest ρ_ℓL̃ of the adaptive steps
+
+
+def adaptive_steps(path: ArrayLike, rho: ArrayLike, leak: float,
+                   cap: float = ADAPTIVE_CAP) -> NDArray[np.float64]:
     """The paper's adaptive layer steps: ρ_ℓ ← c_ℓ⁻¹/Σ_i c_i⁻¹ with c_ℓ = ‖A_ℓ − A_{ℓ−1}‖_F/ρ_ℓ the speed
     of the representation in layer ℓ (the paper divides by a norm of A as well; a common scale
     cancels), so that every layer moves the representation by the same distance: layers are dense
@@ -304,6 +308,9 @@ def train_leaky_resnet(X: ArrayLike, Y: ArrayLike, depth: int, leak: float, lam:
     lam = nonnegative_float(lam, "lam", positive=True)
     if not isinstance(adaptive_rounds, int) or adaptive_rounds < 0:
         raise ValueError(f"adaptive_rounds must be a non-negative integer, got {adaptive_rounds!r}")
+    if adaptive_rounds and depth * ADAPTIVE_CAP <= leak:
+        raise ValueError(f"adaptive_rounds needs depth * {ADAPTIVE_CAP} > leak (room for the capped steps), "
+                         f"got depth={depth}, leak={leak}")
     steps = np.full(depth, 1.0 / depth) if rho is None else np.asarray(rho, dtype=np.float64)
     if steps.shape != (depth,) or np.any(steps <= 0) or abs(steps.sum() - 1) > 1e-12:
         raise ValueError(f"rho must be {depth} positive layer steps summing to 1, got {steps}")

@@ -302,6 +302,8 @@ def test_adaptive_training_starts_uniform_and_its_cost_is_its_path_action():
     assert fit.objectives[-1] == pytest.approx(fit.misfit + 0.01 * fit.cost, rel=1e-12)
     with pytest.raises(ValueError, match="adaptive_rounds"):
         G.train_leaky_resnet(X, Y, 4, 1.0, 0.01, adaptive_rounds=-1)
+    with pytest.raises(ValueError, match="adaptive_rounds needs"):
+        G.train_leaky_resnet(X, Y, 4, 3.8, 0.01, adaptive_rounds=1)  # uniform ρL̃ = 0.95 > the cap
 
 
 def test_hamilton_field_is_linear_in_the_effective_depth():
