@@ -258,20 +258,27 @@ def bottleneck_task(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.vstack([x, ones]), np.vstack([*ramps, ones])
 
 
+def _train_on_bottleneck_task(case: dict, adaptive_rounds: int = 0) -> solvers.LeakyFit:
+    """The training protocol of the bottleneck claims: ``bottleneck_task(case["task"])``, depth
+    ``case["depth"]``, effective depth ``case["leak"]``, λ = 0.01, identity start, L-BFGS to a
+    plateau (relative change < 1e-9 per round; the minima sit on ReLU kinks)."""
+    X, Y = bottleneck_task(case["task"])
+    return solvers.train_leaky_resnet(X, Y, case["depth"], case["leak"], BOTTLENECK_LAM, init="identity",
+                                      gradient_tol=1e-6, plateau_rtol=1e-9, adaptive_rounds=adaptive_rounds)
+
+
 def bottleneck_case(case: dict) -> dict:
     """Sweep case: a depth-``depth`` Leaky ResNet of effective depth ``leak`` trained (identity
     start, λ = 0.01, L-BFGS to a plateau) on ``bottleneck_task(task)``; the γ-COI and the effective
     rank (Σs)²/Σs² of every representation A_0 … A_L, −2H/L̃ on every layer (the γ-stabilized step
     Hamiltonian of the path: ≈ k* in a bottleneck of rank k*), the misfit and the final gradient."""
-    X, Y = bottleneck_task(case["task"])
-    fit = solvers.train_leaky_resnet(X, Y, case["depth"], case["leak"], BOTTLENECK_LAM, init="identity",
-                                     gradient_tol=1e-6, plateau_rtol=1e-9)
+    fit = _train_on_bottleneck_task(case)
     values = [np.linalg.svd(A, compute_uv=False) for A in fit.path]
     hamiltonians = solvers.step_hamiltonians(fit.path, case["leak"], gamma=COI_GAMMA)
     return {"coi": [solvers.cost_of_identity(A, gamma=COI_GAMMA) for A in fit.path],
             "hamiltonian_rank": (-2 * hamiltonians / case["leak"]).tolist(),
             "effective_rank": [float(v.sum() ** 2 / (v**2).sum()) for v in values],
-            "misfit": float(np.sum((fit.path[-1] - Y) ** 2) / BOTTLENECK_POINTS), "gradient": fit.gradient}
+            "misfit": fit.misfit, "gradient": fit.gradient}
 
 
 def bottleneck_fraction(coi: list[float], inner: float) -> float:
@@ -306,7 +313,7 @@ def check_bottleneck(ctx: Context, predict: Callable[[int], float]) -> list:
     growth = [fractions[t, leaks[-1]] - fractions[t, leaks[0]] for t in tasks]
     separated = [leak for leak in leaks if leak >= SEPARATED]
     outside = {t: [1 - fractions[t, leak] for leak in separated] for t in tasks}
-    hamiltonian_ranks = [float(np.median(by_key[t, leaks[-1]]["hamiltonian_rank"])) for t in tasks]
+    medians = {key: float(np.median(row["hamiltonian_rank"])) for key, row in by_key.items()}
     slopes = [float(np.polyfit(np.log(separated), np.log(outside[t]), 1)[0]) for t in tasks]
     labels = [{"task": t,
                "share of the depth near the inner dimension per L̃": {leak: round(fractions[t, leak], 3)
@@ -314,8 +321,7 @@ def check_bottleneck(ctx: Context, predict: Callable[[int], float]) -> list:
                "least COI per L̃": {leak: round(min(by_key[t, leak]["coi"]), 3) for leak in leaks},
                "misfit per L̃": {leak: f"{by_key[t, leak]['misfit']:.1e}" for leak in leaks},
                f"log-log slope of the share outside over L̃ >= {SEPARATED:g}": round(slope, 3),
-               "median −2H/L̃ per L̃": {leak: round(float(np.median(by_key[t, leak]["hamiltonian_rank"])), 3)
-                                      for leak in leaks}}
+               "median −2H/L̃ per L̃": {leak: round(medians[t, leak], 3) for leak in leaks}}
               for t, slope in zip(tasks, slopes, strict=True)]
     _plot_bottleneck(ctx, leaks, [by_key[tasks[0], leak] for leak in leaks])
     return [
@@ -338,7 +344,7 @@ def check_bottleneck(ctx: Context, predict: Callable[[int], float]) -> list:
                     "over a factor 2 of L̃; a bottleneck of fixed width (slope 0) or one shrinking like "
                     "L̃^(-1/2) is outside", cases=labels),
         ctx.compare(f"median over the layers of −2H/L̃ at L̃ = {leaks[-1]:g} vs the bottleneck rank",
-                    [predict(INNER)] * len(tasks), hamiltonian_ranks, rtol=0.0, atol=0.1,
+                    [predict(INNER)] * len(tasks), [medians[t, leaks[-1]] for t in tasks], rtol=0.0, atol=0.1,
                     why="H → −(L̃/2)·k* up to O(γ) and finite-L̃ terms (full run: medians 1.50–1.74, "
                     "1.90–1.94, 1.98–1.99 at L̃ = 6, 12, 24); 0.1 tells 2 from 1 and 3", cases=labels),
     ]
@@ -375,9 +381,7 @@ def adaptive_case(case: dict) -> dict:
     (identity start, λ = 0.01, L-BFGS to a plateau), uniform steps, then ``rounds`` adaptive updates
     of the steps; the regularized loss after each round, the final steps and the γ-COI along the
     final path."""
-    X, Y = bottleneck_task(case["task"])
-    fit = solvers.train_leaky_resnet(X, Y, case["depth"], case["leak"], BOTTLENECK_LAM, init="identity",
-                                     gradient_tol=1e-6, plateau_rtol=1e-9, adaptive_rounds=case["rounds"])
+    fit = _train_on_bottleneck_task(case, case["rounds"])
     return {"objectives": list(fit.objectives), "rho": fit.rho.tolist(), "misfit": fit.misfit,
             "coi": [solvers.cost_of_identity(A, gamma=COI_GAMMA) for A in fit.path], "gradient": fit.gradient}
 
@@ -388,7 +392,7 @@ def _adaptive_runs(ctx: Context) -> dict[tuple[int, float, int], dict]:
     as the steps move), the uniform one at depth ``REFINE``·L (``refined``), and the adaptive run's
     row."""
     leaks = ctx.pick(quick=[12.0], full=[12.0, 16.0])
-    depths = ctx.pick(quick=[16], full=[24, 32])  # L > L̃/0.9: room for the capped steps
+    depths = ctx.pick(quick=[16], full=[24, 32])  # L > L̃/solvers.ADAPTIVE_CAP: room for the capped steps
     tasks = ctx.seeds(ctx.pick(quick=1, full=3), label="tasks")
     grid = [(t, leak, depth) for t in tasks for leak in leaks for depth in depths]
     cases = [{"task": t, "leak": leak, "depth": d * factor, "rounds": rounds}
