@@ -547,19 +547,35 @@ class GraphTask:
     z: NDArray
 
 
-def interaction_sbm(num_nodes: int, seed: int, *, degree_in: float = 2.0, degree_out: float = 1.0,
+LABELS = ("sum", "reach")
+
+
+def interaction_sbm(num_nodes: int, seed: int, *, label: str = "sum", hops: int = 1,
+                    active: float | None = None, degree_in: float = 2.0, degree_out: float = 1.0,
                     tail: float = 2.5) -> GraphTask:
     """A two-block degree-corrected stochastic block model and labels that need interactions.
 
     Vertex v gets a weight θ_v ~ 1 + Pareto(``tail``) (normalized to mean 1: hubs and many
     low-degree vertices) and a block v mod 2; edge u–v is present with probability
-    min(1, θ_uθ_v·c/(n/2)), c = ``degree_in`` within a block and ``degree_out`` across. Features
-    z_v ~ N(0, 1); the label is 1{z_v + Σ_{u∈N(v)} z_u > 0}: a threshold of a sum, which no product
-    g(x_v)·h(x_rest) gives (its separation rank with respect to ({v}, rest) is not 1), and every
-    edge weighs the same — a vertex that loses k of its d edges keeps a correlation
-    √((d + 1 − k)/(d + 1)) with its label, so the first edges of low-degree vertices matter most.
-    Deterministic in ``seed``."""
+    min(1, θ_uθ_v·c/(n/2)), c = ``degree_in`` within a block and ``degree_out`` across. Labels:
+
+    - ``label="sum"``: features z_v ~ N(0, 1), label 1{z_v + Σ_{u∈N(v)} z_u > 0} — a threshold of
+      a sum, which no product g(x_v)·h(x_rest) gives (separation rank > 1 with respect to
+      ({v}, rest)); a vertex that loses k of its d edges keeps a correlation √((d + 1 − k)/(d + 1))
+      with its label.
+    - ``label="reach"``: features b_v ~ Bernoulli(``active``), label 1{an active vertex within
+      ``hops`` of v} = 1 − Π_{dist(u, v) <= hops}(1 − b_u) (``reach_labels``): a product across
+      ({v}, rest) over the ball of radius ``hops``. By default ``active`` = 1 − 2^{−1/m̄} with m̄
+      the mean ball size, which would balance the labels if every ball had m̄ vertices.
+
+    The graph and z do not depend on ``label``: the tasks of one seed share their graph.
+    Deterministic in ``seed``; ``z`` of the returned task holds the features (z or b)."""
     num_nodes = positive_int(num_nodes, "num_nodes", minimum=4)
+    if label not in LABELS:
+        raise ValueError(f"label must be one of {LABELS}, got {label!r}")
+    hops = positive_int(hops, "hops")
+    if label == "sum" and hops != 1:
+        raise ValueError(f"hops applies to label='reach' only (the sum is over N(v)), got hops={hops}")
     rng = np.random.default_rng(seed)
     block = np.arange(num_nodes) % 2
     theta = rng.pareto(tail, num_nodes) + 1.0
@@ -570,9 +586,42 @@ def interaction_sbm(num_nodes: int, seed: int, *, degree_in: float = 2.0, degree
     pairs = np.stack([u[present], v[present]])
     edge_index = np.concatenate([pairs, pairs[::-1]], axis=1)
     z = rng.standard_normal(num_nodes)
-    signal = z.copy()
-    np.add.at(signal, edge_index[0], z[edge_index[1]])
-    return GraphTask(edge_index, (signal > 0).astype(np.int64), block, z)
+    if label == "sum":
+        signal = z.copy()
+        np.add.at(signal, edge_index[0], z[edge_index[1]])
+        return GraphTask(edge_index, (signal > 0).astype(np.int64), block, z)
+    if active is None:
+        active = 1.0 - 2.0 ** (-1.0 / float(np.mean(ball_sizes(edge_index, hops, num_nodes=num_nodes))))
+    elif not 0.0 < active < 1.0:
+        raise ValueError(f"active must be a probability in (0, 1), got {active}")
+    b = (rng.random(num_nodes) < active).astype(float)
+    return GraphTask(edge_index, reach_labels(edge_index, b, hops), block, b)
+
+
+def _balls(edge_index: ArrayLike, hops: int, num_nodes: int | None) -> sparse.csr_matrix:
+    """Boolean (n, n) sparse matrix: u within ``hops`` of v (closed balls)."""
+    edges, count = check_edge_index(edge_index, num_nodes)
+    step = sparse.csr_matrix((np.ones(edges.shape[1], dtype=bool), (edges[0], edges[1])),
+                             shape=(count, count)) + sparse.eye(count, dtype=bool, format="csr")
+    reach = sparse.eye(count, dtype=bool, format="csr")
+    for _ in range(positive_int(hops, "hops")):
+        reach = reach @ step
+    return reach
+
+
+def ball_sizes(edge_index: ArrayLike, hops: int, *, num_nodes: int | None = None) -> NDArray[np.int64]:
+    """|{u : dist(u, v) <= hops}| for every vertex v (v included), by boolean sparse products."""
+    return np.asarray(_balls(edge_index, hops, num_nodes).sum(axis=1)).ravel().astype(np.int64)
+
+
+def reach_labels(edge_index: ArrayLike, active: ArrayLike, hops: int) -> NDArray[np.int64]:
+    """1{some u with active_u = 1 lies within ``hops`` of v} for every vertex v of the graph
+    (active (n,) in {0, 1}; n fixes the number of vertices, isolated ones included)."""
+    flags = np.asarray(active)
+    if flags.ndim != 1 or not np.all((flags == 0) | (flags == 1)):
+        raise ValueError(f"active must be a 0/1 vector, one entry per vertex, got shape {flags.shape}")
+    hit = _balls(edge_index, hops, flags.size) @ flags.astype(bool)
+    return np.asarray(hit).ravel().astype(np.int64)
 
 
 def task_features(z: NDArray, block: NDArray, edge_index: NDArray) -> NDArray:

@@ -5,11 +5,8 @@ import proofs_checks
 from proofs_checks.registry import all_claims
 
 # Claim id -> (control outcome on quick, why the verdict is `inconclusive`): measured, not a defect;
-# the reasons are in the claims' notes (notes/walks.md, notes/tensor.md, notes/compositionality.md).
+# the reasons are in the claims' notes (notes/tensor.md, notes/compositionality.md).
 UNRESOLVED = {
-    "gnn.wis_preserves_interactions": ("caught", "WIS cuts off fewer vertices than every baseline, but "
-                                       "its GCN accuracy advantage over degree-based and spectral removal "
-                                       "is within the seed noise"),
     "tensor.counter_locality": ("missed", "quick trains 2 seeds for 300 steps, a pipeline check: the "
                                 "t-band of 2 paired differences resolves neither ordering, so the control "
                                 "decides nothing either; the full run catches it"),
@@ -20,8 +17,13 @@ UNRESOLVED = {
                             "power-law part, and the curve's shape needs two ν_h"),
 }
 
-# Claim id -> why its verdict is `fail` on quick: the claim as stated does not hold (notes/geodesics.md).
+# Claim id -> why its verdict is `fail` on quick: the claim as stated does not hold (notes/walks.md,
+# notes/geodesics.md).
 REFUTED = {
+    "gnn.wis_preserves_interactions": "WIS cuts off fewer vertices than every baseline, but on the task "
+                                      "'an active vertex within 2 hops' a GCN keeps less accuracy under WIS "
+                                      "than under spectral removal: fewer labels stay determined by the kept "
+                                      "graph",
     "leaky.adaptive_steps": "at stationarity the discrete optimum rises with the number of layers towards "
                             "the continuous action; adaptive steps discretize better, so their loss is "
                             "higher than uniform steps' at equal depth (by 1.6 % on quick), not lower",

@@ -228,6 +228,39 @@ def test_interaction_sbm_labels_and_features_against_networkx_and_gcn_normalizat
     assert np.array_equal(W.interaction_sbm(120, seed=4).edge_index, task.edge_index)  # seeded
 
 
+def test_reach_labels_and_ball_sizes_against_networkx_distances():
+    graph = nx.gnm_random_graph(40, 45, seed=3)  # sparse: some vertices isolated, several components
+    edge_index = as_edge_index(graph)
+    active = (np.random.default_rng(0).random(40) < 0.1).astype(int)
+    for hops in (1, 2, 3):
+        balls = [nx.single_source_shortest_path_length(graph, v, cutoff=hops) for v in range(40)]
+        assert W.ball_sizes(edge_index, hops, num_nodes=40).tolist() == [len(b) for b in balls]
+        expected = [int(any(active[u] for u in b)) for b in balls]
+        assert W.reach_labels(edge_index, active, hops).tolist() == expected
+    with pytest.raises(ValueError, match="active"):
+        W.reach_labels(edge_index, np.full(40, 0.5), 1)
+    with pytest.raises(ValueError, match="hops"):
+        W.reach_labels(edge_index, active, 0)
+
+
+def test_interaction_sbm_reach_task_shares_the_graph_and_balances_the_labels_by_its_rule():
+    summed = W.interaction_sbm(300, seed=7)
+    for hops in (1, 2):
+        task = W.interaction_sbm(300, seed=7, label="reach", hops=hops)
+        assert np.array_equal(task.edge_index, summed.edge_index)  # one graph per seed, any label
+        assert set(np.unique(task.z)) <= {0.0, 1.0}
+        assert np.array_equal(task.labels, W.reach_labels(task.edge_index, task.z, hops))
+        # the default rate 1 − 2^{−1/m̄}: a ball of the mean size m̄ holds no active vertex with
+        # probability 1/2; by Jensen the mean label is at most 1/2 (binomial noise: 300 vertices)
+        assert 0.15 < task.labels.mean() < 0.55, task.labels.mean()
+    rare = W.interaction_sbm(300, seed=7, label="reach", active=0.01)
+    assert rare.labels.mean() < task.labels.mean()
+    for kwargs, word in (({"label": "max"}, "label"), ({"hops": 2}, "hops"),
+                         ({"label": "reach", "active": 1.0}, "active")):
+        with pytest.raises(ValueError, match=word):
+            W.interaction_sbm(300, seed=7, **kwargs)
+
+
 def test_removal_orders_dispatch_and_prefixes():
     edge_index = as_edge_index(nx.gnm_random_graph(30, 70, seed=2))
     assert np.array_equal(W.removal_order("one_wis", edge_index, 20), W.one_wis(edge_index, 20)[1])
@@ -242,3 +275,17 @@ def test_removal_orders_dispatch_and_prefixes():
     assert not remaining & {tuple(sorted(p)) for p in longer.tolist()}
     with pytest.raises(ValueError, match="method"):
         W.removal_order("ugs", edge_index, 3)
+
+
+def test_sparsified_case_measures_on_the_kept_graph():
+    from proofs_checks.walks import sparsified_case
+
+    case = {"task": "reach 2", "method": "random", "max_ratio": 0.5, "seed": 3, "nodes": 100, "epochs": 1}
+    whole, half = sparsified_case({**case, "ratio": 0.0}), sparsified_case({**case, "ratio": 0.5})
+    assert whole["determined"] == 1.0  # the full graph determines every label, by definition
+    task = W.interaction_sbm(100, 3, label="reach", hops=2)
+    removed = W.random_removal(task.edge_index, round(0.5 * task.edge_index.shape[1] / 2), seed=3)[1]
+    kept = W.without(task.edge_index, removed)
+    assert half["determined"] == np.mean(W.reach_labels(kept, task.z, 2) == task.labels) < 1.0
+    assert half["zero_walk_index"] == int(np.sum(W.singleton_walk_indices(kept, 3, num_nodes=100) == 0))
+    assert sparsified_case({**case, "task": "sum", "ratio": 0.5})["determined"] is None
