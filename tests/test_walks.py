@@ -277,8 +277,8 @@ def test_removal_orders_dispatch_and_prefixes():
         W.removal_order("ugs", edge_index, 3)
 
 
-def test_sparsified_case_measures_on_the_kept_graph():
-    from proofs_checks.walks import sparsified_case
+def test_sparsified_and_cut_off_cases_measure_on_the_kept_graph():
+    from proofs_checks.walks import cut_off_case, sparsified_case
 
     case = {"task": "reach 2", "method": "random", "max_ratio": 0.5, "seed": 3, "nodes": 100, "epochs": 1}
     whole, half = sparsified_case({**case, "ratio": 0.0}), sparsified_case({**case, "ratio": 0.5})
@@ -287,5 +287,7 @@ def test_sparsified_case_measures_on_the_kept_graph():
     removed = W.random_removal(task.edge_index, round(0.5 * task.edge_index.shape[1] / 2), seed=3)[1]
     kept = W.without(task.edge_index, removed)
     assert half["determined"] == np.mean(W.reach_labels(kept, task.z, 2) == task.labels) < 1.0
-    assert half["zero_walk_index"] == int(np.sum(W.singleton_walk_indices(kept, 3, num_nodes=100) == 0))
+    graph = {k: v for k, v in case.items() if k not in ("task", "epochs")}
+    expected = int(np.sum(W.singleton_walk_indices(kept, 3, num_nodes=100) == 0))
+    assert cut_off_case({**graph, "ratio": 0.5})["zero_walk_index"] == expected > 0
     assert sparsified_case({**case, "task": "sum", "ratio": 0.5})["determined"] is None
