@@ -282,30 +282,44 @@ def sparsified_case(case: dict) -> dict:
 
 
 def _mean_curve(ax, rows: list[dict], key: str, color: str, style: str, label: str | None) -> None:
+    """Mean over seeds against the removal ratio; solid curves with ± sd bars, dotted ones bare."""
     ratios = sorted({r["ratio"] for r in rows})
     values = [[r[key] for r in rows if r["ratio"] == q] for q in ratios]
-    ax.errorbar(ratios, [np.mean(v) for v in values], yerr=[np.std(v) for v in values], color=color, ls=style,
+    spread = [np.std(v) for v in values] if style == "-" else None
+    ax.errorbar(ratios, [np.mean(v) for v in values], yerr=spread, color=color, ls=style,
                 marker="o" if style == "-" else None, ms=3, capsize=2, label=label)
 
 
 def _plot_sparsification(ctx: Context, rows: list[dict], cut_rows: list[dict], methods: list[str]) -> None:
-    fig, axes = plt.subplots(1, len(TASKS) + 1, figsize=(4.2 * (len(TASKS) + 1), 3.6))
-    for method, color in zip(methods, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False):
-        for ax, task in zip(axes, TASKS, strict=False):
-            mine = [r for r in rows if r["method"] == method and r["task"] == task]
-            _mean_curve(ax, mine, "accuracy", color, "-", method)
+    """Top: accuracy (and, dotted, the share of labels the kept graph determines) per task, and the
+    vertices cut off; bottom: the prediction's accuracy minus each other sparsifier's, paired by seed."""
+    fig, axes = plt.subplots(2, len(TASKS) + 1, figsize=(4.2 * (len(TASKS) + 1), 6.8), sharex=True)
+    colors = dict(zip(methods, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
+    mine = {(r["task"], r["method"], r["seed"], r["ratio"]): r["accuracy"] for r in rows}
+    for method in methods:
+        for k, task in enumerate(TASKS):
+            these = [r for r in rows if r["method"] == method and r["task"] == task]
+            _mean_curve(axes[0, k], these, "accuracy", colors[method], "-", method)
             if TASKS[task]["label"] == "reach":
-                _mean_curve(ax, mine, "determined", color, ":", None)
-        _mean_curve(axes[-1], [r for r in cut_rows if r["method"] == method], "zero_walk_index", color, "-",
-                    method)
-    for ax, task in zip(axes, TASKS, strict=False):
-        ax.set(xlabel="removal ratio", title=f"task '{task}': GCN test accuracy")
-    axes[0].set_ylabel("mean ± sd over seeds")
-    axes[1].plot([], [], "k:", label="share of labels the\nkept graph determines")
-    axes[1].legend(fontsize=7, loc="lower left")
-    axes[-1].set(xlabel="removal ratio", ylabel="vertices with walk index 0",
-                 title="vertices cut off (singleton WI, depth 3)")
-    axes[0].legend(fontsize=8)
+                _mean_curve(axes[0, k], these, "determined", colors[method], ":", None)
+            if method != methods[0]:
+                gaps = [{"ratio": r["ratio"],
+                         "gap": mine[task, methods[0], r["seed"], r["ratio"]] - r["accuracy"]} for r in these]
+                _mean_curve(axes[1, k], gaps, "gap", colors[method], "-", f"{methods[0]} − {method}")
+        _mean_curve(axes[0, -1], [r for r in cut_rows if r["method"] == method], "zero_walk_index",
+                    colors[method], "-", method)
+    for k, task in enumerate(TASKS):
+        axes[0, k].set(title=f"task '{task}': GCN test accuracy")
+        axes[1, k].axhline(0.0, color="grey", lw=0.8)
+        axes[1, k].set(xlabel="removal ratio", title=f"'{task}': accuracy difference")
+    axes[0, 0].set_ylabel("mean ± sd over seeds")
+    axes[1, 0].set_ylabel("paired by seed: mean ± sd")
+    axes[0, 1].plot([], [], "k:", label="share of labels the\nkept graph determines")
+    axes[0, 1].legend(fontsize=7, loc="lower left")
+    axes[1, 0].legend(fontsize=7)
+    axes[0, -1].set(ylabel="vertices with walk index 0", title="vertices cut off (singleton WI, depth 3)")
+    axes[0, -1].legend(fontsize=7)
+    axes[1, -1].axis("off")
     ctx.savefig(fig, "accuracy")
 
 
