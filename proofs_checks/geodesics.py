@@ -138,11 +138,10 @@ def action_case(case: dict) -> dict:
     fit = solvers.train_leaky_resnet(X, Y, case["depth"], case["leak"], ACTION_LAM, seed=case["seed"])
     row = {"cost": fit.cost, "own": solvers.discrete_action(fit.path, fit.rho, case["leak"])}
     try:
-        bvp = solvers.solve_geodesic_bvp(X, fit.path[-1], case["leak"])
+        bvp = solvers.solve_geodesic_bvp(X, fit.path[-1], case["leak"], steps=400)
     except NotConvergedError as err:  # the continuous geodesic is not found: this draw is not judged
         return dict(row, A=None, B=None, reason=str(err))
-    shot = solvers.shoot(X, bvp.B[0], case["leak"], samples=401)
-    return dict(row, A=shot.A.tolist(), B=shot.B.tolist())
+    return dict(row, A=bvp.A.tolist(), B=bvp.B.tolist())
 
 
 def _broken_lagrangian(A: np.ndarray, velocity: np.ndarray, mask: np.ndarray, leak: float) -> float:
@@ -211,7 +210,7 @@ def check_action(ctx: Context, predict: Callable) -> list:
                     [0.0] * len(limits), limits, rtol=0.0, atol=[0.01 * a for a in scales],
                     cases=[{"leak": leak, "seed": seed} for leak, seed in judged],
                     why="the discretization error of a forward-Euler path is a/L + b/L² + O(1/L³); the "
-                    "remainder left in c at L >= 4 is below 1 % of the action (measured: |c| <= 2e-3)"),
+                    "remainder left in c at L >= 4 is below 1 % of the action (measured: |c| <= 4e-3)"),
     ]
 
 
