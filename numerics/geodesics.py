@@ -135,14 +135,15 @@ def solve_geodesic(A0: ArrayLike, A1: ArrayLike, leak: float, steps: int, *, act
 
 Matrix = NDArray[np.float64]
 Field = Callable[[Matrix, Matrix, float], tuple[Matrix, Matrix]]  # (A, B, L̃) -> (Ȧ, Ḃ)
+Array = NDArray[np.float64] | torch.Tensor  # the Hamilton field works on either, batched
 
 
-def _transpose(M):
+def _transpose(M: Array) -> Array:
     """Swap the last two axes (numpy or torch, batched)."""
     return M.swapaxes(-1, -2)
 
 
-def hamilton_field(A, B, leak: float):
+def hamilton_field(A: Array, B: Array, leak: float) -> tuple[Array, Array]:
     """The paper's Hamilton equations for ReLU (CLAIMS.md §6), any (w, N), numpy or torch, batched
     over leading axes: Ȧ = L̃(B K − A), Ḃ = −L̃(σ̇(A) ⊙ [σ(A) Bᵀ B] − B), K = σ(A)ᵀσ(A)."""
     post = _sigma("relu")(A)
@@ -199,7 +200,7 @@ def shoot(A0: ArrayLike, B0: ArrayLike, leak: float, *, field: Field = hamilton_
                 solution.nfev)
 
 
-def hamilton_tangent(A, B, dA, dB, leak: float):
+def hamilton_tangent(A: Array, B: Array, dA: Array, dB: Array, leak: float) -> tuple[Array, Array]:
     """The derivative of ``hamilton_field`` at (A, B) along (dA, dB) (the variational equations; torch or
     numpy, A and B broadcast against a batch of tangents): with P = σ(A), dP = σ̇(A) ⊙ dA,
     dȦ = L̃(dB K + B(dPᵀP + PᵀdP) − dA), dḂ = −L̃(σ̇(A) ⊙ [dP BᵀB + P dBᵀB + P BᵀdB] − dB)."""
