@@ -590,12 +590,13 @@ def interaction_sbm(num_nodes: int, seed: int, *, label: str = "sum", hops: int 
         signal = z.copy()
         np.add.at(signal, edge_index[0], z[edge_index[1]])
         return GraphTask(edge_index, (signal > 0).astype(np.int64), block, z)
+    balls = _balls(edge_index, hops, num_nodes)
     if active is None:
-        active = 1.0 - 2.0 ** (-1.0 / float(np.mean(ball_sizes(edge_index, hops, num_nodes=num_nodes))))
+        active = 1.0 - 2.0 ** (-1.0 / float(balls.sum() / num_nodes))
     elif not 0.0 < active < 1.0:
         raise ValueError(f"active must be a probability in (0, 1), got {active}")
     b = (rng.random(num_nodes) < active).astype(float)
-    return GraphTask(edge_index, reach_labels(edge_index, b, hops), block, b)
+    return GraphTask(edge_index, _reached(balls, b), block, b)
 
 
 def _balls(edge_index: ArrayLike, hops: int, num_nodes: int | None) -> sparse.csr_matrix:
@@ -620,8 +621,12 @@ def reach_labels(edge_index: ArrayLike, active: ArrayLike, hops: int) -> NDArray
     flags = np.asarray(active)
     if flags.ndim != 1 or not np.all((flags == 0) | (flags == 1)):
         raise ValueError(f"active must be a 0/1 vector, one entry per vertex, got shape {flags.shape}")
-    hit = _balls(edge_index, hops, flags.size) @ flags.astype(bool)
-    return np.asarray(hit).ravel().astype(np.int64)
+    return _reached(_balls(edge_index, hops, flags.size), flags)
+
+
+def _reached(balls: sparse.csr_matrix, active: NDArray) -> NDArray[np.int64]:
+    """1{the ball of v holds an active vertex} from the boolean ball matrix (``_balls``)."""
+    return np.asarray(balls @ active.astype(bool)).ravel().astype(np.int64)
 
 
 def task_features(z: NDArray, block: NDArray, edge_index: NDArray) -> NDArray:

@@ -248,19 +248,18 @@ def _removal_order(method: str, nodes: int, seed: int, count: int) -> np.ndarray
     return solvers.removal_order(method, graph, count, seed=seed)
 
 
-def _kept_graph(case: dict) -> tuple[np.ndarray, np.ndarray]:
-    """The graph of ``seed`` (shared by every task) and what is left of it once ``method`` removed
-    ``ratio`` of its edges (the prefix of its order up to ``max_ratio``)."""
-    graph = solvers.interaction_sbm(case["nodes"], case["seed"]).edge_index
+def _kept_graph(case: dict, graph: np.ndarray) -> np.ndarray:
+    """What is left of ``graph`` (the graph of ``seed``, shared by every task) once ``method``
+    removed ``ratio`` of its edges (the prefix of its order up to ``max_ratio``)."""
     pairs = graph.shape[1] // 2
     order = _removal_order(case["method"], case["nodes"], case["seed"], round(case["max_ratio"] * pairs))
-    return graph, solvers.without(graph, order[:round(case["ratio"] * pairs)])
+    return solvers.without(graph, order[:round(case["ratio"] * pairs)])
 
 
 def cut_off_case(case: dict) -> dict:
     """Sweep case: the number of vertices whose singleton walk index (depth 3) is 0 in the kept graph
     (``_kept_graph``): a property of the graph and the sparsifier, no training."""
-    _, kept = _kept_graph(case)
+    kept = _kept_graph(case, solvers.interaction_sbm(case["nodes"], case["seed"]).edge_index)
     indices = solvers.singleton_walk_indices(kept, 3, num_nodes=case["nodes"])
     return {"zero_walk_index": int(np.sum(indices == 0))}
 
@@ -271,7 +270,7 @@ def sparsified_case(case: dict) -> dict:
     label the kept graph still determines (the reach computed on it equals the label)."""
     spec = TASKS[case["task"]]
     task = solvers.interaction_sbm(case["nodes"], case["seed"], **spec)
-    _, kept = _kept_graph(case)
+    kept = _kept_graph(case, task.edge_index)
     split = np.random.default_rng(case["seed"]).permutation(case["nodes"])
     half = case["nodes"] // 2
     determined = (float(np.mean(solvers.reach_labels(kept, task.z, spec["hops"]) == task.labels))
@@ -290,12 +289,13 @@ def _mean_curve(ax, rows: list[dict], key: str, color: str, style: str, label: s
                 marker="o" if style == "-" else None, ms=3, capsize=2, label=label)
 
 
-def _plot_sparsification(ctx: Context, rows: list[dict], cut_rows: list[dict], methods: list[str]) -> None:
+def _plot_sparsification(ctx: Context, rows: list[dict], cut_rows: list[dict], methods: list[str],
+                         paired: dict[tuple, float]) -> None:
     """Top: accuracy (and, dotted, the share of labels the kept graph determines) per task, and the
-    vertices cut off; bottom: the prediction's accuracy minus each other sparsifier's, paired by seed."""
+    vertices cut off; bottom: the prediction's accuracy (``paired``: by task, seed, ratio) minus each
+    other sparsifier's, paired by seed."""
     fig, axes = plt.subplots(2, len(TASKS) + 1, figsize=(4.2 * (len(TASKS) + 1), 6.8), sharex=True)
     colors = dict(zip(methods, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
-    mine = {(r["task"], r["method"], r["seed"], r["ratio"]): r["accuracy"] for r in rows}
     for method in methods:
         for k, task in enumerate(TASKS):
             these = [r for r in rows if r["method"] == method and r["task"] == task]
@@ -304,7 +304,7 @@ def _plot_sparsification(ctx: Context, rows: list[dict], cut_rows: list[dict], m
                 _mean_curve(axes[0, k], these, "determined", colors[method], ":", None)
             if method != methods[0]:
                 gaps = [{"ratio": r["ratio"],
-                         "gap": mine[task, methods[0], r["seed"], r["ratio"]] - r["accuracy"]} for r in these]
+                         "gap": paired[task, r["seed"], r["ratio"]] - r["accuracy"]} for r in these]
                 _mean_curve(axes[1, k], gaps, "gap", colors[method], "-", f"{methods[0]} − {method}")
         _mean_curve(axes[0, -1], [r for r in cut_rows if r["method"] == method], "zero_walk_index",
                     colors[method], "-", method)
@@ -362,8 +362,8 @@ def check_wis_preserves_interactions(ctx: Context, predict: Callable[..., np.nda
         return [cut_off]
     rows = ctx.sweep("sparsified", sparsified_case,
                      [{"task": t, **g, "epochs": epochs} for t in TASKS for g in graphs]).rows
-    _plot_sparsification(ctx, rows, cut_rows, methods)
     paired = {(r["task"], r["seed"], r["ratio"]): r["accuracy"] for r in rows if r["method"] == methods[0]}
+    _plot_sparsification(ctx, rows, cut_rows, methods, paired)
     advantage = {f"{t}, vs {b}": [paired[r["task"], r["seed"], r["ratio"]] - r["accuracy"] for r in rows
                                   if r["method"] == b and r["task"] == t and r["ratio"] in high]
                  for t in TASKS for b in BASELINES}
