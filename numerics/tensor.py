@@ -511,6 +511,14 @@ def distant_patches(height: int, width: int, side: int, distance: int,
             return (rows[0], first, side), (rows[1], second, side)
 
 
+def digit_slots(width: int, generator: torch.Generator) -> tuple[Patch, Patch]:
+    """The two digit slots of a ``same_class_canvas`` of ``width`` columns (8×8 at either end), in
+    random order: the first is the patch whose input gradient the regularizer watches, the second
+    the one it replaces — the pair the authors' is-same-class runs regularize."""
+    left, right = (0, 0, DIGIT), (0, positive_int(width, "width", minimum=2 * DIGIT) - DIGIT, DIGIT)
+    return (left, right) if torch.randint(0, 2, (1,), generator=generator).item() == 0 else (right, left)
+
+
 def _cut(images: torch.Tensor, patch: Patch) -> torch.Tensor:
     row, col, side = patch
     return images[..., row:row + side, col:col + side]
@@ -544,8 +552,8 @@ def gradient_change_penalty(model: torch.nn.Module, images: torch.Tensor, labels
 class SameClassRun:
     """Outcome of ``train_same_class``: accuracies on the training and test canvases, the training
     loss every 100 steps, and ``coupling`` — the penalty's mean |cos| on the test canvases over
-    ``probes`` random distant patch pairs (1 = no interaction between the two locations), on the
-    first ``COUPLING_SAMPLES`` test canvases."""
+    ``probes`` patch pairs drawn as in training (1 = no interaction between the two locations), on
+    the first ``COUPLING_SAMPLES`` test canvases."""
 
     train_accuracy: float
     test_accuracy: float
@@ -555,12 +563,17 @@ class SameClassRun:
 
 def train_same_class(width: int, penalty: float, seed: int, samples: int = 2000, test_samples: int = 2000,
                      steps: int = 1500, channels: int = 16, noise: float = 0.2, lr: float = 2e-3,
-                     batch: int = 128, patch: int = 4, distance: int = 10,
+                     batch: int = 128, regions: str = "digits", patch: int = 4, distance: int = 10,
                      probes: int = 8) -> SameClassRun:
     """Train ``locality_cnn`` with Adam on cross-entropy (+ ``penalty`` × the gradient-change
-    regularizer on random patch pairs ≥ ``distance`` columns apart) over mini-batches of
-    ``same_class_canvas``; everything (data, initialization, batches, patches) follows ``seed``."""
+    regularizer) over mini-batches of ``same_class_canvas``; everything (data, initialization,
+    batches, patches) follows ``seed``. The regularizer's patch pair, drawn afresh each step:
+    ``regions="digits"`` the two digit slots (``digit_slots``, as in the authors' is-same-class
+    runs), ``"random"`` two ``patch``×``patch`` patches ≥ ``distance`` columns apart
+    (``distant_patches``, as in their Pathfinder runs)."""
     penalty = nonnegative_float(penalty, "penalty")
+    if regions not in ("digits", "random"):
+        raise ValueError(f"regions must be 'digits' or 'random', got {regions!r}")
     steps, batch = positive_int(steps, "steps"), positive_int(batch, "batch", minimum=2)
     images, labels = same_class_canvas(samples, width, noise, "train", seed)
     test_images, test_labels = same_class_canvas(test_samples, width, noise, "test", seed + 1)
@@ -575,7 +588,7 @@ def train_same_class(width: int, penalty: float, seed: int, samples: int = 2000,
         chosen = torch.randint(0, samples, (batch,), generator=generator)
         x, y = images[chosen], labels[chosen]
         if penalty > 0:
-            first, second = distant_patches(DIGIT, width, patch, distance, generator)
+            first, second = _patch_pair(regions, width, patch, distance, generator)
             regularizer, logits = gradient_change_penalty(model, x, y, first, second)
             loss = torch.nn.functional.cross_entropy(logits, y) + penalty * regularizer
         else:
@@ -587,7 +600,8 @@ def train_same_class(width: int, penalty: float, seed: int, samples: int = 2000,
             losses.append(loss.item())
     return SameClassRun(_accuracy(model, images, labels), _accuracy(model, test_images, test_labels),
                         np.array(losses), _coupling(model, test_images[:COUPLING_SAMPLES],
-                                                    test_labels[:COUPLING_SAMPLES], width, patch, distance,
+                                                    test_labels[:COUPLING_SAMPLES],
+                                                    lambda g: _patch_pair(regions, width, patch, distance, g),
                                                     probes, seed))
 
 
@@ -596,9 +610,15 @@ def _accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor
         return float((model(images).argmax(1) == labels).double().mean())
 
 
-def _coupling(model, images, labels, width, patch, distance, probes, seed) -> float:
+def _patch_pair(regions: str, width: int, patch: int, distance: int,
+                generator: torch.Generator) -> tuple[Patch, Patch]:
+    if regions == "digits":
+        return digit_slots(width, generator)
+    return distant_patches(DIGIT, width, patch, distance, generator)
+
+
+def _coupling(model, images, labels, pair, probes, seed) -> float:
     generator = torch.Generator().manual_seed(seed + 1)
-    values = [gradient_change_penalty(model, images, labels,
-                                      *distant_patches(DIGIT, width, patch, distance, generator))[0].item()
+    values = [gradient_change_penalty(model, images, labels, *pair(generator))[0].item()
               for _ in range(probes)]
     return float(np.mean(values))

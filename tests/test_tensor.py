@@ -316,6 +316,17 @@ def test_gradient_change_penalty_is_one_without_coupling():
     assert_close(penalty.item(), 1.0, rtol=1e-12, why="a linear model's input gradient is constant")
 
 
+def test_digit_slots_cut_out_the_two_digits_in_either_order():
+    images, _ = N.same_class_canvas(6, width=24, seed=1)
+    generator = torch.Generator().manual_seed(0)
+    orders = [N.digit_slots(24, generator) for _ in range(40)]
+    assert {orders[0], orders[0][::-1]} == set(orders)  # both orders occur, nothing else
+    first, second = orders[0]
+    ends = {torch.equal(N._cut(images, slot), images[..., :8]) or torch.equal(N._cut(images, slot), images[..., -8:])
+            for slot in (first, second)}
+    assert ends == {True} and first != second
+
+
 def test_distant_patches_and_bad_input():
     generator = torch.Generator().manual_seed(0)
     for _ in range(50):
@@ -332,11 +343,13 @@ def test_distant_patches_and_bad_input():
         N.train_same_class(32, -0.1, seed=0)
     with pytest.raises(ValueError, match="distance"):
         N.train_same_class(16, 0.1, seed=0, distance=14)
+    with pytest.raises(ValueError, match="regions"):
+        N.train_same_class(32, 0.1, seed=0, regions="corners")
 
 
 def test_train_same_class_is_deterministic_in_the_seed():
     kwargs = {"samples": 64, "test_samples": 64, "steps": 20, "batch": 16, "channels": 4, "probes": 2}
-    first, again = (N.train_same_class(24, 0.1, seed=5, **kwargs) for _ in range(2))
+    first, again = (N.train_same_class(24, 0.1, seed=5, regions="digits", **kwargs) for _ in range(2))
     assert first.test_accuracy == again.test_accuracy and first.coupling == again.coupling
     assert np.array_equal(first.loss, again.loss)
     assert 0.0 <= first.test_accuracy <= 1.0 and 0.0 <= first.coupling <= 1.0
