@@ -564,31 +564,34 @@ class SameClassRun:
 def train_same_class(width: int, penalty: float, seed: int, samples: int = 2000, test_samples: int = 2000,
                      steps: int = 1500, channels: int = 16, noise: float = 0.2, lr: float = 2e-3,
                      batch: int = 128, regions: str = "digits", patch: int = 4, distance: int = 10,
-                     probes: int = 8) -> SameClassRun:
+                     probes: int = 8, warmup: int = 0) -> SameClassRun:
     """Train ``locality_cnn`` with Adam on cross-entropy (+ ``penalty`` × the gradient-change
     regularizer) over mini-batches of ``same_class_canvas``; everything (data, initialization,
     batches, patches) follows ``seed``. The regularizer's patch pair, drawn afresh each step:
     ``regions="digits"`` the two digit slots (``digit_slots``, as in the authors' is-same-class
     runs), ``"random"`` two ``patch``×``patch`` patches ≥ ``distance`` columns apart
-    (``distant_patches``, as in their Pathfinder runs)."""
+    (``distant_patches``, as in their Pathfinder runs). The penalty is off for the first ``warmup``
+    steps. Batches and patch pairs come from separate generators, so runs with and without the
+    penalty see the same batches."""
     penalty = nonnegative_float(penalty, "penalty")
     if regions not in ("digits", "random"):
         raise ValueError(f"regions must be 'digits' or 'random', got {regions!r}")
     steps, batch = positive_int(steps, "steps"), positive_int(batch, "batch", minimum=2)
+    warmup = positive_int(warmup, "warmup", minimum=0)
     images, labels = same_class_canvas(samples, width, noise, "train", seed)
     test_images, test_labels = same_class_canvas(test_samples, width, noise, "test", seed + 1)
     _check_distance(width, patch, distance)  # before any training
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = locality_cnn(width, channels)
-    generator = torch.Generator().manual_seed(seed)
+    batches, pairs = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + 2)
     optimizer = torch.optim.Adam(model.parameters(), lr=nonnegative_float(lr, "lr", positive=True))
     losses = []
     for step in range(steps):
-        chosen = torch.randint(0, samples, (batch,), generator=generator)
+        chosen = torch.randint(0, samples, (batch,), generator=batches)
         x, y = images[chosen], labels[chosen]
-        if penalty > 0:
-            first, second = _patch_pair(regions, width, patch, distance, generator)
+        if penalty > 0 and step >= warmup:
+            first, second = _patch_pair(regions, width, patch, distance, pairs)
             regularizer, logits = gradient_change_penalty(model, x, y, first, second)
             loss = torch.nn.functional.cross_entropy(logits, y) + penalty * regularizer
         else:

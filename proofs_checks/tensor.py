@@ -373,6 +373,7 @@ def _plot_natural(ctx: Context, table: dict, seeds: list, ranks: tuple) -> None:
 
 LOCALITY = {"width": 32, "penalty": 0.03, "regions": "digits"}
 LOCALITY_QUICK = {"steps": 300, "samples": 500, "test_samples": 500}  # a pipeline check, see the note
+LOCALITY_WIDTHS = (16, 24, 48, 64)  # full only, measured not judged: the gap between the digits 0–48 columns
 
 
 def locality_case(case: dict) -> dict:
@@ -404,6 +405,10 @@ def check_counter_locality(ctx: Context, predict: Callable[[], float]) -> list:
     rows = ctx.sweep("trainings", locality_case, cases).rows
     plain, regularized = rows[0::2], rows[1::2]
     _plot_locality(ctx, plain, regularized)
+    widths = ctx.pick(quick=(), full=LOCALITY_WIDTHS)
+    if widths:
+        far = [dict(case, width=width) for width in widths for case in cases[:8]]
+        _plot_distances(ctx, cases[:8] + far, rows[:8] + ctx.sweep("distances", locality_case, far).rows)
     sign, pairs = predict(), list(zip(plain, regularized, strict=True))
     coupling, unresolved = ordering(
         ctx, "mean |cos| on test canvases, without − with the regularizer, paired by seed",
@@ -417,6 +422,26 @@ def check_counter_locality(ctx: Context, predict: Callable[[], float]) -> list:
         ctx.inconclusive(f"not resolved from 0 over {len(seeds)} seeds (mean paired difference, 90 % "
                          "t-band): " + "; ".join(unresolved + more))
     return [coupling, accuracy]
+
+
+def _plot_distances(ctx: Context, cases: list[dict], rows: list[dict]) -> None:
+    """Test accuracy against the gap between the two digits (width − 16 columns), with and
+    without the regularizer: per seed (dots) and mean (line), as in the paper's is-same-class figure."""
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    for color, penalty, label in (("C0", 0.0, "no regularizer"), ("C1", LOCALITY["penalty"],
+                                                                   f"λ = {LOCALITY['penalty']}")):
+        points = sorted((case["width"] - 16, row["test"]) for case, row in zip(cases, rows, strict=True)
+                        if case["penalty"] == penalty)
+        gaps = sorted({gap for gap, _ in points})
+        ax.plot(*zip(*points, strict=True), ".", color=color, alpha=0.4)
+        ax.plot(gaps, [np.mean([a for g, a in points if g == gap]) for gap in gaps], "o-", color=color,
+                label=label)
+    ax.axhline(0.5, color="grey", ls=":", lw=1)
+    ax.set(xlabel="gap between the two digits (columns)", ylabel="test accuracy",
+           title="same-class task against distance")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    ctx.savefig(fig, "distance")
 
 
 def _plot_locality(ctx: Context, plain: list[dict], regularized: list[dict]) -> None:
