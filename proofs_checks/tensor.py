@@ -425,13 +425,13 @@ def check_counter_locality(ctx: Context, predict: Callable[[], float]) -> list:
 
 
 def _plot_distances(ctx: Context, cases: list[dict], rows: list[dict]) -> None:
-    """Test accuracy against the gap between the two digits (width − 16 columns), with and
+    """Test accuracy against the gap between the two digits (width − 2·8 columns), with and
     without the regularizer: per seed (dots) and mean (line), as in the paper's is-same-class figure."""
     fig, ax = plt.subplots(figsize=(5, 3.4))
     for color, penalty, label in (("C0", 0.0, "no regularizer"), ("C1", LOCALITY["penalty"],
                                                                    f"λ = {LOCALITY['penalty']}")):
-        points = sorted((case["width"] - 16, row["test"]) for case, row in zip(cases, rows, strict=True)
-                        if case["penalty"] == penalty)
+        points = sorted((case["width"] - 2 * solvers.DIGIT, row["test"])
+                        for case, row in zip(cases, rows, strict=True) if case["penalty"] == penalty)
         gaps = sorted({gap for gap, _ in points})
         ax.plot(*zip(*points, strict=True), ".", color=color, alpha=0.4)
         ax.plot(gaps, [np.mean([a for g, a in points if g == gap]) for gap in gaps], "o-", color=color,
