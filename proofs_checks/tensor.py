@@ -374,6 +374,7 @@ def _plot_natural(ctx: Context, table: dict, seeds: list, ranks: tuple) -> None:
 LOCALITY = {"width": 32, "penalty": 0.03, "regions": "digits"}
 LOCALITY_QUICK = {"steps": 300, "samples": 500, "test_samples": 500}  # a pipeline check, see the note
 LOCALITY_WIDTHS = (16, 24, 48, 64)  # full only, measured not judged: the gap between the digits 0–48 columns
+LOCALITY_WARMUP = 500  # full only, a third arm: the penalty switched on after this many plain steps
 
 
 def locality_case(case: dict) -> dict:
@@ -408,6 +409,8 @@ def check_counter_locality(ctx: Context, predict: Callable[[], float]) -> list:
     widths = ctx.pick(quick=(), full=LOCALITY_WIDTHS)
     if widths:
         far = [dict(case, width=width) for width in widths for case in cases[:8]]
+        far += [dict(case, width=width, warmup=LOCALITY_WARMUP) for width in (LOCALITY["width"], *widths)
+                for case in cases[1:8:2]]
         _plot_distances(ctx, cases[:8] + far, rows[:8] + ctx.sweep("distances", locality_case, far).rows)
     sign, pairs = predict(), list(zip(plain, regularized, strict=True))
     coupling, unresolved = ordering(
@@ -425,13 +428,18 @@ def check_counter_locality(ctx: Context, predict: Callable[[], float]) -> list:
 
 
 def _plot_distances(ctx: Context, cases: list[dict], rows: list[dict]) -> None:
-    """Test accuracy against the gap between the two digits (width − 2·8 columns), with and
-    without the regularizer: per seed (dots) and mean (line), as in the paper's is-same-class figure."""
-    fig, ax = plt.subplots(figsize=(5, 3.4))
-    for color, penalty, label in (("C0", 0.0, "no regularizer"), ("C1", LOCALITY["penalty"],
-                                                                   f"λ = {LOCALITY['penalty']}")):
+    """Test accuracy against the gap between the two digits (width − 2·8 columns), without the
+    regularizer, with it from the first step and after a warm-up: per seed (dots) and mean (line),
+    as in the paper's is-same-class figure."""
+    def arm(case: dict) -> str:
+        if case["penalty"] == 0:
+            return "no regularizer"
+        return f"λ = {case['penalty']}" + (f" after {case['warmup']} steps" if case.get("warmup") else "")
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for color, label in zip(("C0", "C1", "C2"), dict.fromkeys(map(arm, cases)), strict=True):
         points = sorted((case["width"] - 2 * solvers.DIGIT, row["test"])
-                        for case, row in zip(cases, rows, strict=True) if case["penalty"] == penalty)
+                        for case, row in zip(cases, rows, strict=True) if arm(case) == label)
         gaps = sorted({gap for gap, _ in points})
         ax.plot(*zip(*points, strict=True), ".", color=color, alpha=0.4)
         ax.plot(gaps, [np.mean([a for g, a in points if g == gap]) for gap in gaps], "o-", color=color,
