@@ -2,8 +2,9 @@
 
 A case is a dict of JSON-serializable parameters (its seed included); the function returns a dict
 of JSON-serializable results. Cases are keyed by a hash of the function's name, its code version
-(by default a hash of its source) and the parameters, so finished cases are skipped on a rerun and
-changed code reruns everything. Only the calling process writes to the database (WAL mode, one
+(by default a hash of the code it reaches in this distribution: its source, its module's helpers it
+calls, the numerics/theory modules it uses) and the parameters, so finished cases are skipped on a
+rerun and changed code reruns them. Only the calling process writes to the database (WAL mode, one
 transaction per finished case): an interrupted sweep — Ctrl-C, a crash, a killed worker or a killed
 process — loses at most the cases that were running.
 
@@ -53,13 +54,64 @@ def _canonical(value: Any, where: str) -> str:
                          f"{err}") from err
 
 
-def code_version(function: Callable[..., Any]) -> str:
-    """A hash of the function's source (falls back to its qualified name when unavailable)."""
+OWN_PACKAGES = ("numerics", "theory", "proofs_checks")  # code whose edits must invalidate stored cases
+
+
+def _source(obj: Any) -> str:
     try:
-        source = inspect.getsource(function)
+        return inspect.getsource(obj)
     except (OSError, TypeError):
-        source = f"{function.__module__}.{function.__qualname__}"
-    return hashlib.sha256(source.encode()).hexdigest()[:12]
+        return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+def _names(code: Any) -> set[str]:
+    """Global names a code object (and the functions nested in it) may look up."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            names |= _names(const)
+    return names
+
+
+def code_dependencies(function: Callable[..., Any]) -> list[str]:
+    """Sources a case function's results depend on within this distribution: its own, those of the
+    functions and classes of its module that it reaches, and the whole source of every other module
+    of ``OWN_PACKAGES`` that it reaches (through names, transitively through those modules'
+    globals). Plotting code elsewhere in a check's module is left out, so a figure can change
+    without rerunning the sweep."""
+    home = getattr(function, "__module__", None)
+    seen: dict[str, str] = {}
+    pending: list[Any] = [function]
+    while pending:
+        obj = pending.pop()
+        if inspect.ismodule(obj):
+            key, reached = obj.__name__, list(vars(obj).values())
+        else:
+            key = f"{obj.__module__}.{obj.__qualname__}"
+            code = getattr(obj, "__code__", None)
+            scope = getattr(obj, "__globals__", {})
+            reached = [scope[name] for name in sorted(_names(code)) if name in scope] if code else []
+        if key in seen:
+            continue
+        seen[key] = _source(obj)
+        for target in reached:
+            if inspect.ismodule(target):
+                module = target.__name__
+            else:
+                target = inspect.unwrap(target) if callable(target) else target  # through caches
+                module = getattr(target, "__module__", None)
+            if not isinstance(module, str) or module.split(".")[0] not in OWN_PACKAGES:
+                continue
+            if inspect.ismodule(target) or module != home:
+                pending.append(target if inspect.ismodule(target) else sys.modules[module])
+            elif inspect.isfunction(target) or inspect.isclass(target):
+                pending.append(target)
+    return [seen[key] for key in sorted(seen)]
+
+
+def code_version(function: Callable[..., Any]) -> str:
+    """A hash of the sources the function depends on (``code_dependencies``)."""
+    return hashlib.sha256("\n".join(code_dependencies(function)).encode()).hexdigest()[:12]
 
 
 def case_key(name: str, version: str, case: Mapping[str, Any]) -> str:

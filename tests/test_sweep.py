@@ -124,6 +124,27 @@ def test_changed_code_version_reruns(tmp_path):
     assert run_sweep(second, tmp_path / "db.sqlite", show_progress=False).ran == 2
 
 
+def test_code_version_follows_the_code_a_case_function_reaches():
+    import inspect
+
+    import numerics.tensor
+    import numerics.validation
+    from proofs_checks import tensor, walks
+    from proofs_checks.sweep import code_dependencies, code_version
+
+    sources = code_dependencies(tensor.locality_case)
+    expected = {inspect.getsource(module) for module in (numerics.tensor, numerics.validation)}
+    assert set(sources) == expected | {inspect.getsource(tensor.locality_case)}  # the solver's module,
+    # and what it imports from the distribution; not the check's plotting code, so a figure can change
+    # without rerunning a sweep
+    reached = code_dependencies(walks.cut_off_case)
+    assert inspect.getsource(walks._kept_graph) in reached  # a helper of the same module
+    assert inspect.getsource(walks._removal_order.__wrapped__) in reached  # behind an lru_cache
+    assert inspect.getsource(walks._plot_sparsification) not in reached
+    assert code_version(tensor.locality_case) != code_version(tensor.natural_case)
+    assert code_dependencies(fragile_case) == [inspect.getsource(fragile_case)]  # outside the distribution
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
