@@ -580,7 +580,8 @@ def train_same_class(width: int, penalty: float, seed: int, samples: int = 2000,
     warmup = positive_int(warmup, "warmup", minimum=0)
     images, labels = same_class_canvas(samples, width, noise, "train", seed)
     test_images, test_labels = same_class_canvas(test_samples, width, noise, "test", seed + 1)
-    _check_distance(width, patch, distance)  # before any training
+    if regions == "random":
+        _check_distance(width, patch, distance)  # before any training
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = locality_cnn(width, channels)

@@ -375,6 +375,7 @@ LOCALITY = {"width": 32, "penalty": 0.03, "regions": "digits"}
 LOCALITY_QUICK = {"steps": 300, "samples": 500, "test_samples": 500}  # a pipeline check, see the note
 LOCALITY_WIDTHS = (16, 24, 48, 64)  # full only, measured not judged: the gap between the digits 0–48 columns
 LOCALITY_WARMUP = 500  # full only, a third arm: the penalty switched on after this many plain steps
+LOCALITY_FAR_SEEDS = 4  # full only: the first seeds of the judged sweep, rerun at every width
 
 
 def locality_case(case: dict) -> dict:
@@ -408,10 +409,12 @@ def check_counter_locality(ctx: Context, predict: Callable[[], float]) -> list:
     _plot_locality(ctx, plain, regularized)
     widths = ctx.pick(quick=(), full=LOCALITY_WIDTHS)
     if widths:
-        far = [dict(case, width=width) for width in widths for case in cases[:8]]
+        near = 2 * LOCALITY_FAR_SEEDS  # cases come in (plain, penalized) pairs per seed
+        far = [dict(case, width=width) for width in widths for case in cases[:near]]
         far += [dict(case, width=width, warmup=LOCALITY_WARMUP) for width in (LOCALITY["width"], *widths)
-                for case in cases[1:8:2]]
-        _plot_distances(ctx, cases[:8] + far, rows[:8] + ctx.sweep("distances", locality_case, far).rows)
+                for case in cases[1:near:2]]
+        far_rows = ctx.sweep("distances", locality_case, far).rows
+        _plot_distances(ctx, cases[:near] + far, rows[:near] + far_rows)
     sign, pairs = predict(), list(zip(plain, regularized, strict=True))
     coupling, unresolved = ordering(
         ctx, "mean |cos| on test canvases, without − with the regularizer, paired by seed",

@@ -341,7 +341,7 @@ def test_distant_patches_and_bad_input():
     with pytest.raises(ValueError, match="penalty"):
         N.train_same_class(32, -0.1, seed=0)
     with pytest.raises(ValueError, match="distance"):
-        N.train_same_class(16, 0.1, seed=0, distance=14)
+        N.train_same_class(16, 0.1, seed=0, regions="random", distance=14)
     with pytest.raises(ValueError, match="regions"):
         N.train_same_class(32, 0.1, seed=0, regions="corners")
     with pytest.raises(ValueError, match="warmup"):
