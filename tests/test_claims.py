@@ -9,7 +9,8 @@ from proofs_checks.registry import all_claims
 UNRESOLVED = {
     "tensor.counter_locality": ("missed", "quick trains 2 seeds for 300 steps, a pipeline check: the "
                                 "t-band of 2 paired differences resolves neither ordering, so the control "
-                                "decides nothing either; the verdict is the full run's (16 fresh seeds)"),
+                                "decides nothing either; the full run (16 fresh seeds) resolves the "
+                                "coupling, not the accuracy gain"),
     "f1.composition_rate": ("missed", "quick's grid (N <= 512, 600 steps) stays on the plateau of the "
                             "learning curve, before any power law: nothing is fitted, a pipeline check "
                             "(the decision logic is tested on synthetic laws in test_compositionality)"),
