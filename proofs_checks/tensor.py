@@ -371,9 +371,9 @@ def _plot_natural(ctx: Context, table: dict, seeds: list, ranks: tuple) -> None:
     ctx.savefig(fig, "fits")
 
 
-# The judged design, fixed (stop 23) before its seeds were run: the digits 48 columns apart, where the
-# exploratory distance sweep (other seeds) saw plain training generalize worst, and the penalty switched
-# on after a warm-up, without which it stalled training there (notes/tensor.md).
+# The judged design, fixed before its seeds were run: the digits 48 columns apart, where the exploratory
+# distance sweep (other seeds) saw plain training generalize worst, and the penalty switched on after a
+# warm-up, without which it stalled training there (notes/tensor.md, "How this design was fixed").
 LOCALITY = {"width": 64, "penalty": 0.03, "regions": "digits", "warmup": 500}
 LOCALITY_SEEDS = 16  # full: fresh seeds (label "confirmatory"), none of them seen by the exploration
 LOCALITY_QUICK = {"steps": 300, "samples": 500, "test_samples": 500}  # a pipeline check, see the note

@@ -270,7 +270,8 @@ def test_locality_cnn_has_a_unit_that_sees_both_digits(width):
             torch.nn.init.ones_(layer.weight)
         return torch.nn.Identity() if isinstance(layer, torch.nn.ReLU) else layer
 
-    features = torch.nn.Sequential(*map(structural, N.locality_cnn(width, channels=2)[:-3]))
+    with torch.random.fork_rng():  # the layers' default initialization draws from torch's global RNG
+        features = torch.nn.Sequential(*map(structural, N.locality_cnn(width, channels=2)[:-3]))
     image = torch.zeros(1, 1, 8, width, requires_grad=True)
     out = features(image)
     seen = []
