@@ -376,8 +376,8 @@ def _plot_natural(ctx: Context, table: dict, seeds: list, ranks: tuple) -> None:
 # warm-up, without which it stalled training there (notes/tensor.md, "How this design was fixed").
 LOCALITY = {"width": 64, "penalty": 0.03, "regions": "digits", "warmup": 500}
 LOCALITY_SEEDS = 16  # full: fresh seeds (label "confirmatory"), none of them seen by the exploration
-LOCALITY_QUICK = {"steps": 300, "samples": 500, "test_samples": 500}  # a pipeline check, see the note
-LOCALITY_QUICK_WARMUP = 100  # a third of the quick steps, as 500 of 1 500 on full
+LOCALITY_QUICK = {"steps": 150, "samples": 500, "test_samples": 500}  # a pipeline check, see the note
+LOCALITY_QUICK_WARMUP = 50  # a third of the quick steps, as 500 of 1 500 on full
 LOCALITY_WIDTHS = (16, 24, 32, 48, 64)  # full only, measured not judged: the gap between the digits 0–48
 LOCALITY_EXPLORATORY_SEEDS = 4  # full only: the exploration's seeds (label "seeds"), three arms per width
 

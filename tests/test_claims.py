@@ -7,7 +7,7 @@ from proofs_checks.registry import all_claims
 # Claim id -> (control outcome on quick, why the verdict is `inconclusive`): measured, not a defect;
 # the reasons are in the claims' notes (notes/tensor.md, notes/compositionality.md).
 UNRESOLVED = {
-    "tensor.counter_locality": ("missed", "quick trains 2 seeds for 300 steps, a pipeline check: the "
+    "tensor.counter_locality": ("missed", "quick trains 2 seeds for 150 steps, a pipeline check: the "
                                 "t-band of 2 paired differences resolves neither ordering, so the control "
                                 "decides nothing either; the full run (16 fresh seeds) resolves the "
                                 "coupling, not the accuracy gain"),
