@@ -476,8 +476,8 @@ def same_class_canvas(samples: int, width: int = 32, noise: float = 0.2, split: 
 
 
 def locality_cnn(width: int, channels: int = 16) -> torch.nn.Sequential:
-    """A CNN for 8 × ``width`` canvases whose receptive field spans the canvas: blocks of 3×3
-    convolution + ReLU separated by max-pooling (2×2 twice, then 1×2) until the receptive field
+    """A CNN for 8 × ``width`` canvases whose receptive field reaches across the canvas: blocks of
+    3×3 convolution + ReLU separated by max-pooling (2×2 twice, then 1×2) until the receptive field
     reaches ``width`` columns, global average pooling, a linear read-out to two logits. The
     poolings' alignment can leave the widest unit one edge column short (fields [0, W − 2] and
     [1, W − 1] at widths 32 and 64): a single unit still sees ≥ 7 of the 8 columns of each digit."""

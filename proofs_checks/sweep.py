@@ -3,10 +3,10 @@
 A case is a dict of JSON-serializable parameters (its seed included); the function returns a dict
 of JSON-serializable results. Cases are keyed by a hash of the function's name, its code version
 (by default a hash of the code it reaches in this distribution: its source, its module's helpers it
-calls, the numerics/theory modules it uses) and the parameters, so finished cases are skipped on a
-rerun and changed code reruns them. Only the calling process writes to the database (WAL mode, one
-transaction per finished case): an interrupted sweep — Ctrl-C, a crash, a killed worker or a killed
-process — loses at most the cases that were running.
+calls, the numerics/theory/proofs_checks modules it uses) and the parameters, so finished cases
+are skipped on a rerun and changed code reruns them. Only the calling process writes to the database
+(WAL mode, one transaction per finished case): an interrupted sweep — Ctrl-C, a crash, a killed
+worker or a killed process — loses at most the cases that were running.
 
 Executors: ``serial``; ``processes`` (a local pool, torch pinned to one thread per worker); ``dask``
 (an embedded ``LocalCluster``, or an existing cluster given by its scheduler address). Every case
