@@ -230,7 +230,10 @@ class HTFTrajectory:
     ``spectra`` (n, len(tree_nodes), k): the singular values of the matricization of the tensor with
     the modes of each non-root tree node as rows (``tree_nodes``; padded with 0 to k), whose counts
     above a threshold are the hierarchical ranks; the final ``leaves`` (d_n, R), ``nodes`` (R, R) and
-    ``root`` (R,)."""
+    ``root`` (R,); ``alignments`` (n, nodes, R): g = ⟨−∇ℓ(W), C⟩/σ for each local component, C its
+    contribution to the tensor (``local_contributions``) and σ its norm; ``probes`` (n, P, nodes, R):
+    the local norms after a trial GD step of each size in ``probe_steps`` from the recorded state
+    (``htf_completion`` only; P = 0 without probes)."""
 
     times: NDArray[np.float64]
     loss: NDArray[np.float64]
@@ -239,6 +242,8 @@ class HTFTrajectory:
     leaves: list[NDArray[np.float64]]
     nodes: list[NDArray[np.float64]]
     root: NDArray[np.float64]
+    alignments: NDArray[np.float64]
+    probes: NDArray[np.float64]
 
 
 def tree_nodes(order: int) -> list[list[int]]:
@@ -290,6 +295,28 @@ def _local_norms(leaves: list, nodes: list, root) -> torch.Tensor:
     return torch.stack(out)
 
 
+def local_contributions(leaves: list, nodes: list, root) -> torch.Tensor:
+    """(internal nodes, R, d_1, …, d_N): C_{ν,r}, the tensor of the factorization with only the r-th
+    term kept at node ν (row r of its matrix, entry r of the root; nodes ordered as in
+    ``_local_norms``). The tensor is linear in that term's scale, W(ε) = W + ε·C_{ν,r} when the
+    r-th local component is scaled by 1 + ε, and Σ_r C_{ν,r} = W at every node ν."""
+    leaves, nodes = [torch.as_tensor(m) for m in leaves], [torch.as_tensor(m) for m in nodes]
+    root = torch.as_tensor(root)
+    out = []
+    for k in range(len(nodes) + 1):
+        per_term = []
+        for r in range(root.shape[0]):
+            keep = torch.zeros_like(root)
+            keep[r] = 1.0
+            if k < len(nodes):
+                kept = [keep[:, None] * m if j == k else m for j, m in enumerate(nodes)]
+                per_term.append(htf_tensor(leaves, kept, root))
+            else:
+                per_term.append(htf_tensor(leaves, nodes, keep * root))
+        out.append(torch.stack(per_term))
+    return torch.stack(out)
+
+
 def _htf_start(dims: tuple[int, ...], rank: int, init_scale: float, seed: int) -> list[torch.Tensor]:
     """Balanced start, [leaves…, nodes…, root]: leaf columns random unit vectors, node matrices
     random orthogonal (unit rows and columns), root entries ±1, all scaled by init_scale^{1/3}, so
@@ -315,7 +342,8 @@ class _HTFProblem:
         _tree_levels(len(self.dims))  # the order must be a power of 2
         self.where = tuple(torch.as_tensor(indices[:, n]) for n in range(len(self.dims)))
         self.target = torch.as_tensor(values)
-        self.records: dict[str, list] = {"t": [], "loss": [], "norms": [], "spectra": []}
+        self.records: dict[str, list] = {"t": [], "loss": [], "norms": [], "spectra": [], "alignments": [],
+                                         "probes": []}
 
     def split(self, params: list) -> tuple[list, list, torch.Tensor]:
         order = len(self.dims)
@@ -332,23 +360,37 @@ class _HTFProblem:
             tensor = htf_tensor(*self.split(params))
             self.records["t"].append(time)
             self.records["loss"].append(float(self._loss_of(tensor)))
-            self.records["norms"].append(_local_norms(*self.split(params)).numpy().copy())
+            norms = _local_norms(*self.split(params))
+            gradient = torch.zeros(self.dims, dtype=torch.float64).index_put(
+                self.where, tensor[self.where] - self.target, accumulate=True)  # ∇ℓ(W)
+            inner = torch.einsum("kr...,...->kr", local_contributions(*self.split(params)), -gradient)
+            self.records["norms"].append(norms.numpy().copy())
+            self.records["alignments"].append((inner / norms).numpy().copy())
             self.records["spectra"].append(tree_spectra(tensor.numpy()))
+
+    def probe(self, params: list, grads: list, sizes: tuple[float, ...]) -> None:
+        """Record the local norms after the trial steps θ − s·∇ℓ(θ), s in ``sizes``."""
+        with torch.no_grad():
+            self.records["probes"].append(np.array([
+                _local_norms(*self.split([p - size * d for p, d in zip(params, grads, strict=True)]))
+                .numpy() for size in sizes]).reshape(len(sizes), len(self.dims) - 1, self.rank))
 
     def trajectory(self, params: list) -> HTFTrajectory:
         leaves, nodes, root = self.split([p.detach().numpy().copy() for p in params])
         r = self.records
         return HTFTrajectory(np.asarray(r["t"]), np.asarray(r["loss"]), np.asarray(r["norms"]),
-                             np.asarray(r["spectra"]), leaves, nodes, root)
+                             np.asarray(r["spectra"]), leaves, nodes, root, np.asarray(r["alignments"]),
+                             np.asarray(r["probes"]))
 
 
 def htf_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shape: tuple[int, ...],
                    rank: int, init_scale: float, steps: int, lr: float, seed: int = 0, *,
-                   record_every: int = 1) -> HTFTrajectory:
+                   record_every: int = 1, probe_steps: tuple[float, ...] = ()) -> HTFTrajectory:
     """GD on ℓ(W) = ½Σ_{observed} (W[i] − y_i)² over a hierarchical factorization of width ``rank``
     at every node (``htf_tensor``), order a power of 2, from the balanced start of ``_htf_start``
     (every local component with norm ``init_scale``). Records every ``record_every`` steps and the
-    last (time = steps × lr)."""
+    last (time = steps × lr); ``probe_steps`` adds, at each record, the local norms after trial
+    steps θ − s·∇ℓ(θ) (s = lr is the step GD takes)."""
     problem = _HTFProblem(observed_values, observed_indices, shape, rank)
     steps, lr = positive_int(steps, "steps"), nonnegative_float(lr, "lr", positive=True)
     every = positive_int(record_every, "record_every")
@@ -358,11 +400,12 @@ def htf_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shap
         if not torch.isfinite(loss):
             raise NotConvergedError(f"htf_completion diverged at step {step} (loss {loss.item()}): "
                                     "lower lr or init_scale")
+        grads = torch.autograd.grad(loss, params)
         if step % every == 0 or step == steps:
             problem.record(step * lr, params)
+            problem.probe(params, grads, probe_steps)
         if step == steps:
             break
-        grads = torch.autograd.grad(loss, params)
         with torch.no_grad():
             for param, grad in zip(params, grads, strict=True):
                 param -= lr * grad

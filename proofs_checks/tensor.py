@@ -35,10 +35,9 @@ def _broken_rate(order: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     return lambda s, g: order * s ** (2 - 1 / order) * g
 
 
-def component_case(case: dict) -> dict:
-    """Sweep case: a random rank-2 order-N tensor (entries scaled to max 1), a third of its entries
-    observed, rank-3 CP GD from init scale ``scale``; at every 10th step the norms σ, alignments g,
-    and σ after the GD step (size lr) and after a half step from the same state."""
+def _rate_problem(case: dict) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """A random rank-2 tensor of order ``order`` and side ``size`` (entries scaled to max 1) and a
+    third of its entries (seeded): (observed values, their indices (k, N), shape)."""
     rng = np.random.default_rng(case["seed"])
     dims = (case["size"],) * case["order"]
     truth = np.asarray(solvers.cp_tensor([rng.normal(size=(case["size"], 2))
@@ -46,17 +45,44 @@ def component_case(case: dict) -> dict:
     truth /= np.abs(truth).max()
     flat = rng.choice(truth.size, size=max(truth.size // 3, 1), replace=False)
     indices = np.array(np.unravel_index(flat, dims)).T
-    run = solvers.cp_completion(truth[tuple(indices.T)], indices, dims, 3, case["scale"],
-                                int(round(case["time"] / case["lr"])), case["lr"], seed=case["seed"],
-                                record_every=10, probe_steps=(case["lr"], case["lr"] / 2))
+    return truth[tuple(indices.T)], indices, dims
+
+
+def component_case(case: dict) -> dict:
+    """Sweep case: rank-3 CP GD on ``_rate_problem`` from init scale ``scale``; at every 10th step
+    the norms σ, alignments g, and σ after the GD step (size lr) and after a half step from the
+    same state."""
+    run = solvers.cp_completion(*_rate_problem(case), 3, case["scale"], int(round(case["time"] / case["lr"])),
+                                case["lr"], seed=case["seed"], record_every=10,
+                                probe_steps=(case["lr"], case["lr"] / 2))
     return {"times": run.times.tolist(), "sigma": run.component_norms.tolist(),
             "g": run.alignments.tolist(), "probes": run.probes.tolist(), "loss": run.loss.tolist()}
 
 
 def _rates(row: dict, lr: float) -> tuple[np.ndarray, np.ndarray]:
-    """(forward difference of σ over the real GD step, the same over half a step), (n, R) each."""
+    """(forward difference of σ over the real GD step, the same over half a step), (n, …) each."""
     sigma, probes = np.asarray(row["sigma"]), np.asarray(row["probes"])
     return (probes[:, 0] - sigma) / lr, (probes[:, 1] - sigma) / (lr / 2)
+
+
+def _rate_comparison(ctx: Context, what: str, predicted: list, rows: list[dict], cases: list[dict]):
+    """``predicted`` rates (one array per case) against the GD forward differences of ``rows``,
+    within the step-halving bound of each entry."""
+    measured, bounds = [], []
+    for row, case in zip(rows, cases, strict=True):
+        step, half = _rates(row, case["lr"])
+        measured.append(step)
+        bounds.append(3 * np.abs(step - half) + case["lr"] ** 2 * np.max(np.abs(step)) + 1e-15)
+    return ctx.compare(
+        f"{what}'s change over each real GD step, divided by lr, vs the predicted rate at the step's "
+        "start (tolerance: the step-halving error bound, per entry)",
+        predicted, measured, rtol=0.0, atol=bounds,
+        why="σ(θ − s∇ℓ) is smooth in s, so its forward difference over s = lr is the flow's rate "
+        "plus (lr/2)σ'' + O(lr²), and the same difference over lr/2 from the same state differs "
+        "from it by (lr/4)σ'' + O(lr²): 3× that difference plus lr²·max|rate| bounds the error. "
+        "The rest, imbalance created by GD, is O(lr²) per step",
+        cases=cases,
+    )
 
 
 def _plot(ctx: Context, rows: list[dict], cases: list[dict]) -> None:
@@ -88,23 +114,69 @@ def check_component_dynamics(ctx: Context, predict: Callable[[int], Callable]) -
              for order, log_scale, seed in drawn]
     rows = ctx.sweep("rates", component_case, cases).rows
     _plot(ctx, rows, cases)
-    predicted, measured, bounds = [], [], []
-    for row, case in zip(rows, cases, strict=True):
-        step, half = _rates(row, case["lr"])
-        predicted.append(predict(case["order"])(np.asarray(row["sigma"]), np.asarray(row["g"])))
-        measured.append(step)
-        bounds.append(3 * np.abs(step - half) + case["lr"] ** 2 * np.max(np.abs(step)) + 1e-15)
-    comparison = ctx.compare(
-        "σ_r's change over each real GD step, divided by lr, vs N·σ^{2−2/N}·g at the step's start "
-        "(tolerance: the step-halving error bound, per entry)",
-        predicted, measured, rtol=0.0, atol=bounds,
-        why="σ(θ − s∇ℓ) is smooth in s, so its forward difference over s = lr is the flow's rate "
-        "plus (lr/2)σ'' + O(lr²), and the same difference over lr/2 from the same state differs "
-        "from it by (lr/4)σ'' + O(lr²): 3× that difference plus lr²·max|rate| bounds the error. "
-        "The rest, imbalance created by GD, is O(lr²) per step",
-        cases=cases,
-    )
-    return [comparison]
+    predicted = [predict(case["order"])(np.asarray(row["sigma"]), np.asarray(row["g"]))
+                 for row, case in zip(rows, cases, strict=True)]
+    return [_rate_comparison(ctx, "σ_r (N·σ^{2−2/N}·g)", predicted, rows, cases)]
+
+
+HTF_SOURCE = ("Razin, Maman, Cohen 2022, arXiv 2201.11729, implicit regularization in hierarchical "
+              "tensor factorization")
+
+
+def local_rate_function(children: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The theory's dσ/dt = K·σ^{2−2/K}·g (K = children + 1) as a numpy function of (σ, g)."""
+    return sp.lambdify((theory.sigma, theory.g), theory.local_component_norm_rate(children), "numpy")
+
+
+def local_component_case(case: dict) -> dict:
+    """Sweep case: GD on a width-3 hierarchical factorization (``htf_completion``) of
+    ``_rate_problem`` from init scale ``scale``; at every 10th step the local norms σ (nodes, R),
+    alignments g and σ after the GD step (size lr) and after a half step from the same state."""
+    steps = int(round(case["time"] / case["lr"]))
+    run = solvers.htf_completion(*_rate_problem(case), 3, case["scale"], steps, case["lr"], seed=case["seed"],
+                                 record_every=10, probe_steps=(case["lr"], case["lr"] / 2))
+    return {"times": run.times.tolist(), "sigma": run.local_norms.tolist(),
+            "g": run.alignments.tolist(), "probes": run.probes.tolist(), "loss": run.loss.tolist()}
+
+
+@claim(
+    "tensor.local_component_dynamics",
+    statement="Under gradient flow on a hierarchical tensor factorization (binary tree) from a balanced "
+    "start, each local component's norm σ (the product of the norms of its K = 3 vectors: column r of "
+    "both children's matrices, row r of the node's) obeys dσ/dt = K·σ^{2−2/K}·⟨−∇ℓ(W), C/σ⟩, C the "
+    "component's contribution to the end tensor.",
+    source=HTF_SOURCE,
+    predict=local_rate_function,
+    broken=lambda children: _broken_rate(children + 1),
+    broken_how="the exponent 2 − 1/K in place of 2 − 2/K",
+)
+def check_local_component_dynamics(ctx: Context, predict: Callable[[int], Callable]) -> list:
+    drawn = ctx.draw(st.tuples(st.sampled_from([4, 8]), st.floats(-1.5, 0.0), st.integers(0, 2**16)),
+                     ctx.pick(quick=3, full=12), label="cases")
+    cases = [{"order": order, "size": 4 if order == 4 else 2, "scale": float(10**log_scale),
+              "seed": seed, "lr": 0.01, "time": ctx.pick(quick=4.0, full=12.0)}
+             for order, log_scale, seed in drawn]
+    rows = ctx.sweep("rates", local_component_case, cases).rows
+    _plot_local(ctx, rows, cases, predict(2))
+    predicted = [predict(2)(np.asarray(row["sigma"]), np.asarray(row["g"])) for row in rows]
+    return [_rate_comparison(ctx, "every local σ (3·σ^{4/3}·g)", predicted, rows, cases)]
+
+
+def _plot_local(ctx: Context, rows: list[dict], cases: list[dict], rate: Callable) -> None:
+    k = int(np.argmax([case["scale"] for case in cases]))  # the case that moves most
+    row, case = rows[k], cases[k]
+    predicted = rate(np.asarray(row["sigma"]), np.asarray(row["g"]))
+    measured = _rates(row, case["lr"])[0]
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for node in range(predicted.shape[1]):
+        name = "root" if node == predicted.shape[1] - 1 else f"node {node + 1}"
+        ax.plot(row["times"], measured[:, node, 0], color=f"C{node}", lw=1.5,
+                label=f"{name}, component 1 (GD)")
+        ax.plot(row["times"], predicted[:, node, 0], "k:", lw=1)
+    ax.set(xlabel="t", ylabel="dσ/dt", title=f"local-component rate, order {case['order']}, init "
+           f"{case['scale']:.2g}: GD (colour) vs 3·σ^{{4/3}}·g")
+    ax.legend(fontsize=7)
+    ctx.savefig(fig, "rates")
 
 
 def orthogonal_truth(side: int, second: float, seed: int, order: int = 3) -> np.ndarray:
@@ -245,8 +317,7 @@ def hierarchical_case(case: dict) -> dict:
     "learns the singular values of the tree-node matricizations one at a time (at most one of the "
     "top two in transition, at half the nodes or more) and ends at exactly the truth's hierarchical "
     "ranks, recovering the hidden entries.",
-    source="Razin, Maman, Cohen 2022, arXiv 2201.11729, implicit regularization in hierarchical "
-    "tensor factorization",
+    source=HTF_SOURCE,
     predict=truth_hierarchical_ranks,
     broken=lambda truth: [HIERARCHICAL["width"]] * len(solvers.tree_nodes(truth.ndim)),
     broken_how="every hierarchical rank at the factorization's width",

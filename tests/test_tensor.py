@@ -17,6 +17,19 @@ def test_component_norm_rate_is_derived_from_the_flow(order):
                        - order * T.sigma ** (2 - sp.Rational(2, order)) * T.g) == 0
 
 
+@pytest.mark.parametrize("node", [0, 2])  # a node above the leaves and the root (node 1 mirrors 0)
+def test_local_component_norm_rate_is_derived_from_the_flow(node):
+    assert T.derived_local_rate_gap(node) == 0
+    assert sp.simplify(T.local_component_norm_rate(2) - 3 * T.sigma ** sp.Rational(4, 3) * T.g) == 0
+
+
+def test_local_rate_bad_input():
+    with pytest.raises(ValueError, match="children"):
+        T.local_component_norm_rate(0)
+    with pytest.raises(ValueError, match="node"):
+        T.derived_local_rate_gap(3)
+
+
 def test_cp_tensor_matches_outer_products():
     rng = np.random.default_rng(0)
     factors = [rng.normal(size=(d, 2)) for d in (3, 4, 2)]
@@ -143,6 +156,57 @@ def test_htf_tensor_matches_an_explicit_contraction(dims):
     else:
         expected = _htf_reference(leaves, nodes, root)
     np.testing.assert_allclose(N.htf_tensor(leaves, nodes, root).numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+def _scaled(parts, node, r, factor):
+    """The parts with the r-th local component of internal node ``node`` (the root last) scaled by
+    ``factor`` through one of its vectors: row r of the node's matrix, or entry r of the root."""
+    leaves, nodes, root = (list(parts[0]), list(parts[1]), parts[2].copy())
+    if node < len(nodes):
+        nodes[node] = nodes[node].copy()
+        nodes[node][r] *= factor
+    else:
+        root[r] *= factor
+    return leaves, nodes, root
+
+
+@pytest.mark.parametrize("dims", [(2, 3, 4, 2), (2, 2, 3, 2, 2, 2, 3, 2)])
+def test_local_contributions_add_up_and_are_the_tensor_s_derivatives(dims):
+    parts = _htf_parts(dims, 3, 1)
+    tensor = N.htf_tensor(*parts).numpy()
+    contributions = N.local_contributions(*parts).numpy()
+    assert contributions.shape == (len(dims) - 1, 3, *dims)
+    for node in range(len(dims) - 1):
+        assert_close(contributions[node].sum(axis=0), tensor, rtol=1e-12, atol=1e-12,
+                     why="Σ_r of a node's terms is the tensor")
+        for r in range(3):  # W is linear in each term's scale: W(1 + ε) = W + ε·C exactly
+            moved = N.htf_tensor(*_scaled(parts, node, r, 1.37)).numpy()
+            assert_close(moved - tensor, 0.37 * contributions[node, r], rtol=1e-10, atol=1e-12,
+                         why="a multilinear contraction, float64 round-off")
+
+
+def test_htf_alignments_are_the_gradient_projected_on_each_local_vector():
+    truth, indices, values, dims = _problem(order=4, size=3, seed=3)
+    run = N.htf_completion(values, indices, dims, 2, 0.5, 3, 0.1, seed=2, record_every=1,
+                           probe_steps=(0.1, 0.05))
+    # the probe of size lr is the step GD then takes
+    assert_close(run.probes[:-1, 0], run.local_norms[1:], rtol=1e-12, why="the same step")
+    params = [torch.tensor(p, requires_grad=True) for p in [*run.leaves, *run.nodes, run.root]]
+    where = tuple(torch.as_tensor(indices[:, n]) for n in range(4))
+    loss = 0.5 * torch.sum((N.htf_tensor(params[:4], params[4:6], params[6])[where]
+                            - torch.as_tensor(values)) ** 2)
+    grads = [g.numpy() for g in torch.autograd.grad(loss, params)]
+    weights = [p.detach().numpy() for p in params]
+    # second route: g = −⟨z, ∇_z ℓ⟩/σ for each vector z of the component (all three agree)
+    vectors = {0: [(0, "col"), (1, "col"), (4, "row")], 1: [(2, "col"), (3, "col"), (5, "row")],
+               2: [(4, "col"), (5, "col"), (6, "row")]}
+    sigma = run.local_norms[-1]
+    for node, parts in vectors.items():
+        for r in range(2):
+            for k, kind in parts:
+                z, dz = (weights[k][:, r], grads[k][:, r]) if kind == "col" else (weights[k][r], grads[k][r])
+                assert_close(-np.sum(z * dz) / sigma[node, r], run.alignments[-1][node, r], rtol=1e-10,
+                             why="⟨z, ∇_z ℓ⟩ = ⟨∇ℓ(W), C⟩ for every vector z of the component")
 
 
 def test_tree_nodes_and_bad_orders():
