@@ -65,6 +65,10 @@ def _check(observed_values, observed_indices, shape, rank):
     return values, indices, dims, rank
 
 
+def _probe_sizes(sizes) -> tuple[float, ...]:
+    return tuple(nonnegative_float(size, "probe_steps entry", positive=True) for size in sizes)
+
+
 def cp_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shape: tuple[int, ...],
                   rank: int, init_scale: float, steps: int, lr: float, seed: int = 0, *,
                   record_every: int = 1, threshold: float = 0.1,
@@ -80,6 +84,7 @@ def cp_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shape
     scale = nonnegative_float(init_scale, "init_scale", positive=True)
     steps, lr = positive_int(steps, "steps"), nonnegative_float(lr, "lr", positive=True)
     every = positive_int(record_every, "record_every")
+    probe_steps = _probe_sizes(probe_steps)
     generator = torch.Generator().manual_seed(seed)
     order = len(dims)
     factors = []
@@ -394,6 +399,7 @@ def htf_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shap
     problem = _HTFProblem(observed_values, observed_indices, shape, rank)
     steps, lr = positive_int(steps, "steps"), nonnegative_float(lr, "lr", positive=True)
     every = positive_int(record_every, "record_every")
+    probe_steps = _probe_sizes(probe_steps)
     params = [p.requires_grad_() for p in _htf_start(problem.dims, problem.rank, init_scale, seed)]
     for step in range(steps + 1):
         loss = problem.loss(params)

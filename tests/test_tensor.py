@@ -191,6 +191,10 @@ def test_htf_alignments_are_the_gradient_projected_on_each_local_vector():
                            probe_steps=(0.1, 0.05))
     # the probe of size lr is the step GD then takes
     assert_close(run.probes[:-1, 0], run.local_norms[1:], rtol=1e-12, why="the same step")
+    with pytest.raises(ValueError, match="probe_steps"):
+        N.htf_completion(values, indices, dims, 2, 0.5, 3, 0.1, probe_steps=(0.1, -0.05))
+    with pytest.raises(ValueError, match="probe_steps"):
+        N.cp_completion(values, indices, dims, 2, 0.5, 3, 0.1, probe_steps=(0.0,))
     params = [torch.tensor(p, requires_grad=True) for p in [*run.leaves, *run.nodes, run.root]]
     where = tuple(torch.as_tensor(indices[:, n]) for n in range(4))
     loss = 0.5 * torch.sum((N.htf_tensor(params[:4], params[4:6], params[6])[where]
