@@ -426,7 +426,8 @@ def htf_flow(observed_values: ArrayLike, observed_indices: ArrayLike, shape: tup
     exact Hessian from ``torch.func`` as Jacobian, until ℓ ≤ ``stop_ratio``·½‖y‖² (the loss of
     the zero tensor).
 
-    Why implicit: small initializations sit on a plateau of length ∝ init_scale^{−7/3} (order 4);
+    Why implicit: small initializations sit on a plateau of length ∝ init_scale^{−5/3} (order 4:
+    seven factors of scale init_scale^{1/3}, each moving at a rate ∝ its scale⁶);
     once a component is learned the flow is stiff (curvature ~10 along it) while the next one
     escapes its saddle over thousands of time units, so explicit steps (GD, RK45) need 10⁴–10⁵
     steps where BDF needs a few hundred. Records every ``record_every`` accepted steps and the
