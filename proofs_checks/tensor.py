@@ -1,7 +1,9 @@
 """Claims on tensor factorization (note: notes/tensor.md).
 
-Source: Razin, Maman, Cohen, arXiv 2102.09972 (CLAIMS.md §10b). Prediction: ``theory.tensor``;
-measurement: ``numerics.tensor`` (torch GD on CP tensor completion).
+Sources: Razin, Maman, Cohen, arXiv 2102.09972 (CLAIMS.md §10b) for the CP claims and arXiv
+2201.11729 (§10c) for the hierarchical ones. Prediction: ``theory.tensor``; measurement:
+``numerics.tensor`` (torch GD and gradient flow on CP and hierarchical tensor completion, CNN
+trainings for the locality claim).
 """
 
 from __future__ import annotations
@@ -65,17 +67,17 @@ def _rates(row: dict, lr: float) -> tuple[np.ndarray, np.ndarray]:
     return (probes[:, 0] - sigma) / lr, (probes[:, 1] - sigma) / (lr / 2)
 
 
-def _rate_comparison(ctx: Context, what: str, predicted: list, rows: list[dict], cases: list[dict]):
-    """``predicted`` rates (one array per case) against the GD forward differences of ``rows``,
-    within the step-halving bound of each entry."""
+def _rate_comparison(ctx: Context, what: str, law: str, predicted: list, rows: list[dict], cases: list[dict]):
+    """``predicted`` rates (one array per case, from ``law``) against the GD forward differences of
+    the norms ``what`` in ``rows``, within the step-halving bound of each entry."""
     measured, bounds = [], []
     for row, case in zip(rows, cases, strict=True):
         step, half = _rates(row, case["lr"])
         measured.append(step)
         bounds.append(3 * np.abs(step - half) + case["lr"] ** 2 * np.max(np.abs(step)) + 1e-15)
     return ctx.compare(
-        f"{what}'s change over each real GD step, divided by lr, vs the predicted rate at the step's "
-        "start (tolerance: the step-halving error bound, per entry)",
+        f"{what}'s change over each real GD step, divided by lr, vs {law} at the step's start "
+        "(tolerance: the step-halving error bound, per entry)",
         predicted, measured, rtol=0.0, atol=bounds,
         why="σ(θ − s∇ℓ) is smooth in s, so its forward difference over s = lr is the flow's rate "
         "plus (lr/2)σ'' + O(lr²), and the same difference over lr/2 from the same state differs "
@@ -116,7 +118,7 @@ def check_component_dynamics(ctx: Context, predict: Callable[[int], Callable]) -
     _plot(ctx, rows, cases)
     predicted = [predict(case["order"])(np.asarray(row["sigma"]), np.asarray(row["g"]))
                  for row, case in zip(rows, cases, strict=True)]
-    return [_rate_comparison(ctx, "σ_r (N·σ^{2−2/N}·g)", predicted, rows, cases)]
+    return [_rate_comparison(ctx, "σ_r", "N·σ^{2−2/N}·g", predicted, rows, cases)]
 
 
 HTF_SOURCE = ("Razin, Maman, Cohen 2022, arXiv 2201.11729, implicit regularization in hierarchical "
@@ -159,7 +161,7 @@ def check_local_component_dynamics(ctx: Context, predict: Callable[[int], Callab
     rows = ctx.sweep("rates", local_component_case, cases).rows
     _plot_local(ctx, rows, cases, predict(2))
     predicted = [predict(2)(np.asarray(row["sigma"]), np.asarray(row["g"])) for row in rows]
-    return [_rate_comparison(ctx, "every local σ (3·σ^{4/3}·g)", predicted, rows, cases)]
+    return [_rate_comparison(ctx, "every local σ", "3·σ^{4/3}·g", predicted, rows, cases)]
 
 
 def _plot_local(ctx: Context, rows: list[dict], cases: list[dict], rate: Callable) -> None:
