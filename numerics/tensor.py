@@ -303,8 +303,9 @@ def _local_norms(leaves: list, nodes: list, root) -> torch.Tensor:
 def local_contributions(leaves: list, nodes: list, root) -> torch.Tensor:
     """(internal nodes, R, d_1, …, d_N): C_{ν,r}, the tensor of the factorization with only the r-th
     term kept at node ν (row r of its matrix, entry r of the root; internal nodes level by level
-    from the bottom, the root last, as in ``HTFTrajectory.local_norms``). The tensor is linear in that term's scale, W(ε) = W + ε·C_{ν,r} when the
-    r-th local component is scaled by 1 + ε, and Σ_r C_{ν,r} = W at every node ν."""
+    from the bottom, the root last, as in ``HTFTrajectory.local_norms``). The tensor is linear in
+    that term's scale, W(ε) = W + ε·C_{ν,r} when the r-th local component is scaled by 1 + ε, and
+    Σ_r C_{ν,r} = W at every node ν."""
     leaves, nodes = [torch.as_tensor(m) for m in leaves], [torch.as_tensor(m) for m in nodes]
     root = torch.as_tensor(root)
     out = []
