@@ -419,9 +419,14 @@ def htf_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shap
     return problem.trajectory(params)
 
 
+class _BudgetSpent(Exception):
+    """Raised inside the integrator's right-hand side to stop ``htf_flow`` at its budget."""
+
+
 def htf_flow(observed_values: ArrayLike, observed_indices: ArrayLike, shape: tuple[int, ...],
              rank: int, init_scale: float, seed: int = 0, *, max_time: float = 1e8, rtol: float = 1e-4,
-             stop_ratio: float = 1e-6, record_every: int = 1) -> HTFTrajectory:
+             stop_ratio: float = 1e-6, record_every: int = 1,
+             max_evaluations: int = 50_000) -> HTFTrajectory:
     """Gradient flow dθ/dt = −∇ℓ(θ) of the same factorization and loss as ``htf_completion``,
     integrated by scipy's BDF (implicit, relative tolerance ``rtol``, absolute rtol·1e-3) with the
     exact Hessian from ``torch.func`` as Jacobian, until ℓ ≤ ``stop_ratio``·½‖y‖² (the loss of
@@ -432,7 +437,10 @@ def htf_flow(observed_values: ArrayLike, observed_indices: ArrayLike, shape: tup
     once a component is learned the flow is stiff (curvature ~10 along it) while the next one
     escapes its saddle over thousands of time units, so explicit steps (GD, RK45) need 10⁴–10⁵
     steps where BDF needs a few hundred. Records every ``record_every`` accepted steps and the
-    last. Raises ``NotConvergedError`` when ``max_time`` passes before the stopping loss."""
+    last. Raises ``NotConvergedError`` when ``max_time`` passes before the stopping loss, or when
+    the integrator has evaluated the gradient ``max_evaluations`` times (a deterministic budget,
+    about 5 minutes on one core: typical runs need ~10³; on some draws the flow creeps after its
+    escape, stiff and slow at once, and BDF would need hours)."""
     from scipy.integrate import solve_ivp
 
     problem = _HTFProblem(observed_values, observed_indices, shape, rank)
@@ -440,6 +448,7 @@ def htf_flow(observed_values: ArrayLike, observed_indices: ArrayLike, shape: tup
     rtol = nonnegative_float(rtol, "rtol", positive=True)
     stop_ratio = nonnegative_float(stop_ratio, "stop_ratio", positive=True)
     every = positive_int(record_every, "record_every")
+    budget = positive_int(max_evaluations, "max_evaluations")
     start = _htf_start(problem.dims, problem.rank, init_scale, seed)
     shapes = [p.shape for p in start]
     cuts = [int(c) for c in np.cumsum([p.numel() for p in start])[:-1]]
@@ -459,10 +468,23 @@ def htf_flow(observed_values: ArrayLike, observed_indices: ArrayLike, shape: tup
         return float(loss(torch.as_tensor(vector))) - stop_loss
 
     converged.terminal = True
-    solution = solve_ivp(lambda _, v: -gradient(torch.as_tensor(v)).numpy(), (0.0, max_time),
-                         torch.cat([p.ravel() for p in start]).numpy(), method="BDF",
-                         jac=lambda _, v: -hessian(torch.as_tensor(v)).numpy(),
-                         rtol=rtol, atol=rtol * 1e-3, events=converged)
+    seen = {"evaluations": 0, "time": 0.0}
+
+    def velocity(time: float, vector: NDArray) -> NDArray:
+        seen["evaluations"] += 1
+        seen["time"] = max(seen["time"], time)
+        if seen["evaluations"] > budget:
+            raise _BudgetSpent
+        return -gradient(torch.as_tensor(vector)).numpy()
+
+    try:
+        solution = solve_ivp(velocity, (0.0, max_time), torch.cat([p.ravel() for p in start]).numpy(),
+                             method="BDF", jac=lambda _, v: -hessian(torch.as_tensor(v)).numpy(),
+                             rtol=rtol, atol=rtol * 1e-3, events=converged)
+    except _BudgetSpent:
+        raise NotConvergedError(f"htf_flow: {budget} gradient evaluations spent by time "
+                                f"{seen['time']:.4g} before the loss reached {stop_loss:.3g}; raise "
+                                "max_evaluations") from None
     if solution.status != 1:
         raise NotConvergedError(f"htf_flow: loss {float(loss(torch.as_tensor(solution.y[:, -1]))):.3g} "
                                 f"still above {stop_loss:.3g} at time {solution.t[-1]:.3g} "

@@ -260,6 +260,10 @@ def test_htf_flow_follows_small_step_gradient_descent_and_stops_at_the_loss():
                  why="first-order GD vs BDF at rtol 1e-4, matched time (interpolated between records)")
     with pytest.raises(N.NotConvergedError, match="max_time"):
         N.htf_flow(values, indices, dims, 2, 0.3, seed=1, max_time=1e-3)
+    with pytest.raises(N.NotConvergedError, match="max_evaluations"):
+        N.htf_flow(values, indices, dims, 2, 0.3, seed=1, max_evaluations=20)
+    with pytest.raises(ValueError, match="max_evaluations"):
+        N.htf_flow(values, indices, dims, 2, 0.3, seed=1, max_evaluations=0)
     with pytest.raises(ValueError, match="stop_ratio"):
         N.htf_flow(values, indices, dims, 2, 0.3, stop_ratio=0.0)
 
