@@ -236,7 +236,8 @@ class HTFTrajectory:
     the modes of each non-root tree node as rows (``tree_nodes``; padded with 0 to k), whose counts
     above a threshold are the hierarchical ranks; the final ``leaves`` (d_n, R), ``nodes`` (R, R) and
     ``root`` (R,); ``alignments`` (n, nodes, R): g = ⟨−∇ℓ(W), C⟩/σ for each local component, C its
-    contribution to the tensor (``local_contributions``) and σ its norm; ``probes`` (n, P, nodes, R):
+    contribution to the tensor (``local_contributions``) and σ its norm, computed as −⟨z, ∇_z ℓ⟩/σ
+    with z the component's row of the node's matrix; ``probes`` (n, P, nodes, R):
     the local norms after a trial GD step of each size in ``probe_steps`` from the recorded state
     (``htf_completion`` only; P = 0 without probes)."""
 
@@ -361,15 +362,25 @@ class _HTFProblem:
     def _loss_of(self, tensor: torch.Tensor) -> torch.Tensor:
         return 0.5 * torch.sum((tensor[self.where] - self.target) ** 2)
 
+    def _inner_products(self, params: list) -> torch.Tensor:
+        """(internal nodes, R): ⟨−∇ℓ(W), C_{ν,r}⟩ = −⟨z, ∇_z ℓ⟩ for z = row r of ν's matrix (entry
+        r of the root) — scaling z scales the r-th term of ν (``local_contributions``) — by one
+        backward pass instead of R·(nodes) tree contractions."""
+        detached = [p.detach().requires_grad_() for p in params]
+        with torch.enable_grad():
+            grads = torch.autograd.grad(self.loss(detached), detached)
+        _, nodes, root = self.split(detached)
+        _, node_grads, root_grad = self.split(list(grads))
+        rows = [-(m * g).sum(dim=1) for m, g in zip(nodes, node_grads, strict=True)]
+        return torch.stack([*rows, -(root * root_grad)]).detach()
+
     def record(self, time: float, params: list) -> None:
+        inner = self._inner_products(params)
         with torch.no_grad():
             tensor = htf_tensor(*self.split(params))
             self.records["t"].append(time)
             self.records["loss"].append(float(self._loss_of(tensor)))
             norms = _local_norms(*self.split(params))
-            gradient = torch.zeros(self.dims, dtype=torch.float64).index_put(
-                self.where, tensor[self.where] - self.target, accumulate=True)  # ∇ℓ(W)
-            inner = torch.einsum("kr...,...->kr", local_contributions(*self.split(params)), -gradient)
             self.records["norms"].append(norms.numpy().copy())
             self.records["alignments"].append((inner / norms).numpy().copy())
             self.records["spectra"].append(tree_spectra(tensor.numpy()))

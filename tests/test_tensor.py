@@ -205,6 +205,13 @@ def test_htf_alignments_are_the_gradient_projected_on_each_local_vector():
     vectors = {0: [(0, "col"), (1, "col"), (4, "row")], 1: [(2, "col"), (3, "col"), (5, "row")],
                2: [(4, "col"), (5, "col"), (6, "row")]}
     sigma = run.local_norms[-1]
+    # first route, no parameter gradients: the end tensor's gradient against each term's tensor
+    final = N.htf_tensor(run.leaves, run.nodes, run.root).numpy()
+    gradient = np.zeros(dims)
+    np.add.at(gradient, tuple(indices.T), final[tuple(indices.T)] - values)
+    contributions = N.local_contributions(run.leaves, run.nodes, run.root).numpy()
+    assert_close(np.tensordot(contributions, -gradient, axes=4) / sigma, run.alignments[-1],
+                 rtol=1e-10, atol=1e-14, why="⟨−∇ℓ(W), C⟩/σ two ways, float64 round-off")
     for node, parts in vectors.items():
         for r in range(2):
             for k, kind in parts:
