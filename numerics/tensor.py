@@ -362,20 +362,24 @@ class _HTFProblem:
     def _loss_of(self, tensor: torch.Tensor) -> torch.Tensor:
         return 0.5 * torch.sum((tensor[self.where] - self.target) ** 2)
 
-    def _inner_products(self, params: list) -> torch.Tensor:
+    def _inner_products(self, params: list, grads: list | None) -> torch.Tensor:
         """(internal nodes, R): ⟨−∇ℓ(W), C_{ν,r}⟩ = −⟨z, ∇_z ℓ⟩ for z = row r of ν's matrix (entry
-        r of the root) — scaling z scales the r-th term of ν (``local_contributions``) — by one
-        backward pass instead of R·(nodes) tree contractions."""
-        detached = [p.detach().requires_grad_() for p in params]
-        with torch.enable_grad():
-            grads = torch.autograd.grad(self.loss(detached), detached)
-        _, nodes, root = self.split(detached)
+        r of the root) — scaling z scales the r-th term of ν (``local_contributions``) — from the
+        parameter gradients ``grads`` (one backward pass when None) instead of R·(nodes) tree
+        contractions."""
+        params = [p.detach() for p in params]
+        if grads is None:
+            tracked = [p.requires_grad_() for p in params]
+            with torch.enable_grad():
+                grads = list(torch.autograd.grad(self.loss(tracked), tracked))
+        _, nodes, root = self.split(params)
         _, node_grads, root_grad = self.split(list(grads))
         rows = [-(m * g).sum(dim=1) for m, g in zip(nodes, node_grads, strict=True)]
         return torch.stack([*rows, -(root * root_grad)]).detach()
 
-    def record(self, time: float, params: list) -> None:
-        inner = self._inner_products(params)
+    def record(self, time: float, params: list, grads: list | None = None) -> None:
+        """Record the state ``params`` at ``time``; ``grads``: ∇ℓ at ``params`` when already known."""
+        inner = self._inner_products(params, grads)
         with torch.no_grad():
             tensor = htf_tensor(*self.split(params))
             self.records["t"].append(time)
@@ -420,7 +424,7 @@ def htf_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shap
                                     "lower lr or init_scale")
         grads = torch.autograd.grad(loss, params)
         if step % every == 0 or step == steps:
-            problem.record(step * lr, params)
+            problem.record(step * lr, params, grads)
             problem.probe(params, grads, probe_steps)
         if step == steps:
             break
