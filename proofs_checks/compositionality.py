@@ -105,7 +105,7 @@ REGIME = 0.5
 def _budget(ctx: Context) -> dict:
     """Grid and training budget of a scaling-law sweep for the context's profile."""
     return ctx.pick(
-        quick={"ns": [64, 128, 256, 512], "seeds": 2, "steps": 600, "width": 32, "lams": [1e-3, 1e-2]},
+        quick={"ns": [128, 256, 512, 1024], "seeds": 2, "steps": 600, "width": 32, "lams": [1e-3, 1e-2]},
         full={"ns": [128, 256, 512, 1024, 2048], "seeds": 4, "steps": 1500, "width": 64,
               "lams": [1e-3, 1e-2, 3e-2]})
 
@@ -287,7 +287,7 @@ def _plot_exponents(ctx: Context, fits: dict, nus: list[float], predict: Callabl
     broken_how="the cap ½ dropped, so no kink (α = ν_h/d_mid)",
 )
 def check_phase_transition(ctx: Context, predict: Callable[[float], float]) -> list:
-    nus = ctx.pick(quick=[0.5, 2.0], full=[0.25, 0.5, 1.0, 2.0, 4.0])
+    nus = ctx.pick(quick=[2.0, 4.0], full=[0.25, 0.5, 1.0, 2.0, 4.0])
     fits, _, short = _scaling_laws(ctx, nus, ["deep", "kernel"])
     _plot_exponents(ctx, fits, nus, predict)
     kept = [v for v in nus if (v, "deep") in fits]
