@@ -100,6 +100,8 @@ LEVEL = 0.9
 #: fit window starts at the first N where the deep network's mean relative test error (MSE divided
 #: by the variance of f* on the test block) is at most this, i.e. it explains half the variance.
 REGIME = 0.5
+#: Draws of f* in the full run of ``f1.composition_rate`` (``f1.phase_transition``: the budget's 4).
+COMPOSITION_DRAWS = 8
 
 
 def _budget(ctx: Context) -> dict:
@@ -143,12 +145,12 @@ def _window(rows: list[dict], nu: float) -> list[int]:
     return ns[first:]
 
 
-def _scaling_laws(ctx: Context, nus: list[float], learners: list[str]
+def _scaling_laws(ctx: Context, nus: list[float], learners: list[str], seeds: list[int]
                   ) -> tuple[dict, list[dict], list[str]]:
-    """Sweep every (ν_h, learner, N, draw); fit error ≈ C_draw·N^{−α} per (ν_h, learner) over the
-    ``_window`` of ν_h. Also returns, as text, the ν_h whose window has fewer than 3 N (no fit)."""
+    """Sweep every (ν_h, learner, N, draw of f* by ``seeds``); fit error ≈ C_draw·N^{−α} per (ν_h,
+    learner) over the ``_window`` of ν_h. Also returns, as text, the ν_h whose window has fewer than
+    3 N (no fit)."""
     budget = _budget(ctx)
-    seeds = ctx.seeds(budget["seeds"], label="draws")
     cases = [{"nu_h": nu, "learner": learner, "n": n, "seed": seed, "n_max": budget["ns"][-1],
               "steps": budget["steps"], "width": budget["width"], "lams": budget["lams"]}
              for nu in nus for learner in learners for seed in seeds for n in budget["ns"]]
@@ -228,7 +230,10 @@ def _broken_composition(nu_h: float) -> float:
 def check_composition_rate(ctx: Context, predict: Callable[[float], float]) -> list:
     nu = 0.5
     learners = ctx.pick(quick=["deep", "shallow", "kernel"], full=["deep", "accordion", "shallow", "kernel"])
-    fits, rows, short = _scaling_laws(ctx, [nu], learners)
+    # 8 draws under their own label, fixed at stop 25 before running: the first full run (4 draws,
+    # label "draws") left deep − kernel unresolved, +0.22 [−0.02, +0.47]; see the note
+    draws = ctx.seeds(ctx.pick(quick=2, full=COMPOSITION_DRAWS), label="confirmatory draws")
+    fits, rows, short = _scaling_laws(ctx, [nu], learners, draws)
     _plot_curves(ctx, rows, fits, nu, predict(nu))
     if short:
         ctx.inconclusive("the grid does not reach the power-law part of the learning curve: " + short[0])
@@ -288,7 +293,8 @@ def _plot_exponents(ctx: Context, fits: dict, nus: list[float], predict: Callabl
 )
 def check_phase_transition(ctx: Context, predict: Callable[[float], float]) -> list:
     nus = ctx.pick(quick=[2.0, 4.0], full=[0.25, 0.5, 1.0, 2.0, 4.0])
-    fits, _, short = _scaling_laws(ctx, nus, ["deep", "kernel"])
+    draws = ctx.seeds(_budget(ctx)["seeds"], label="draws")
+    fits, _, short = _scaling_laws(ctx, nus, ["deep", "kernel"], draws)
     _plot_exponents(ctx, fits, nus, predict)
     kept = [v for v in nus if (v, "deep") in fits]
     if len(kept) < 2:
