@@ -259,7 +259,8 @@ def _broken_transition(nu_h: float) -> float:
 
 def _plot_exponents(ctx: Context, fits: dict, nus: list[float], predict: Callable[[float], float]) -> None:
     fig, ax = plt.subplots(figsize=(5.0, 3.6))
-    grid = np.geomspace(min(nus), max(nus), 200)
+    kink = float(theory.kink().subs({theory.nu_g: sp.oo, theory.d_in: D_IN, theory.d_mid: D_MID}))
+    grid = np.geomspace(min(*nus, kink / 2), max(nus), 200)  # the predicted curve shows its kink
     ax.plot(grid, [predict(v) for v in grid], "k-", lw=1, label="predicted, deep: min(½, ν_h/d_mid)")
     baseline = theory.exponent_fn(theory.shallow_exponent())
     ax.plot(grid, [baseline(np.inf, D_IN, v, D_MID) for v in grid], "k:", lw=1,
@@ -270,11 +271,11 @@ def _plot_exponents(ctx: Context, fits: dict, nus: list[float], predict: Callabl
         bands = np.array([fits[v, learner].band for v in kept]).reshape(-1, 2)
         ax.errorbar(kept, mids, yerr=[mids - bands[:, 0], bands[:, 1] - mids], fmt="o", color=f"C{k}",
                     capsize=3, label=f"fitted, {learner} (90 % band)")
-    kink = float(theory.kink().subs({theory.nu_g: sp.oo, theory.d_in: D_IN, theory.d_mid: D_MID}))
     ax.axvline(kink, color="grey", lw=0.8, ls="--")
     ax.set(xscale="log", xlabel="smoothness ν_h of h", ylabel="error exponent α",
            title=f"f* = h∘‖·‖ on ℝ^{D_IN}: exponent vs ν_h (kink at ν_h = {kink:g})")
-    ax.set_xticks(nus, [f"{v:g}" for v in nus])
+    ticks = sorted({*nus, kink})
+    ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
     ax.minorticks_off()
     ax.legend(fontsize=6)
     ctx.savefig(fig, "exponents")
