@@ -20,10 +20,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m proofs_checks run --profile quick --out $(OUT) --exit-zero
+	$(PY) -m rankcheck run --profile quick --out $(OUT) --exit-zero
 
 full: $(STAMP)
-	$(PY) -m proofs_checks run --profile full --out $(FULL) --jobs $(JOBS) --exit-zero
+	$(PY) -m rankcheck run --profile full --out $(FULL) --jobs $(JOBS) --exit-zero
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -32,7 +32,7 @@ bench: $(STAMP)
 	$(PY) -m tests.bench $(BENCH)
 
 lint: $(STAMP)
-	$(PY) -m ruff check theory numerics proofs_checks tests
+	$(PY) -m ruff check rankcheck theory numerics proofs_checks tests
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .hypothesis

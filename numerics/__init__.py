@@ -4,6 +4,6 @@ These solvers know nothing of the theory's closed forms nor of verdicts: other p
 them alone (``from numerics import dln``).
 """
 
-from numerics.validation import NotConvergedError
+from rankcheck.errors import NotConvergedError
 
 __all__ = ["NotConvergedError"]

@@ -15,8 +15,13 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 
-from numerics.optim import minimize_to_stationarity
-from numerics.validation import as_matrix, as_vector, nonnegative_float, positive_int
+from rankcheck.numerics.optim import minimize_to_stationarity
+from rankcheck.validation import as_matrix, as_vector, nonnegative_float, positive_int
+
+__all__ = [
+    "MLPFit", "relu_mlp", "train_mlp", "shallow_target", "shallow_weights", "jacobians",
+    "numerical_ranks", "log_pseudo_determinants", "depth_fit", "hidden_representations"
+]
 
 
 @dataclass(frozen=True)

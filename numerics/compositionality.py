@@ -26,8 +26,16 @@ from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize
 from scipy.spatial.distance import cdist
 
-from numerics.networks import accordion, fit_adam, mlp
-from numerics.validation import NotConvergedError, as_matrix, as_vector, nonnegative_float, positive_int
+from rankcheck.errors import NotConvergedError
+from rankcheck.numerics.networks import accordion, fit_adam, mlp
+from rankcheck.validation import as_matrix, as_vector, nonnegative_float, positive_int
+
+__all__ = [
+    "shallow_relu", "parameter_cost", "path_cost", "rebalance", "least_rescaled_cost", "matern_kernel",
+    "gaussian_process_sample", "block_norms", "CompositionTask", "random_fourier_series",
+    "composition_task", "Predictor", "laplace_kernel_ridge", "ARCHITECTURES", "train_network",
+    "mean_squared_error", "ScalingFit", "scaling_fit", "exponent_difference"
+]
 
 
 def _network(a: ArrayLike, W: ArrayLike, b: ArrayLike):

@@ -23,13 +23,14 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 from threadpoolctl import threadpool_limits
 
-from numerics.validation import (
-    NotConvergedError,
-    as_matrix,
-    as_vector,
-    nonnegative_float,
-    positive_int,
-)
+from rankcheck.errors import NotConvergedError
+from rankcheck.validation import as_matrix, as_vector, nonnegative_float, positive_int
+
+__all__ = [
+    "Factorization", "chain_product", "unpack_weights", "product_gradients",
+    "semi_orthogonal", "min_norm_factorization", "representation_cost", "global_minimizer_on_interval",
+    "regularized_singular_values", "Training", "train_dln"
+]
 
 Matrix = NDArray[np.float64]
 

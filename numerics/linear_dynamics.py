@@ -26,14 +26,15 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 from scipy.integrate import solve_ivp
 
-from numerics.dln import chain_product, product_gradients, unpack_weights
-from numerics.validation import (
-    NotConvergedError,
-    as_matrix,
-    as_vector,
-    nonnegative_float,
-    positive_int,
-)
+from rankcheck.errors import NotConvergedError
+from rankcheck.numerics.dln import chain_product, product_gradients, unpack_weights
+from rankcheck.validation import as_matrix, as_vector, nonnegative_float, positive_int
+
+__all__ = [
+    "balanced_mode_flow", "mode_crossing_time", "psd_sqrt", "observation_mask", "Flow",
+    "parameter_flow", "gradient_descent", "mixed_flow", "Trajectory", "train_saddle_to_saddle",
+    "SGDRuns", "sgd_runs", "rank_transitions"
+]
 
 
 def _log_mode_velocity(depth: int, target: float):

@@ -14,7 +14,9 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
-from numerics.validation import as_matrix, nonnegative_float, positive_int
+from rankcheck.validation import as_matrix, nonnegative_float, positive_int
+
+__all__ = ["MODULES", "mlp", "accordion", "regularized_loss", "fit_adam"]
 
 #: The torch activation modules by name.
 MODULES: dict[str, type[torch.nn.Module]] = {"relu": torch.nn.ReLU, "identity": torch.nn.Identity}

@@ -13,8 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from numerics.linear_dynamics import Flow, gradient_descent, parameter_flow
-from numerics.validation import as_matrix, nonnegative_float, positive_int
+from rankcheck.numerics.linear_dynamics import Flow, gradient_descent, parameter_flow
+from rankcheck.validation import as_matrix, nonnegative_float, positive_int
+
+__all__ = [
+    "TARGET", "MASK", "schatten_norm", "effective_rank", "CompletionTrajectory", "balanced_start",
+    "train_completion", "completion_flow"
+]
 
 TARGET = np.array([[0.0, 1.0], [1.0, 0.0]])  # observed values (entry (0, 0) is not observed)
 MASK = np.array([[0.0, 1.0], [1.0, 1.0]])

@@ -7,7 +7,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from numerics.validation import NotConvergedError, positive_int
+from rankcheck.errors import NotConvergedError
+from rankcheck.validation import positive_int
+
+__all__ = ["Closure", "lbfgs", "minimize_to_stationarity"]
 
 Closure = Callable[[], torch.Tensor]
 

@@ -26,7 +26,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import gammaln, roots_hermitenorm, roots_jacobi, roots_legendre
 
-from numerics.validation import positive_int
+from rankcheck.validation import positive_int
+
+__all__ = [
+    "NAMED", "hermite_functions", "hermite_coefficients", "harmonic_multiplicity", "legendre_sphere",
+    "AnalyticKernel", "monomial_eigenvalues", "funk_hecke_eigenvalues", "relu_ntk_layer_kernels",
+    "layer_gradient_shares", "zonal_harmonic"
+]
 
 NAMED: dict[str, tuple[Callable[[NDArray], NDArray], tuple[float, ...]]] = {
     "relu": (lambda x: np.maximum(x, 0.0), (0.0,)),

@@ -2,14 +2,14 @@
 
 Python API::
 
-    import proofs_checks
+    import rankcheck.proofs_checks as proofs_checks
     verdicts = proofs_checks.run(["dln"], profile="quick", seed=0)
 """
 
-from proofs_checks.context import Context, Inconclusive
-from proofs_checks.registry import REGISTRY, Claim, UnknownClaimError, all_claims, claim, select
-from proofs_checks.runner import run, run_claim
-from proofs_checks.verdict import Comparison, Verdict
+from rankcheck.proofs_checks.context import Context, Inconclusive
+from rankcheck.proofs_checks.registry import REGISTRY, Claim, UnknownClaimError, all_claims, claim, select
+from rankcheck.proofs_checks.runner import run, run_claim
+from rankcheck.proofs_checks.verdict import Comparison, Verdict
 
 __all__ = [
     "REGISTRY", "Claim", "Comparison", "Context", "Inconclusive", "UnknownClaimError", "Verdict",

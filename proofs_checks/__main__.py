@@ -1,5 +1,7 @@
 import sys
 
-from proofs_checks.cli import main
+from rankcheck.proofs_checks.cli import main
+
+__all__ = []
 
 sys.exit(main())

@@ -9,20 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import matplotlib
+import numpy as np
+from hypothesis import strategies as st
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from rankcheck.errors import NotConvergedError
+from rankcheck.numerics import bottleneck as solvers
+from rankcheck.proofs_checks.context import Context
+from rankcheck.proofs_checks.figures import subplots
+from rankcheck.proofs_checks.registry import claim
+from rankcheck.proofs_checks.statistics import best_of_restarts
+from rankcheck.theory import bottleneck as theory
+from rankcheck.theory import dln
 
-from numerics import bottleneck as solvers  # noqa: E402
-from numerics.validation import NotConvergedError  # noqa: E402
-from proofs_checks.context import Context  # noqa: E402
-from proofs_checks.registry import claim  # noqa: E402
-from proofs_checks.statistics import best_of_restarts  # noqa: E402
-from theory import bottleneck as theory  # noqa: E402
-from theory import dln  # noqa: E402
+__all__ = [
+    "SOURCE", "DEPTHS", "WIDTH", "one_point_case", "check_one_point", "JACOBIAN_RTOL", "limit_case",
+    "check_bottleneck_limit", "check_bottleneck_structure", "underestimation_case",
+    "check_underestimation"
+]
 
 SOURCE = "Jacot 2022, arXiv 2209.15055, implicit bias of large depth networks (a notion of rank)"
 DEPTHS = tuple(range(2, 9))
@@ -49,7 +52,7 @@ def _broken_cost(x_norm: float, s: float, depth: int) -> float:
 
 
 @claim(
-    "rank.one_point",
+    "bottleneck.one_point",
     statement="A depth-L bias-free ReLU MLP (L = 2…8) trained to a stationary point of "
     "½‖f(x) − y‖² + λ‖θ‖² on one point x ↦ y has the exact one-point cost "
     "‖θ‖² = L·(‖f(x)‖/‖x‖)^{2/L}, an output along y, and ‖f(x)‖ at a local minimum of the scalar "
@@ -98,7 +101,7 @@ def check_one_point(ctx: Context, predict: Callable[[float, float, int], float])
 
 
 def _plot_one_point(ctx: Context, cases: list[dict], rows: list[dict], predict: Callable) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.5))
+    fig, axes = subplots(1, 2, figsize=(8.5, 3.5))
     for c, r in zip(cases, rows, strict=True):
         color = f"C{DEPTHS.index(c['depth'])}"
         axes[0].plot(predict(r["x_norm"], r["output"], c["depth"]), r["norm_sq"], "o", color=color, alpha=0.7)
@@ -164,7 +167,7 @@ def _depth_grid(ctx: Context) -> tuple[list[tuple[int, int]], dict[tuple[int, in
 
 
 @claim(
-    "rank.bottleneck_limit",
+    "bottleneck.rank_limit",
     statement="For targets f(x) = A·relu(Bx) of Bottleneck and Jacobian rank k (k = 1…3, ℝ⁶ → ℝ⁶), "
     "the parameter norm of bias-free ReLU MLPs trained with weight decay grows linearly in depth, "
     "‖θ‖² ≈ L·R⁽⁰⁾ + R⁽¹⁾ with a fitted R⁽⁰⁾ = k (so ‖θ‖²/L → k), the trained function has "
@@ -212,7 +215,7 @@ def check_bottleneck_limit(ctx: Context, predict: Callable[[int], float]) -> lis
 
 
 def _plot_limit(ctx: Context, fits: list) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.5))
+    fig, axes = subplots(1, 2, figsize=(8.5, 3.5))
     for j, (k, depths, costs, (r0, r1)) in enumerate(fits):
         L = np.array(depths, dtype=float)
         axes[0].plot(L, costs, "o", color=f"C{j}", label=f"rank {k}: R⁽⁰⁾ = {r0:.2f}, R⁽¹⁾ = {r1:.2f}")
@@ -227,8 +230,8 @@ def _plot_limit(ctx: Context, fits: list) -> None:
 
 
 @claim(
-    "rank.bottleneck_structure",
-    statement="In the deepest converged networks of rank.bottleneck_limit's grid (targets A·relu(Bx) of "
+    "bottleneck.structure",
+    statement="In the deepest converged networks of bottleneck.rank_limit's grid (targets A·relu(Bx) of "
     "rank k), the middle weight matrices (all but the first and the last) have k singular values near "
     "1 (above ½) and the others below L^{−1/2}, and the hidden representations have numerical rank k.",
     source="Jacot 2023, arXiv 2305.19008, bottleneck structure (R⁽⁰⁾ large singular values per layer, "
@@ -301,7 +304,7 @@ def _recovering(ranks: dict[tuple[int, int], int], points: int, rank: int) -> li
 
 
 @claim(
-    "rank.underestimation",
+    "bottleneck.underestimation",
     statement="For targets A·relu(Bx) of rank 2 (ℝ⁶ → ℝ⁶), the best of several trained ReLU MLPs with "
     "biases and weight decay (λ = 10⁻³, near interpolation) has Jacobian rank 1 when the depth is "
     "large for the number of points (the deepest depth of the grid at N = 5 points): a rank-1 "
@@ -358,7 +361,7 @@ def check_underestimation(ctx: Context, predict: Callable[[int], float]) -> list
 
 def _plot_underestimation(ctx: Context, targets: list[int], points: list[int], depths: list[int],
                           best: dict[tuple[int, int, int], dict]) -> None:
-    fig, axes = plt.subplots(1, len(targets) + 1, figsize=(3.3 * (len(targets) + 1), 3.2))
+    fig, axes = subplots(1, len(targets) + 1, figsize=(3.3 * (len(targets) + 1), 3.2))
     for ax, t in zip(axes[:-1], targets, strict=True):
         grid = np.array([[best[t, n, L]["rank"] for L in depths] for n in points])
         ax.imshow(grid, cmap="viridis", vmin=0, vmax=3, origin="lower", aspect="auto")

@@ -2,28 +2,30 @@
 
 Source: Wen, Jacot, arXiv 2402.08010 (CLAIMS.md §7). Prediction: ``theory.cbn`` (the DFT
 block-diagonalization, the per-frequency cost, and the DLN scalar problem at every frequency);
-measurement: ``numerics.cnn`` (linear circular CNNs trained by L-BFGS with weight decay, float64).
+measurement: ``numerics.cbn`` (linear circular CNNs trained by L-BFGS with weight decay, float64).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import matplotlib
+import numpy as np
+from hypothesis import strategies as st
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from rankcheck.errors import NotConvergedError
+from rankcheck.numerics import bottleneck
+from rankcheck.numerics import cbn as solvers
+from rankcheck.proofs_checks.context import Context
+from rankcheck.proofs_checks.figures import subplots
+from rankcheck.proofs_checks.registry import claim
+from rankcheck.proofs_checks.statistics import best_of_restarts
+from rankcheck.theory import cbn as theory
+from rankcheck.theory import dln
 
-from numerics import bottleneck  # noqa: E402
-from numerics import cnn as solvers  # noqa: E402
-from numerics.validation import NotConvergedError  # noqa: E402
-from proofs_checks.context import Context  # noqa: E402
-from proofs_checks.registry import claim  # noqa: E402
-from proofs_checks.statistics import best_of_restarts  # noqa: E402
-from theory import cbn as theory  # noqa: E402
-from theory import dln  # noqa: E402
+__all__ = [
+    "SOURCE", "GRADIENT_TOL", "linear_case", "check_linear_cost", "FREQUENCY_RTOL", "STALLED",
+    "frequency_case", "check_frequency_bottleneck"
+]
 
 SOURCE = "Wen, Jacot 2024, arXiv 2402.08010, which frequencies do CNNs need (linear circular CNNs)"
 GRADIENT_TOL = 1e-6  # train_linear_cnn's stationarity: every gradient entry below it
@@ -104,7 +106,7 @@ def check_linear_cost(ctx: Context, predict: Callable[[np.ndarray, int], float])
 def _plot(ctx: Context, cases: list[dict], rows: list[dict]) -> None:
     """One target at every depth: learned vs target singular values per frequency, and the middle
     layer's ‖Â_ℓ(ω)‖_F."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    fig, axes = subplots(1, 2, figsize=(9, 3.5))
     n = cases[0]["n"]
     target = np.asarray(rows[0]["target"])
     for k in range(target.shape[1]):
@@ -212,7 +214,7 @@ def check_frequency_bottleneck(ctx: Context, predict: Callable[[int], float]) ->
 
 def _plot_frequency(ctx: Context, targets: list[tuple[int, int]], depths: list[int],
                     best: dict[tuple[int, int, int], dict]) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.5))
+    fig, axes = subplots(1, 2, figsize=(8.5, 3.5))
     for j, (k, seed) in enumerate(targets):
         costs = np.array([best[k, seed, L]["norm_sq"] for L in depths])
         axes[0].plot(depths, costs / np.array(depths), "o-", color=f"C{j}", label=f"k = {k} (target {seed})")

@@ -1,4 +1,4 @@
-"""``python -m proofs_checks``: list, run and show claims."""
+"""``rankcheck`` (or ``python -m rankcheck``): list, run and show claims; summarize sweeps."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import sys
 import textwrap
 from pathlib import Path
 
-from proofs_checks.context import PROFILES
-from proofs_checks.registry import UnknownClaimError, all_claims, select
-from proofs_checks.report import brief, format_table, load_report
-from proofs_checks.runner import run
-from proofs_checks.sweep import ExecutorConfig, SweepStore
+from rankcheck.proofs_checks.context import PROFILES
+from rankcheck.proofs_checks.registry import UnknownClaimError, all_claims, select
+from rankcheck.proofs_checks.report import brief, format_table, load_report
+from rankcheck.proofs_checks.runner import run
+from rankcheck.proofs_checks.sweep import ExecutorConfig, SweepStore
+
+__all__ = ["build_parser", "main"]
 
 
 def _list(_: argparse.Namespace) -> int:
@@ -40,6 +42,9 @@ def _show(args: argparse.Namespace) -> int:
         raise UnknownClaimError(f"{args.id!r} is a family prefix, not a claim id")
     print(f"{item.id}\n\n{textwrap.fill(item.statement, 100)}\n\nsource: {item.source}")
     print(f"negative control: {item.broken_how}")
+    print("\nfiles:")
+    for role, paths in item.files().items():
+        print(f"  {role:<10} {', '.join(paths) or '(not installed: see the source repository)'}")
     folder = Path(args.out) if args.out else None
     folders = [folder] if folder else [Path("reports") / p for p in PROFILES]
     found = []
@@ -48,7 +53,7 @@ def _show(args: argparse.Namespace) -> int:
             meta, verdicts = load_report(path)
             found += [(meta, v) for v in verdicts if v.claim_id == item.id]
     if not found:
-        print("\nno verdict recorded yet (run: python -m proofs_checks run " + item.id + ")")
+        print("\nno verdict recorded yet (run: rankcheck run " + item.id + ")")
     for meta, verdict in found:
         print(f"\nlast verdict ({meta.get('finished')}, profile {verdict.profile}, "
               f"seed {verdict.seed}): {verdict.status}, control {verdict.control}, "
@@ -78,7 +83,7 @@ def _sweeps(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m proofs_checks", description=__doc__)
+    parser = argparse.ArgumentParser(prog="rankcheck", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="ids, statements and sources").set_defaults(func=_list)
     runner = commands.add_parser("run", help="run claims and write a report")
@@ -98,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweeps = commands.add_parser("sweeps", help="summarize a sweeps database (or its folder)")
     sweeps.add_argument("dir")
     sweeps.set_defaults(func=_sweeps)
-    show = commands.add_parser("show", help="statement, source and last verdict of a claim")
+    show = commands.add_parser("show", help="statement, source, files and last verdict of a claim")
     show.add_argument("id")
     show.add_argument("--out", help="report folder to read (default reports/quick and reports/full)")
     show.set_defaults(func=_show)

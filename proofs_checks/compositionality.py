@@ -10,19 +10,21 @@ import itertools
 from collections.abc import Callable
 from functools import lru_cache
 
-import matplotlib
+import numpy as np
+import sympy as sp
+from hypothesis import strategies as st
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import sympy as sp  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from rankcheck.numerics import compositionality as solvers
+from rankcheck.proofs_checks.context import Context
+from rankcheck.proofs_checks.figures import subplots
+from rankcheck.proofs_checks.registry import claim
+from rankcheck.proofs_checks.statistics import band_ordering
+from rankcheck.theory import compositionality as theory
 
-from numerics import compositionality as solvers  # noqa: E402
-from proofs_checks.context import Context  # noqa: E402
-from proofs_checks.registry import claim  # noqa: E402
-from proofs_checks.statistics import band_ordering  # noqa: E402
-from theory import compositionality as theory  # noqa: E402
+__all__ = [
+    "SOURCE", "RATE_SOURCE", "check_rebalancing", "KERNEL_LAMS", "LEVEL", "REGIME", "COMPOSITION_DRAWS",
+    "scaling_case", "check_composition_rate", "check_phase_transition"
+]
 
 SOURCE = "Jacot, Choi, Wen 2025, arXiv 2407.05664, F1 norm of shallow networks"
 RATE_SOURCE = ("Jacot, Choi, Wen 2025, arXiv 2407.05664, rate N^(-min(1/2, nu_g/d_in, nu_h/d_mid)) for "
@@ -38,7 +40,7 @@ def _network(case: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
 
 
 @claim(
-    "f1.rebalancing",
+    "compositionality.rebalancing",
     statement="Rescaling each neuron of a shallow ReLU network so that |a_i| = ‖(w_i, b_i)‖ leaves "
     "the function unchanged and brings ‖θ‖² to its least value over rescalings, twice the path "
     "cost Σ_i |a_i|·‖(w_i, b_i)‖ (the F1 cost of the representation).",
@@ -61,7 +63,7 @@ def check_rebalancing(ctx: Context, predict: Callable[[float], float]) -> list:
         predicted.append(predict(paths[-1]))
         rebalanced.append(solvers.parameter_cost(a2, W2, b2))
         optimized.append(solvers.least_rescaled_cost(a, W, b))
-    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    fig, ax = subplots(figsize=(4.6, 3.4))
     ax.loglog(paths, costs, ".", label="‖θ‖² as drawn")
     ax.loglog(paths, rebalanced, "o", mfc="none", label="‖θ‖² rebalanced")
     line = np.geomspace(min(paths), max(paths), 10)
@@ -100,7 +102,8 @@ LEVEL = 0.9
 #: fit window starts at the first N where the deep network's mean relative test error (MSE divided
 #: by the variance of f* on the test block) is at most this, i.e. it explains half the variance.
 REGIME = 0.5
-#: Draws of f* in the full run of ``f1.composition_rate`` (``f1.phase_transition``: the budget's 4).
+#: Draws of f* in the full run of ``compositionality.composition_rate``
+#: (``compositionality.phase_transition``: the budget's 4).
 COMPOSITION_DRAWS = 8
 
 
@@ -182,7 +185,7 @@ def _at_least(ctx: Context, name: str, predicted: list[float], fits: list, label
 
 
 def _plot_curves(ctx: Context, rows: list[dict], fits: dict, nu: float, predicted: float) -> None:
-    fig, ax = plt.subplots(figsize=(5.0, 3.6))
+    fig, ax = subplots(figsize=(5.0, 3.6))
     window = _window(rows, nu)
     if window:
         ax.axvspan(window[0], window[-1], color="0.93", label="fit window")
@@ -215,7 +218,7 @@ def _broken_composition(nu_h: float) -> float:
 
 
 @claim(
-    "f1.composition_rate",
+    "compositionality.composition_rate",
     statement="On f* = h∘g with g = ‖·‖ on ℝ^4 (a symmetry quotient into ℝ^1, ν_g = ∞) and h a "
     "random Fourier series of Sobolev smoothness ν_h = ½ (Matérn-½ spectral decay), the test error "
     "of an L2-regularized deep ReLU network decays at "
@@ -258,7 +261,7 @@ def _broken_transition(nu_h: float) -> float:
 
 
 def _plot_exponents(ctx: Context, fits: dict, nus: list[float], predict: Callable[[float], float]) -> None:
-    fig, ax = plt.subplots(figsize=(5.0, 3.6))
+    fig, ax = subplots(figsize=(5.0, 3.6))
     kink = float(theory.kink().subs({theory.nu_g: sp.oo, theory.d_in: D_IN, theory.d_mid: D_MID}))
     grid = np.geomspace(min(*nus, kink / 2), max(nus), 200)  # the predicted curve shows its kink
     ax.plot(grid, [predict(v) for v in grid], "k-", lw=1, label="predicted, deep: min(½, ν_h/d_mid)")
@@ -282,7 +285,7 @@ def _plot_exponents(ctx: Context, fits: dict, nus: list[float], predict: Callabl
 
 
 @claim(
-    "f1.phase_transition",
+    "compositionality.phase_transition",
     statement="Over a sweep of the smoothness ν_h of h in f* = h∘‖·‖ (ℝ^4 → ℝ^1 → ℝ), the deep "
     "network's fitted error exponent is at least the predicted min(½, ν_g/d_in, ν_h/d_mid) at every "
     "ν_h, and its increments between grid values follow the predicted curve's: it grows with ν_h "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import random
 import tempfile
@@ -16,8 +17,11 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from proofs_checks.sweep import ExecutorConfig, Sweep, SweepResult, run_sweep
-from proofs_checks.verdict import Comparison, compare
+from rankcheck.errors import NotConvergedError
+from rankcheck.proofs_checks.sweep import ExecutorConfig, Sweep, SweepResult, run_sweep
+from rankcheck.proofs_checks.verdict import Comparison, compare
+
+__all__ = ["PROFILES", "Inconclusive", "derive_seed", "seed_everything", "draw", "Context"]
 
 T = TypeVar("T")
 PROFILES = ("quick", "full")
@@ -25,6 +29,24 @@ PROFILES = ("quick", "full")
 
 class Inconclusive(Exception):
     """Raised by a check that cannot decide (budget exhausted, regime not reached)."""
+
+
+def _is_not_converged(error_type: str | None) -> bool:
+    """Whether a sweep case's exception type (its qualified name) is a ``NotConvergedError``.
+
+    The type is resolved by importing its module, so subclasses count too; a type that cannot be
+    resolved (None, a module that is gone) is not one.
+    """
+    if not error_type or "." not in error_type:
+        return False
+    module, _, qualname = error_type.rpartition(".")
+    try:
+        kind = importlib.import_module(module)
+        for part in qualname.split("."):
+            kind = getattr(kind, part)
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(kind, type) and issubclass(kind, NotConvergedError)
 
 
 def derive_seed(seed: int, *labels: str) -> int:
@@ -155,7 +177,7 @@ class Context:
             last_lines = [e["error"].rstrip().splitlines()[-1] for e in result.errors]
             message = f"{len(result.errors)} of {len(cases)} cases of sweep {name!r} failed: " + (
                 f"{last_lines[0]} (case {result.errors[0]['params']})")
-            if all(line.startswith("numerics.validation.NotConvergedError") for line in last_lines):
+            if all(_is_not_converged(e.get("error_type")) for e in result.errors):
                 raise Inconclusive(message)
             raise RuntimeError(message + "\n" + result.errors[0]["error"])
         return result
@@ -179,12 +201,9 @@ class Context:
 
     def savefig(self, figure: Any, name: str) -> None:
         """Save a matplotlib figure as ``<out_dir>/figures/<claim_id>.<name>.png`` (verdict run only)."""
-        import matplotlib.pyplot as plt
-
         if self.out_dir is not None and not self.control:
             folder = self.out_dir / "figures"
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{self.claim_id}.{name}.png"
             figure.savefig(path, dpi=110, bbox_inches="tight")
             self.figures.append(str(path.relative_to(self.out_dir)))
-        plt.close(figure)

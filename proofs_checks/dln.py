@@ -9,20 +9,23 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import partial
 
-import matplotlib
+import numpy as np
+from hypothesis import strategies as st
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from rankcheck.numerics import dln as solvers
+from rankcheck.proofs_checks.context import Context
+from rankcheck.proofs_checks.figures import loglog_slope, subplots
+from rankcheck.proofs_checks.registry import claim
+from rankcheck.proofs_checks.verdict import Comparison
+from rankcheck.strategies import MatrixCase, depths, matrix_cases
+from rankcheck.theory import dln as theory
 
-from numerics import dln as solvers  # noqa: E402
-from proofs_checks.context import Context  # noqa: E402
-from proofs_checks.figures import loglog_slope  # noqa: E402
-from proofs_checks.registry import claim  # noqa: E402
-from proofs_checks.strategies import MatrixCase, depths, matrix_cases  # noqa: E402
-from proofs_checks.verdict import Comparison  # noqa: E402
-from theory import dln as theory  # noqa: E402
+__all__ = [
+    "SOURCE", "TRAINING_LAM", "cost_case", "training_case", "EXPLICIT_COST_CASES",
+    "check_representation_cost", "EXPANSION_DEPTHS_QUICK", "EXPANSION_DEPTHS_FULL",
+    "EXPANSION_FIT_TERMS", "EXPANSION_ORDER", "fit_inverse_powers", "check_depth_expansion",
+    "LIMIT_DEPTHS_QUICK", "LIMIT_DEPTHS_FULL", "check_rank_limit"
+]
 
 SOURCE = "Jacot, Ged, Şimşek, Hongler, Gabriel 2021, arXiv 2106.15933"
 TRAINING_LAM = 0.05
@@ -100,7 +103,7 @@ def _training_targets(ctx: Context) -> list[tuple[MatrixCase, int]]:
 
 
 def _cost_figure(ctx: Context, comparison: Comparison) -> None:
-    fig, ax = plt.subplots(figsize=(4.2, 4))
+    fig, ax = subplots(figsize=(4.2, 4))
     predicted = np.asarray(comparison.predicted, dtype=float)
     measured = np.asarray(comparison.measured, dtype=float)
     ax.loglog(predicted, measured, "o", ms=5)
@@ -222,7 +225,7 @@ def check_depth_expansion(ctx: Context, predict: Callable[..., np.ndarray]) -> C
     costs = _measured_costs(ctx, "costs", cases, depth_grid)
     fitted = [fit_inverse_powers(depth_grid, row, top=1, terms=EXPANSION_FIT_TERMS)[:3] for row in costs]
     if not ctx.control:
-        fig, ax = plt.subplots(figsize=(5, 3.6))
+        fig, ax = subplots(figsize=(5, 3.6))
         for case, row, coef in zip(cases, costs, fitted, strict=True):
             grid = np.linspace(min(depth_grid), max(depth_grid), 100)
             ax.plot(depth_grid, row / np.asarray(depth_grid), "o",
@@ -283,7 +286,7 @@ def check_rank_limit(
         slope = loglog_slope(grid, np.abs(row / grid - limit)).slope
         measured.append([limit, slope])
     if not ctx.control:
-        fig, ax = plt.subplots(figsize=(5, 3.6))
+        fig, ax = subplots(figsize=(5, 3.6))
         for case, row in zip(cases, costs, strict=True):
             ax.loglog(grid, row / grid - case.rank, "o-",
                       label=f"{case.rows}×{case.cols}, rank {case.rank}")

@@ -1,4 +1,9 @@
-"""Figure helpers every family reuses: heatmaps of 2-D grids, mean ± s.e. curves, log–log slopes."""
+"""Figure helpers every family reuses: figures, heatmaps of 2-D grids, mean ± s.e. curves, log–log slopes.
+
+Figures are ``matplotlib.figure.Figure`` objects made without pyplot: importing the registry, or
+running a claim, never switches the backend of a user's session (a notebook keeps its own), and no
+figure is left open in pyplot's global state.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,33 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from scipy import stats
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from scipy import stats  # noqa: E402
+__all__ = ["SlopeFit", "heatmap", "loglog_slope", "mean_sem", "mean_sem_curves", "subplots"]
+
+
+def subplots(nrows: int = 1, ncols: int = 1, **options: Any) -> tuple[Figure, Any]:
+    """A new figure and its axes, as ``pyplot.subplots`` returns them, without pyplot.
+
+    Parameters
+    ----------
+    nrows, ncols : int
+        The grid of axes.
+    **options
+        ``figsize``, ``dpi``, ``layout`` and ``constrained_layout`` go to ``Figure``; the rest
+        (``sharex``, ``squeeze``, ``subplot_kw``, ...) to ``Figure.subplots``.
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+    axes : Axes or ndarray of Axes
+    """
+    figure_keys = {"figsize", "dpi", "layout", "constrained_layout", "tight_layout"}
+    figure = Figure(**{k: v for k, v in options.items() if k in figure_keys})
+    axes = figure.subplots(nrows, ncols, **{k: v for k, v in options.items() if k not in figure_keys})
+    return figure, axes
 
 
 @dataclass(frozen=True)
@@ -75,7 +101,7 @@ def heatmap(ax: Any, x_values: Sequence[float], y_values: Sequence[float], value
     if grid.shape != (len(y_values), len(x_values)):
         raise ValueError(f"values must have shape {(len(y_values), len(x_values))}, got {grid.shape}")
     image = ax.pcolormesh(x_values, y_values, grid, shading="nearest", cmap="viridis")
-    plt.colorbar(image, ax=ax, label=colorbar_label)
+    ax.figure.colorbar(image, ax=ax, label=colorbar_label)
     for xs, ys, label in boundaries:
         ax.plot(xs, ys, "r--", lw=1.2, label=label)
     if boundaries:

@@ -9,21 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import matplotlib
+import numpy as np
+from hypothesis import strategies as st
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from rankcheck.errors import NotConvergedError
+from rankcheck.numerics import linear_dynamics as solvers
+from rankcheck.proofs_checks.context import Context
+from rankcheck.proofs_checks.figures import heatmap, loglog_slope, subplots
+from rankcheck.proofs_checks.registry import claim
+from rankcheck.proofs_checks.sweep import grid
+from rankcheck.theory import dln as dln_theory
+from rankcheck.theory import linear_dynamics as theory
 
-from numerics import linear_dynamics as solvers  # noqa: E402
-from numerics.validation import NotConvergedError  # noqa: E402
-from proofs_checks.context import Context  # noqa: E402
-from proofs_checks.figures import heatmap, loglog_slope  # noqa: E402
-from proofs_checks.registry import claim  # noqa: E402
-from proofs_checks.sweep import grid  # noqa: E402
-from theory import dln as dln_theory  # noqa: E402
-from theory import linear_dynamics as theory  # noqa: E402
+__all__ = [
+    "JUMPS_SOURCE", "MIXED_SOURCE", "SOURCE", "TARGETS", "first_crossing_case", "aligned_case",
+    "check_saddle_to_saddle", "PHASE_TARGETS", "trajectory_case", "phase_case", "check_mixed_regime",
+    "JUMP_TARGETS", "jump_case", "check_sgd_one_way_jumps"
+]
 
 JUMPS_SOURCE = "Wang, Jacot 2024, arXiv 2305.16038, one-way jumps of SGD from high to low rank"
 MIXED_SOURCE = "Tu, Aranguri, Jacot 2024, arXiv 2405.17580, self-consistent mixed dynamics"
@@ -66,7 +68,7 @@ def _slope(sigmas: np.ndarray, times: np.ndarray, depth: int) -> float:
 
 
 def _plot_scaling(ctx: Context, sigmas, rows, predict) -> None:
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    fig, ax = subplots(figsize=(5, 3.6))
     for depth in sorted({row["depth"] for row in rows}):
         for seed in sorted({row["seed"] for row in rows}):
             times = [r["time"] for r in rows if r["depth"] == depth and r["seed"] == seed]
@@ -80,7 +82,7 @@ def _plot_scaling(ctx: Context, sigmas, rows, predict) -> None:
 
 
 @claim(
-    "dln.saddle_to_saddle",
+    "linear_dynamics.saddle_to_saddle",
     statement="From small balanced initialization, each singular mode of a deep linear network "
     "follows da/dt = L·a^{2−2/L}(y − a): it leaves the saddle at the exact escape time "
     "y^{−(2−2/L)}·T_L(s₀/y), so modes are learned one at a time in decreasing order of y, with "
@@ -147,7 +149,7 @@ def check_saddle_to_saddle(ctx: Context, predict: Callable[..., np.ndarray]) -> 
     return [ode, gd, scaling]
 
 
-# --- linear.mixed_regime ------------------------------------------------------------------------
+# --- linear_dynamics.mixed_regime ------------------------------------------------------------------------
 
 PHASE_TARGETS = (4.0, 1.0, 0.25)  # singular values of the diagonal target of the phase diagram
 
@@ -228,7 +230,7 @@ def _plot_phase(ctx: Context, sigma2s, widths, predicted: dict, measured: dict) 
     lines = [(xs, (np.log10(v) - xs) / np.log10(2), "σ²w = s_i (4, 1, 0.25)" if k == 0 else "")
              for k, v in enumerate(PHASE_TARGETS)]
     lines.append((xs, -2 * xs / np.log10(2), "σ²√w = 1"))
-    fig, ax = plt.subplots(figsize=(5.6, 4.4))
+    fig, ax = subplots(figsize=(5.6, 4.4))
     heatmap(ax, xs, ys, counts, lines, "active modes measured (GD)")
     for y_value, w in zip(ys, widths, strict=True):
         for x_value, s2 in zip(xs, sigma2s, strict=True):
@@ -247,7 +249,7 @@ def _broken_kernel(gram, sigma2_w):
 
 
 @claim(
-    "linear.mixed_regime",
+    "linear_dynamics.mixed_regime",
     statement="For A = W₂W₁ of width w from i.i.d. N(0, σ²) weights, gradient flow on ½‖A − A*‖² "
     "follows dA/dt = −[(AAᵀ + c²I)^{1/2}G + G(AᵀA + c²I)^{1/2}] with c = σ²w up to O(√(d/w)): "
     "singular values of A* below c are learned lazily (kernel ≈ c), those above it in the balanced "
@@ -321,7 +323,7 @@ def check_mixed_regime(ctx: Context, predict: Callable[..., np.ndarray]) -> list
     return [formula, training, regimes]
 
 
-# --- dln.sgd_one_way_jumps ----------------------------------------------------------------------
+# --- linear_dynamics.sgd_one_way_jumps ----------------------------------------------------------------------
 
 JUMP_TARGETS = (1.0, 0.5, 0.1)  # y₃ = 0.1 lies in (y_c, y*) = (0.093, 0.106) for L = 3, λ = 0.01
 JUMP_DEPTH, JUMP_LAM = 3, 0.01
@@ -350,7 +352,7 @@ def _jump_statistics(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, float]:
 
 def _plot_jumps(ctx: Context, rows: list[dict], counts: np.ndarray, radius: float,
                 barrier: float) -> None:
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (left, right) = subplots(1, 2, figsize=(10, 3.6))
     times = np.asarray(rows[0]["times"])
     for trace in np.asarray(rows[0]["values"])[:12, :, 2]:
         left.semilogy(times, np.maximum(trace, 1e-20), lw=0.8)
@@ -368,13 +370,13 @@ def _plot_jumps(ctx: Context, rows: list[dict], counts: np.ndarray, radius: floa
                    color="w" if shown[a, b] < shown.max() / 2 else "k")
     right.set(xlabel="rank after", ylabel="rank before", title="rank transitions (all records)",
               xticks=range(len(counts)), yticks=range(len(counts)))
-    plt.colorbar(image, ax=right, label="log10(1 + count)")
+    right.figure.colorbar(image, ax=right, label="log10(1 + count)")
     fig.tight_layout()
     ctx.savefig(fig, "jumps")
 
 
 @claim(
-    "dln.sgd_one_way_jumps",
+    "linear_dynamics.sgd_one_way_jumps",
     statement="For an L2-regularized depth-3 linear network whose loss has minima of ranks 2 and 3, "
     "SGD with label noise jumps from the rank-3 minimum to the rank-2 one with positive "
     "probability and never back: once a singular value is below the absorbing radius "

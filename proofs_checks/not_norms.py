@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import matplotlib
+import numpy as np
+from hypothesis import strategies as st
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from rankcheck.numerics import not_norms as solvers
+from rankcheck.proofs_checks.context import Context
+from rankcheck.proofs_checks.figures import subplots
+from rankcheck.proofs_checks.registry import claim
+from rankcheck.theory import not_norms as theory
+from rankcheck.theory.linear_dynamics import escape_time_leading
 
-from numerics import not_norms as solvers  # noqa: E402
-from proofs_checks.context import Context  # noqa: E402
-from proofs_checks.registry import claim  # noqa: E402
-from theory import not_norms as theory  # noqa: E402
-from theory.linear_dynamics import escape_time_leading  # noqa: E402
+__all__ = ["SOURCE", "FITTED", "LR", "NORMS", "completion_case", "check_not_norms"]
 
 SOURCE = "Razin, Cohen 2020, arXiv 2005.06398, implicit regularization may not be explainable by norms"
 FITTED = 1e-2  # loss below which the observations count as fitted (residual <= √(2·1e-2) ≈ 0.14)
@@ -61,7 +60,7 @@ def _measures(values: np.ndarray) -> np.ndarray:
 
 
 def _plot(ctx: Context, rows: list[dict], cases: list[dict]) -> None:
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.3))
+    fig, axes = subplots(1, 3, figsize=(11, 3.3))
     for k, (row, case) in enumerate(zip(rows, cases, strict=True)):
         run = row["gd"]
         values = np.asarray(run["s"])
@@ -80,7 +79,7 @@ def _plot(ctx: Context, rows: list[dict], cases: list[dict]) -> None:
 
 
 @claim(
-    "norms.not_norms",
+    "not_norms.norms_grow",
     statement="On the 2×2 completion with W₁₂ = W₂₁ = 1, W₂₂ = 0 observed (every completion has "
     "det = −1), a depth-L factorization (L >= 3 measured) trained from a small balanced start with "
     "det > 0 keeps det > 0, so fitting the observations drives |W₁₁| up: its singular values follow "

@@ -1,23 +1,38 @@
-"""The one registry of claims: ``@claim`` registers a check under a stable dotted id."""
+"""The one registry of claims: ``@claim`` registers a check under a stable dotted id.
+
+A claim id is ``<family>.<name>``; the family key names the claim's files on every route:
+``theory/<family>.py``, ``numerics/<family>.py`` (or the sub-package ``numerics/<family>/``),
+``proofs_checks/<family>.py``, ``tests/test_<family>*.py`` and ``notes/<family>.md``
+(``Claim.files``; ``rankcheck show ID`` prints them).
+"""
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import inspect
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from proofs_checks.context import PROFILES, Context
-from proofs_checks.verdict import Comparison
+from rankcheck.proofs_checks.context import PROFILES, Context
+from rankcheck.proofs_checks.verdict import Comparison
 
-#: The claims modules, one per family. Registering a family is adding its module here.
+__all__ = [
+    "FAMILIES", "ROOT", "ID_PATTERN", "CheckResult", "Check", "UnknownClaimError", "Claim", "REGISTRY",
+    "claim", "load_families", "all_claims", "select"
+]
+
+#: The family keys. Registering a family is adding its key here: its claims module is
+#: ``rankcheck.proofs_checks.<key>``, and every claim id it registers starts with ``<key>.``.
 FAMILIES: tuple[str, ...] = (
-    "proofs_checks.dln", "proofs_checks.linear_dynamics", "proofs_checks.not_norms", "proofs_checks.spectra",
-    "proofs_checks.walks", "proofs_checks.tensor", "proofs_checks.compositionality",
-    "proofs_checks.covariance_cone", "proofs_checks.bottleneck", "proofs_checks.cbn",
-    "proofs_checks.geodesics",
+    "bottleneck", "cbn", "compositionality", "cone", "dln", "gnn", "leaky", "linear_dynamics",
+    "not_norms", "spectra", "tensor",
 )
+#: The checkout's top folder (where tests/ and notes/ live; absent from an installed wheel).
+ROOT = Path(__file__).resolve().parents[1]
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 CheckResult = Comparison | list[Comparison]
@@ -48,7 +63,36 @@ class Claim:
 
     @property
     def family(self) -> str:
+        """The family key: the id's first part, which names the claim's modules, tests and note."""
         return self.id.split(".", 1)[0]
+
+    def files(self) -> dict[str, list[str]]:
+        """The claim's files by role, as paths (installed modules) or checkout-relative paths.
+
+        Returns
+        -------
+        dict
+            ``derivation`` (the theory module), ``solver`` (the numerics module or sub-package),
+            ``check`` (the check's source file and line), ``tests`` and ``note`` (in the checkout;
+            empty lists when rankcheck runs from an installed wheel, which ships neither).
+        """
+        def module_path(package: str) -> list[str]:
+            spec = importlib.util.find_spec(f"rankcheck.{package}.{self.family}")
+            if spec is None or spec.origin is None:
+                return []
+            origin = Path(spec.origin)
+            return [str(origin.parent if origin.name == "__init__.py" else origin)]
+
+        check = inspect.unwrap(self.check)
+        line = inspect.getsourcelines(check)[1]
+        return {
+            "derivation": module_path("theory"),
+            "solver": module_path("numerics"),
+            "check": [f"{inspect.getsourcefile(check)}:{line}"],
+            "tests": sorted(str(p.relative_to(ROOT))
+                            for p in (ROOT / "tests").glob(f"test_{self.family}*.py")),
+            "note": [f"notes/{self.family}.md"] if (ROOT / "notes" / f"{self.family}.md").exists() else [],
+        }
 
 
 REGISTRY: dict[str, Claim] = {}
@@ -84,8 +128,8 @@ def claim(
 
 def load_families() -> None:
     """Import every family's claims module (registration happens at import)."""
-    for module in FAMILIES:
-        importlib.import_module(module)
+    for family in FAMILIES:
+        importlib.import_module(f"rankcheck.proofs_checks.{family}")
 
 
 def all_claims() -> list[Claim]:

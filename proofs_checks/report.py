@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from proofs_checks.verdict import Verdict
+from rankcheck.proofs_checks.verdict import Verdict
+
+__all__ = ["COLUMNS", "format_table", "brief", "write_reports", "load_report"]
 
 COLUMNS = ("claim", "status", "control", "worst err/tol", "seconds")
 

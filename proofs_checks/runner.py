@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from numerics.validation import NotConvergedError
-from proofs_checks.context import Context, Inconclusive, derive_seed, seed_everything
-from proofs_checks.registry import Claim, select
-from proofs_checks.report import write_reports
-from proofs_checks.sweep import ExecutorConfig
-from proofs_checks.verdict import Comparison, Status, Verdict
+from rankcheck.errors import NotConvergedError
+from rankcheck.proofs_checks.context import Context, Inconclusive, derive_seed, seed_everything
+from rankcheck.proofs_checks.registry import Claim, select
+from rankcheck.proofs_checks.report import write_reports
+from rankcheck.proofs_checks.sweep import ExecutorConfig
+from rankcheck.proofs_checks.verdict import Comparison, Status, Verdict
 
 
 @dataclass(frozen=True)

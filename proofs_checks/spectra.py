@@ -11,20 +11,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from itertools import combinations_with_replacement
 
-import matplotlib
+import numpy as np
+import scipy.linalg
+import scipy.stats
+import sympy as sp
+from hypothesis import strategies as st
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import scipy.linalg  # noqa: E402
-import scipy.stats  # noqa: E402
-import sympy as sp  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from rankcheck.numerics import spectra as solvers
+from rankcheck.proofs_checks.context import Context
+from rankcheck.proofs_checks.figures import subplots
+from rankcheck.proofs_checks.registry import claim
+from rankcheck.theory import spectra as theory
 
-from numerics import spectra as solvers  # noqa: E402
-from proofs_checks.context import Context  # noqa: E402
-from proofs_checks.registry import claim  # noqa: E402
-from theory import spectra as theory  # noqa: E402
+__all__ = [
+    "SOURCE", "MAX_DEGREE", "check_relu_hermite", "ntk", "gram_block_means", "check_funk_hecke",
+    "predicted_layer_shares", "share_case", "check_layerwise_bias"
+]
 
 SOURCE = "Dandi, Jacot 2021, arXiv 2111.03972, layer-wise spectral analysis; Hermite/arc-cosine facts"
 MAX_DEGREE = 200
@@ -40,7 +42,7 @@ def _broken_relu(max_degree: int) -> np.ndarray:
 
 
 def _plot_hermite(ctx: Context, predicted, measured, plain) -> None:
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = subplots(figsize=(5, 3.5))
     degrees = np.arange(predicted.size)
     even = (degrees % 2 == 0) & (degrees > 0)
     ax.loglog(degrees[even], np.abs(predicted[even]), "-", label="closed form |a_k|, even k")
@@ -235,7 +237,7 @@ def _monomials(dim: int, power: int) -> list[tuple[int, ...]]:
 
 
 def _plot_layers(ctx: Context, shares: np.ndarray, rows: list[dict], degrees: list[int]) -> None:
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (left, right) = subplots(1, 2, figsize=(10, 3.6))
     for layer, values in enumerate(shares):
         left.plot(np.arange(values.size), values, "o-", ms=3, label=f"layer {layer + 1}")
         measured = [np.mean([r["shares"][layer] for r in rows if r["degree"] == k]) for k in degrees]

@@ -12,8 +12,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from proofs_checks.context import Context
-from proofs_checks.verdict import Comparison
+from rankcheck.proofs_checks.context import Context
+from rankcheck.proofs_checks.verdict import Comparison
+
+__all__ = ["best_of_restarts", "mean_band", "ordering", "band_ordering"]
 
 
 def best_of_restarts(rows: list[dict], keys: tuple[str, ...]) -> dict[tuple, dict]:

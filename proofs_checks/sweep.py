@@ -3,7 +3,7 @@
 A case is a dict of JSON-serializable parameters (its seed included); the function returns a dict
 of JSON-serializable results. Cases are keyed by a hash of the function's name, its code version
 (by default a hash of the code it reaches in this distribution: its source, its module's helpers it
-calls, the numerics/theory/proofs_checks modules it uses) and the parameters, so finished cases
+calls, the ``rankcheck`` modules it uses) and the parameters, so finished cases
 are skipped on a rerun and changed code reruns them. Only the calling process writes to the database
 (WAL mode, one transaction per finished case): an interrupted sweep — Ctrl-C, a crash, a killed
 worker or a killed process — loses at most the cases that were running.
@@ -30,6 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+__all__ = [
+    "CaseFunction", "EXECUTORS", "grid", "OWN_NAMESPACE", "code_dependencies", "code_version",
+    "case_key", "Sweep", "SCHEMA", "SweepStore", "CaseOutcome", "qualified_name", "pin_threads",
+    "execute_case", "ExecutorConfig", "RUNNERS", "SweepResult", "run_sweep"
+]
+
 CaseFunction = Callable[[dict[str, Any]], dict[str, Any]]
 EXECUTORS = ("serial", "processes", "dask")
 
@@ -54,7 +60,9 @@ def _canonical(value: Any, where: str) -> str:
                          f"{err}") from err
 
 
-OWN_PACKAGES = ("numerics", "theory", "proofs_checks")  # code whose edits must invalidate stored cases
+#: The distribution whose code a stored case depends on: an edit of a module of this namespace that a
+#: case function reaches invalidates its stored cases.
+OWN_NAMESPACE = __name__.split(".")[0]
 
 
 def _source(obj: Any) -> str:
@@ -76,7 +84,7 @@ def _names(code: Any) -> set[str]:
 def code_dependencies(function: Callable[..., Any]) -> list[str]:
     """Sources a case function's results depend on within this distribution: its own, those of the
     functions and classes of its module that it reaches, and the whole source of every other module
-    of ``OWN_PACKAGES`` that it reaches (through names, transitively through those modules'
+    of the ``rankcheck`` namespace that it reaches (through names, transitively through those modules'
     globals). Plotting code elsewhere in a check's module is left out, so a figure can change
     without rerunning the sweep."""
     home = getattr(function, "__module__", None)
@@ -100,7 +108,7 @@ def code_dependencies(function: Callable[..., Any]) -> list[str]:
             else:
                 target = inspect.unwrap(target) if callable(target) else target  # through caches
                 module = getattr(target, "__module__", None)
-            if not isinstance(module, str) or module.split(".")[0] not in OWN_PACKAGES:
+            if not isinstance(module, str) or module.split(".")[0] != OWN_NAMESPACE:
                 continue
             if inspect.ismodule(target) or module != home:
                 pending.append(target if inspect.ismodule(target) else sys.modules[module])
@@ -236,10 +244,19 @@ class SweepStore:
 # --------------------------------------------------------------------------- running one case
 @dataclass(frozen=True)
 class CaseOutcome:
+    """One case's outcome: ``ok`` with its result as JSON, or ``error`` with the traceback and the
+    exception's qualified type name (``error_type``, e.g. ``rankcheck.errors.NotConvergedError``)."""
+
     status: str
     result_json: str | None
     error: str | None
     seconds: float
+    error_type: str | None = None
+
+
+def qualified_name(kind: type) -> str:
+    """``module.QualName`` of a class (how ``error_type`` names an exception's type)."""
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 def pin_threads() -> None:
@@ -267,8 +284,9 @@ def execute_case(function: CaseFunction, case: dict[str, Any]) -> CaseOutcome:
             raise TypeError(f"a case function must return a dict, got {type(result).__name__}")
         encoded = _canonical(dict(result), "the case's result")
         return CaseOutcome("ok", encoded, None, time.perf_counter() - start)
-    except Exception:  # noqa: BLE001 - recorded with its traceback, the sweep goes on
-        return CaseOutcome("error", None, traceback.format_exc(), time.perf_counter() - start)
+    except Exception as err:  # noqa: BLE001 - recorded with its traceback, the sweep goes on
+        return CaseOutcome("error", None, traceback.format_exc(), time.perf_counter() - start,
+                           qualified_name(type(err)))
     finally:
         torch.set_num_threads(threads)
 
@@ -341,7 +359,11 @@ RUNNERS = {"serial": _serial, "processes": _processes, "dask": _dask}
 # --------------------------------------------------------------------------- running a sweep
 @dataclass
 class SweepResult:
-    """Rows in grid order (``params`` merged with ``result``; failed cases carry ``error``)."""
+    """Rows in grid order (``params`` merged with ``result``; failed cases carry ``error``).
+
+    ``errors`` lists the failed cases: ``params``, ``error`` (the traceback) and ``error_type`` (the
+    exception's qualified type name), so a caller decides by type, not by the traceback's text.
+    """
 
     sweep: Sweep
     rows: list[dict[str, Any]]
@@ -394,5 +416,5 @@ def run_sweep(
                 rows.append({**case, **json.loads(outcome.result_json or "{}")})
             else:
                 rows.append({**case, "error": outcome.error})
-                errors.append({"params": case, "error": outcome.error})
+                errors.append({"params": case, "error": outcome.error, "error_type": outcome.error_type})
     return SweepResult(sweep, rows, ran=len(pending), skipped=len(done), errors=errors)

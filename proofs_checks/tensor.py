@@ -10,19 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import matplotlib
+import numpy as np
+import sympy as sp
+from hypothesis import strategies as st
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import sympy as sp  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from rankcheck.numerics import tensor as solvers
+from rankcheck.proofs_checks.context import Context
+from rankcheck.proofs_checks.figures import subplots
+from rankcheck.proofs_checks.registry import claim
+from rankcheck.proofs_checks.statistics import ordering
+from rankcheck.theory import tensor as theory
 
-from numerics import tensor as solvers  # noqa: E402
-from proofs_checks.context import Context  # noqa: E402
-from proofs_checks.registry import claim  # noqa: E402
-from proofs_checks.statistics import ordering  # noqa: E402
-from theory import tensor as theory  # noqa: E402
+__all__ = [
+    "SOURCE", "rate_function", "component_case", "check_component_dynamics", "HTF_SOURCE",
+    "local_rate_function", "local_component_case", "check_local_component_dynamics", "orthogonal_truth",
+    "incremental_case", "relative_error", "simultaneous_transitions", "check_incremental_rank",
+    "HIERARCHICAL", "hierarchical_ranks", "truth_hierarchical_ranks", "hierarchical_case",
+    "check_hierarchical_rank", "NATURAL", "DATASETS", "natural_case", "check_natural_data_low_rank",
+    "LOCALITY", "LOCALITY_SEEDS", "LOCALITY_QUICK", "LOCALITY_QUICK_WARMUP", "LOCALITY_WIDTHS",
+    "LOCALITY_EXPLORATORY_SEEDS", "locality_case", "locality_exploration", "check_counter_locality"
+]
 
 SOURCE = "Razin, Maman, Cohen 2021, arXiv 2102.09972, implicit regularization in tensor factorization"
 
@@ -88,7 +95,7 @@ def _rate_comparison(ctx: Context, what: str, law: str, predicted: list, rows: l
 
 
 def _plot(ctx: Context, rows: list[dict], cases: list[dict]) -> None:
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    fig, ax = subplots(figsize=(5, 3.6))
     for k, (row, case) in enumerate(zip(rows, cases, strict=True)):
         predicted = rate_function(case["order"])(np.asarray(row["sigma"]), np.asarray(row["g"]))
         ax.plot(row["times"], _rates(row, case["lr"])[0][:, 0], color=f"C{k}", lw=1.5,
@@ -169,7 +176,7 @@ def _plot_local(ctx: Context, rows: list[dict], cases: list[dict], rate: Callabl
     row, case = rows[k], cases[k]
     predicted = rate(np.asarray(row["sigma"]), np.asarray(row["g"]))
     measured = _rates(row, case["lr"])[0]
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    fig, ax = subplots(figsize=(5, 3.6))
     for node in range(predicted.shape[1]):
         name = "root" if node == predicted.shape[1] - 1 else f"node {node + 1}"
         ax.plot(row["times"], measured[:, node, 0], color=f"C{node}", lw=1.5,
@@ -270,7 +277,7 @@ def check_incremental_rank(ctx: Context, predict: Callable[[np.ndarray], int]) -
 
 
 def _plot_incremental(ctx: Context, small: dict, large: dict) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.3), sharey=True)
+    fig, axes = subplots(1, 2, figsize=(8.4, 3.3), sharey=True)
     for ax, row, title in ((axes[0], small, "init 1e-4"), (axes[1], large, "init 1")):
         spectra = np.asarray(row["unfolding"])
         for k in range(spectra.shape[1]):
@@ -349,7 +356,7 @@ def check_hierarchical_rank(ctx: Context, predict: Callable[[np.ndarray], list[i
 
 def _plot_hierarchical(ctx: Context, row: dict) -> None:
     spectra, times = np.asarray(row["spectra"]), np.asarray(row["times"])
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3.2), sharey=True)
+    fig, axes = subplots(1, 3, figsize=(10, 3.2), sharey=True)
     panels = ((axes[0], 0, "mode {1}"), (axes[1], 2, "mode {3}"), (axes[2], 4, "modes {1,2} | {3,4}"))
     for ax, k, name in panels:
         for j in range(3):
@@ -430,7 +437,7 @@ def check_natural_data_low_rank(ctx: Context, predict: Callable[[], float]) -> l
 
 
 def _plot_natural(ctx: Context, table: dict, seeds: list, ranks: tuple) -> None:
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    fig, ax = subplots(figsize=(5, 3.6))
     for k, data in enumerate(DATASETS):
         errors = np.array([[table[(seed, rank, data)]["error"] for rank in ranks] for seed in seeds])
         ax.plot(ranks, errors.mean(axis=0), "o-", color=f"C{k}", label=data)
@@ -524,7 +531,7 @@ def _plot_distances(ctx: Context, cases: list[dict], rows: list[dict], judged: l
             return "no regularizer"
         return f"λ = {case['penalty']}" + (f" after {case['warmup']} steps" if case.get("warmup") else "")
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    fig, ax = subplots(figsize=(5.5, 3.6))
     for color, label in zip(("C0", "C1", "C2"), dict.fromkeys(map(arm, cases)), strict=True):
         points = sorted((case["width"] - 2 * solvers.DIGIT, row["test"])
                         for case, row in zip(cases, rows, strict=True) if arm(case) == label)
@@ -547,7 +554,7 @@ def _plot_distances(ctx: Context, cases: list[dict], rows: list[dict], judged: l
 
 
 def _plot_locality(ctx: Context, plain: list[dict], regularized: list[dict]) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.4))
+    fig, axes = subplots(1, 2, figsize=(8, 3.4))
     for ax, key, label in ((axes[0], "test", "test accuracy"), (axes[1], "coupling", "mean |cos| (test)")):
         for p, r in zip(plain, regularized, strict=True):
             ax.plot([0, 1], [p[key], r[key]], "o-", color="C0", alpha=0.6)

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+__all__ = ["Status", "Control", "jsonable", "Comparison", "compare", "Verdict"]
+
 Status = Literal["pass", "fail", "inconclusive"]
 Control = Literal["caught", "missed"]
 

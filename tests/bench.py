@@ -29,12 +29,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from numerics import dln as solvers
-from numerics.dln import chain_product
-from proofs_checks.dln import training_case
-from proofs_checks.strategies import MatrixCase, matrix_with_singular_values
-from proofs_checks.sweep import ExecutorConfig, Sweep, grid, run_sweep
-from theory import dln as theory
+from rankcheck.numerics import dln as solvers
+from rankcheck.numerics.dln import chain_product
+from rankcheck.proofs_checks.dln import training_case
+from rankcheck.proofs_checks.sweep import ExecutorConfig, Sweep, grid, run_sweep
+from rankcheck.strategies import MatrixCase, matrix_with_singular_values
+from rankcheck.theory import dln as theory
 
 
 def best_of(function, repeats: int = 3) -> float:
@@ -88,10 +88,10 @@ def bench_sweeps() -> None:
               f"{overhead * 1e3:8.2f} ms")
 
 
-def bench_dynamics() -> None:
+def bench_linear_dynamics() -> None:
     import numpy as np
 
-    from numerics.linear_dynamics import parameter_flow
+    from rankcheck.numerics.linear_dynamics import parameter_flow
 
     size, depth, sigma, tol = 20, 4, 0.5, 1e-8
     target = matrix_with_singular_values(size, size, tuple(np.linspace(2.0, 0.5, size)), seed=2)
@@ -136,7 +136,7 @@ def gd_to_tolerance(start, target, lr: float, tol: float) -> int:
 def bench_mixed(target) -> None:
     import numpy as np
 
-    from numerics.linear_dynamics import mixed_flow, parameter_flow
+    from rankcheck.numerics.linear_dynamics import mixed_flow, parameter_flow
 
     width, tol = 400, 1e-8
     for c in (1.0, 0.05):  # mostly lazy; active (every singular value of A* above c)
@@ -160,7 +160,7 @@ def bench_mixed(target) -> None:
 def bench_completion() -> None:
     import numpy as np
 
-    from numerics.not_norms import completion_flow, train_completion
+    from rankcheck.numerics.not_norms import completion_flow, train_completion
 
     flow = best_of(lambda: completion_flow(3, 0.1, np.linspace(0, 100, 41)), repeats=1)
     gd = best_of(lambda: train_completion(3, 0.1, 10000, 0.01, record_every=250), repeats=1)
@@ -169,7 +169,7 @@ def bench_completion() -> None:
 
 
 def bench_spectra() -> None:
-    from numerics import spectra
+    from rankcheck.numerics import spectra
 
     layers = spectra.relu_ntk_layer_kernels(5)
     for dim in (10, 100, 1000):
@@ -213,39 +213,39 @@ def naive_wis(edge_index, count: int, depth: int) -> None:
     """Recompute all singleton walk indices for every candidate at every step."""
     import numpy as np
 
-    from numerics import walks
+    from rankcheck.numerics import gnn
 
     nodes = int(edge_index.max()) + 1
-    alive = [tuple(p) for p in walks.undirected_pairs(edge_index).tolist()]
+    alive = [tuple(p) for p in gnn.undirected_pairs(edge_index).tolist()]
     for _ in range(count):
         def key(pair):
             rest = np.array([q for q in alive if q != pair], dtype=np.int64).reshape(-1, 2)
-            return tuple(sorted(walks.singleton_walk_indices(walks.edge_index_of(rest), depth,
+            return tuple(sorted(gnn.singleton_walk_indices(gnn.edge_index_of(rest), depth,
                                                              num_nodes=nodes).tolist()))
         alive.remove(max(sorted(alive), key=key))
 
 
-def bench_walks() -> None:
-    from numerics import walks
+def bench_gnn() -> None:
+    from rankcheck.numerics import gnn
 
     big = random_edge_index(200_000, 1_000_000, seed=0)
-    one = best_of(lambda: walks.one_wis(big, 500_000), repeats=1)
-    single = best_of(lambda: walks.singleton_walk_indices(big, 3), repeats=1)
+    one = best_of(lambda: gnn.one_wis(big, 500_000), repeats=1)
+    single = best_of(lambda: gnn.singleton_walk_indices(big, 3), repeats=1)
     print(f"1-WIS, 10^6 edges, remove 50%                  {one:8.2f} s")
     print(f"singleton walk indices, depth 3, 10^6 edges    {single:8.2f} s")
     small = random_edge_index(4_000, 20_000, seed=1)
     naive = best_of(lambda: naive_one_wis(small, 10_000), repeats=1)
-    fast = best_of(lambda: walks.one_wis(small, 10_000), repeats=1)
+    fast = best_of(lambda: gnn.one_wis(small, 10_000), repeats=1)
     print(f"1-WIS 2·10^4 edges, remove 50%: naive {naive:6.2f} s (1.00x), heap {fast:6.3f} s "
           f"({naive / fast:.0f}x faster)")
     tiny = random_edge_index(500, 800, seed=2)
     naive = best_of(lambda: naive_wis(tiny, 10, 3), repeats=1)
-    fast = best_of(lambda: walks.wis(tiny, 10, 3), repeats=1)
+    fast = best_of(lambda: gnn.wis(tiny, 10, 3), repeats=1)
     print(f"2-WIS 800 edges, remove 10: naive {naive:6.2f} s (1.00x), incremental {fast:6.3f} s "
           f"({naive / fast:.0f}x faster)")
     medium = random_edge_index(2_000, 5_000, seed=3)
-    exact = best_of(lambda: walks.wis(medium, 20, 3), repeats=1)
-    chunked = best_of(lambda: walks.wis(medium, 500, 3, chunk=100), repeats=1)
+    exact = best_of(lambda: gnn.wis(medium, 20, 3), repeats=1)
+    chunked = best_of(lambda: gnn.wis(medium, 500, 3, chunk=100), repeats=1)
     print(f"2-WIS 5000 edges: exact, remove 20 {exact:6.1f} s; chunks of 100, remove 500 "
           f"{chunked:6.1f} s")
 
@@ -253,7 +253,7 @@ def bench_walks() -> None:
 def bench_tensor() -> None:
     import numpy as np
 
-    from numerics import tensor
+    from rankcheck.numerics import tensor
 
     rng = np.random.default_rng(0)
 
@@ -279,8 +279,8 @@ def bench_bottleneck() -> None:
     import numpy as np
     import torch
 
-    from numerics.bottleneck import relu_mlp, train_mlp
-    from numerics.validation import NotConvergedError
+    from rankcheck.errors import NotConvergedError
+    from rankcheck.numerics.bottleneck import relu_mlp, train_mlp
 
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(10, 200)), rng.normal(size=(1, 200))
@@ -323,7 +323,7 @@ def bench_cone() -> None:
     import numpy as np
     from scipy.optimize import linprog
 
-    from numerics import covariance_cone as cone
+    from rankcheck.numerics import cone
 
     for n in (10, 20, 40):
         width = 10 * n * n
@@ -340,8 +340,10 @@ def bench_cone() -> None:
               f"{highs:7.1f} s{finished}; ratio {highs / ours:6.0f}x")
 
 
-BENCHES = {"dln": bench_dln, "dynamics": bench_dynamics, "spectra": bench_spectra, "walks": bench_walks,
-           "tensor": bench_tensor, "cone": bench_cone, "sweeps": bench_sweeps, "bottleneck": bench_bottleneck}
+#: one benchmark per family key (``make bench BENCH=gnn``), and the sweep executors
+BENCHES = {"dln": bench_dln, "linear_dynamics": bench_linear_dynamics, "spectra": bench_spectra,
+           "gnn": bench_gnn, "tensor": bench_tensor, "cone": bench_cone, "sweeps": bench_sweeps,
+           "bottleneck": bench_bottleneck}
 
 
 def main() -> None:

@@ -7,12 +7,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numerics import bottleneck as N
-from numerics.optim import minimize_to_stationarity
-from numerics.validation import NotConvergedError
-from tests.helpers import assert_close
-from theory import bottleneck as T
-from theory import dln
+from rankcheck.errors import NotConvergedError
+from rankcheck.numerics import bottleneck as N
+from rankcheck.numerics.optim import minimize_to_stationarity
+from rankcheck.testing import assert_close
+from rankcheck.theory import bottleneck as T
+from rankcheck.theory import dln
 
 
 def test_one_point_cost_by_hand_and_as_the_dln_cost():

@@ -1,13 +1,13 @@
-"""theory.cbn and numerics.cnn against sympy identities, direct loops and closed forms."""
+"""theory.cbn and numerics.cbn against sympy identities, direct loops and closed forms."""
 
 import numpy as np
 import pytest
 import sympy as sp
 import torch
 
-from numerics import cnn as N
-from tests.helpers import assert_close
-from theory import cbn as T
+from rankcheck.numerics import cbn as N
+from rankcheck.testing import assert_close
+from rankcheck.theory import cbn as T
 
 
 @pytest.mark.parametrize("n", [2, 3, 4, 5, 6])

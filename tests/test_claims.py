@@ -1,9 +1,9 @@
 """End to end: every registered claim passes on quick with its negative control caught, except the
 claims whose honest verdict is documented as unresolved or refuted (the reason is in their note)."""
 
-import proofs_checks
-from proofs_checks.registry import all_claims
-from proofs_checks.sweep import ExecutorConfig
+import rankcheck.proofs_checks as proofs_checks
+from rankcheck.proofs_checks.registry import all_claims
+from rankcheck.proofs_checks.sweep import ExecutorConfig
 
 # Claim id -> (control outcome on quick, why the verdict is `inconclusive`): measured, not a defect;
 # the reasons are in the claims' notes (notes/tensor.md, notes/compositionality.md).
@@ -12,14 +12,15 @@ UNRESOLVED = {
                                 "t-band of 2 paired differences resolves neither ordering, so the control "
                                 "decides nothing either; the full run (16 fresh seeds) resolves the "
                                 "coupling, not the accuracy gain"),
-    "f1.composition_rate": ("missed", "at ν_h = ½ quick's grid (N <= 1024, 600 steps) stays on the "
-                            "plateau of the learning curve, before any power law: nothing is fitted, a "
-                            "pipeline check (the decision logic is tested on synthetic laws in "
-                            "test_compositionality; f1.phase_transition fits on quick, at ν_h = 2 and 4)"),
+    "compositionality.composition_rate": (
+        "missed", "at ν_h = ½ quick's grid (N <= 1024, 600 steps) stays on the plateau of the learning "
+        "curve, before any power law: nothing is fitted, a pipeline check (the decision logic is tested "
+        "on synthetic laws in test_compositionality; compositionality.phase_transition fits on quick, "
+        "at ν_h = 2 and 4)"),
 }
 
-# Claim id -> why its verdict is `fail` on quick: the claim as stated does not hold (notes/walks.md,
-# notes/geodesics.md).
+# Claim id -> why its verdict is `fail` on quick: the claim as stated does not hold (notes/gnn.md,
+# notes/leaky.md).
 REFUTED = {
     "gnn.wis_preserves_interactions": "WIS cuts off fewer vertices than every baseline, but on the task "
                                       "'an active vertex within 2 hops' a GCN keeps less accuracy under WIS "
@@ -41,6 +42,6 @@ def test_every_claim_passes_with_its_control_caught(tmp_path):
                 else ("fail", "caught") if i in REFUTED else ("pass", "caught") for i in summary}
     assert summary == expected, {
         v.claim_id: v.details.get("reason") for v in verdicts if summary[v.claim_id] != expected[v.claim_id]}
-    for name in ("dln.rank_limit.rank_gap", "linear.mixed_regime.phase_diagram",
-                 "norms.not_norms.trajectories", "spectra.layerwise_bias.layers"):
+    for name in ("dln.rank_limit.rank_gap", "linear_dynamics.mixed_regime.phase_diagram",
+                 "not_norms.norms_grow.trajectories", "spectra.layerwise_bias.layers"):
         assert (tmp_path / "figures" / f"{name}.png").exists(), name

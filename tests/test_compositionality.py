@@ -6,9 +6,9 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numerics import compositionality as N
-from tests.helpers import assert_close
-from theory import compositionality as T
+from rankcheck.numerics import compositionality as N
+from rankcheck.testing import assert_close
+from rankcheck.theory import compositionality as T
 
 
 def test_amgm_minimum_is_twice_the_path_cost():
@@ -137,7 +137,7 @@ def test_kernel_ridge_matches_scikit_learn():
 
 
 def test_architectures_and_training():
-    from numerics import networks
+    from rankcheck.numerics import networks
 
     accordion = networks.accordion([4, 8, 8, 1], 16, seed=0)
     kinds = [type(m).__name__ for m in accordion]
@@ -217,8 +217,8 @@ def _synthetic_case(exponents):
 
 
 def _verdict(claim_id: str, monkeypatch, exponents):
-    import proofs_checks
-    from proofs_checks import compositionality as checks
+    import rankcheck.proofs_checks as proofs_checks
+    from rankcheck.proofs_checks import compositionality as checks
 
     monkeypatch.setattr(checks, "scaling_case", _synthetic_case(exponents))
     (verdict,) = proofs_checks.run([claim_id], profile="quick", seed=0)
@@ -227,13 +227,14 @@ def _verdict(claim_id: str, monkeypatch, exponents):
 
 def test_composition_rate_decides_from_the_fits(monkeypatch):
     faster = {"deep": 0.6, "accordion": 0.6, "shallow": 0.15, "kernel": 0.2}
-    assert _verdict("f1.composition_rate", monkeypatch, lambda learner, nu: faster[learner]) == (
+    rate = "compositionality.composition_rate"
+    assert _verdict(rate, monkeypatch, lambda learner, nu: faster[learner]) == (
         "pass", "caught")  # 0.6 >= ½ (bound), > both baselines; the doubled exponent 1 is refuted
     slower = {"deep": 0.3, "accordion": 0.3, "shallow": 0.15, "kernel": 0.2}
-    assert _verdict("f1.composition_rate", monkeypatch, lambda learner, nu: slower[learner])[0] == "fail"
+    assert _verdict(rate, monkeypatch, lambda learner, nu: slower[learner])[0] == "fail"
     tied = {"deep": 0.6, "accordion": 0.6, "shallow": 0.6, "kernel": 0.2}
     # an exact law has zero residual: the band of deep − shallow is {0}, unresolved
-    status, _ = _verdict("f1.composition_rate", monkeypatch, lambda learner, nu: tied[learner])
+    status, _ = _verdict("compositionality.composition_rate", monkeypatch, lambda learner, nu: tied[learner])
     assert status == "inconclusive"
 
 
@@ -241,23 +242,23 @@ def test_phase_transition_decides_from_the_shape(monkeypatch):
     def kinked(learner, nu):
         return min(0.5, nu) + 0.1 if learner == "deep" else 0.1
 
-    assert _verdict("f1.phase_transition", monkeypatch, kinked) == ("pass", "caught")
+    assert _verdict("compositionality.phase_transition", monkeypatch, kinked) == ("pass", "caught")
 
     def growing(learner, nu):
         return 0.2 * nu + 0.4 if learner == "deep" else 0.1  # keeps rising past ν_h = ½ (quick: 2 → 4)
 
-    assert _verdict("f1.phase_transition", monkeypatch, growing)[0] == "fail"
+    assert _verdict("compositionality.phase_transition", monkeypatch, growing)[0] == "fail"
 
 
 def test_plateau_makes_the_scaling_claims_inconclusive(monkeypatch):
-    import proofs_checks
-    from proofs_checks import compositionality as checks
+    import rankcheck.proofs_checks as proofs_checks
+    from rankcheck.proofs_checks import compositionality as checks
 
     def plateau(params: dict) -> dict:
         return {"lam": 1e-3, "validation": 0.0, "variance": 1.0, "test": 0.9}  # nothing learned
 
     monkeypatch.setattr(checks, "scaling_case", plateau)
-    (verdict,) = proofs_checks.run(["f1.composition_rate"], profile="quick", seed=0)
+    (verdict,) = proofs_checks.run(["compositionality.composition_rate"], profile="quick", seed=0)
     assert (verdict.status, verdict.control) == ("inconclusive", "missed")
     assert "power-law part" in verdict.details["reason"]
 

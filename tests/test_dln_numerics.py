@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from numerics import NotConvergedError
-from numerics import dln as N
-from proofs_checks.strategies import matrix_cases, matrix_with_singular_values
-from tests.helpers import assert_close
+from rankcheck.errors import NotConvergedError
+from rankcheck.numerics import dln as N
+from rankcheck.strategies import matrix_cases, matrix_with_singular_values
+from rankcheck.testing import assert_close
 
 SOLVER = "augmented-Lagrangian stops at relative residual and cost change 1e-9"
 

@@ -6,10 +6,10 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numerics import dln as solvers
-from proofs_checks.strategies import matrix_cases
-from tests.helpers import assert_close
-from theory import dln as T
+from rankcheck.numerics import dln as solvers
+from rankcheck.strategies import matrix_cases
+from rankcheck.testing import assert_close
+from rankcheck.theory import dln as T
 
 FLOAT = "float64 evaluation of a closed form"
 

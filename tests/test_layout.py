@@ -1,15 +1,30 @@
-"""The three routes stay independent (DESIGN.md): imports run one way only."""
+"""The layout holds: one namespace, independent routes, one family vocabulary, a declared public API."""
 
 import ast
+import importlib
+import inspect
+import pkgutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from rankcheck.proofs_checks.registry import FAMILIES, all_claims
+
 ROOT = Path(__file__).resolve().parents[1]
-#: theory may use the argument checks of numerics.validation (no mathematics lives there).
-ALLOWED = {"theory": {"numerics.validation"}, "numerics": set(), "proofs_checks": set()}
-FORBIDDEN = {"theory": ("numerics", "proofs_checks"), "numerics": ("theory", "proofs_checks"),
-             "proofs_checks": ()}
+#: folder -> the package it installs as
+PACKAGES = {"rankcheck": "rankcheck", "theory": "rankcheck.theory", "numerics": "rankcheck.numerics",
+            "proofs_checks": "rankcheck.proofs_checks"}
+#: what each folder must never import: the two routes never borrow each other, and the ground
+#: floor and the routes know nothing of verdicts (rankcheck/__main__.py alone starts the CLI)
+FORBIDDEN = {
+    "theory": ("rankcheck.numerics", "rankcheck.proofs_checks"),
+    "numerics": ("rankcheck.theory", "rankcheck.proofs_checks"),
+    "rankcheck": ("rankcheck.theory", "rankcheck.numerics", "rankcheck.proofs_checks"),
+    "proofs_checks": (),
+}
+BARE = ("theory", "numerics", "proofs_checks")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -17,32 +32,135 @@ def imported_modules(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
     return names
 
 
-@pytest.mark.parametrize("package", sorted(FORBIDDEN))
-def test_routes_do_not_borrow_each_other(package):
-    for path in (ROOT / package).rglob("*.py"):
+def python_files(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+@pytest.mark.parametrize("folder", sorted(FORBIDDEN))
+def test_routes_do_not_borrow_each_other(folder):
+    for path in python_files(folder):
+        if path == ROOT / "rankcheck" / "__main__.py":
+            continue
         for name in imported_modules(path):
-            top = name.split(".")[0]
-            if top in FORBIDDEN[package] and name not in ALLOWED[package]:
+            if name.startswith(FORBIDDEN[folder]):
                 raise AssertionError(f"{path.relative_to(ROOT)} imports {name}")
 
 
+@pytest.mark.parametrize("folder", [*PACKAGES, "tests"])
+def test_nothing_imports_a_bare_route(folder):
+    for path in python_files(folder):
+        for name in imported_modules(path):
+            assert name.split(".")[0] not in BARE, f"{path.relative_to(ROOT)} imports bare {name}"
+
+
 def test_typed_packages_ship_py_typed():
-    for package in FORBIDDEN:
-        assert (ROOT / package / "py.typed").exists()
+    for folder in PACKAGES:
+        assert (ROOT / folder / "py.typed").exists()
+
+
+def test_every_package_folder_is_installed():
+    """pyproject's package list names every folder with an __init__.py (sub-packages included)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert config["package-dir"] == {package: folder for folder, package in PACKAGES.items()}
+    found = {
+        ".".join([PACKAGES[folder], *init.parent.relative_to(ROOT / folder).parts])
+        for folder in PACKAGES for init in (ROOT / folder).rglob("__init__.py")
+    }
+    assert set(config["packages"]) == found
+
+
+def test_one_family_vocabulary():
+    """A family key names its claim ids, its module in each route, its tests and its note."""
+    assert list(FAMILIES) == sorted(FAMILIES)
+    claimed = {c.family for c in all_claims()}
+    assert claimed == set(FAMILIES)
+    for family in FAMILIES:
+        for route in ("theory", "numerics"):
+            module = ROOT / route / f"{family}.py"
+            package = ROOT / route / family / "__init__.py"
+            assert module.exists() or package.exists(), f"no {route} module for family {family!r}"
+        assert (ROOT / "proofs_checks" / f"{family}.py").exists()
+        assert list((ROOT / "tests").glob(f"test_{family}*.py")), f"no tests for family {family!r}"
+        assert (ROOT / "notes" / f"{family}.md").exists(), f"no note for family {family!r}"
+    for item in all_claims():
+        assert inspect.unwrap(item.check).__module__ == f"rankcheck.proofs_checks.{item.family}"
+
+
+def test_claim_files_name_the_family_modules():
+    item = next(c for c in all_claims() if c.id == "gnn.walk_index")
+    files = item.files()
+    assert files["derivation"] == [str(ROOT / "theory" / "gnn.py")]
+    assert files["solver"] == [str(ROOT / "numerics" / "gnn")]
+    assert files["check"][0].startswith(str(ROOT / "proofs_checks" / "gnn.py") + ":")
+    assert files["tests"] == ["tests/test_gnn_numerics.py", "tests/test_gnn_theory.py"]
+    assert files["note"] == ["notes/gnn.md"]
+
+
+def public_modules():
+    """Every module of the namespace but the private ones (``_name``) and ``__main__``.
+
+    Each of the four packages is walked on its own: an editable install maps ``rankcheck.theory`` and
+    the others to their folders, outside ``rankcheck.__path__``.
+    """
+    names = set()
+    for package in PACKAGES.values():
+        module = importlib.import_module(package)
+        names.add(package)
+        for info in pkgutil.walk_packages(module.__path__, f"{package}."):
+            if not any(part.startswith("_") for part in info.name.split(".")[1:]):
+                names.add(info.name)
+    return sorted(names)
+
+
+@pytest.mark.parametrize("name", public_modules())
+def test_public_modules_declare_all(name):
+    module = importlib.import_module(name)
+    assert hasattr(module, "__all__"), f"{name} declares no __all__"
+    for public in module.__all__:
+        assert hasattr(module, public), f"{name}.__all__ names {public!r}, which it does not define"
+
+
+API_PACKAGES = ("rankcheck.theory", "rankcheck.numerics", "rankcheck")
+
+
+@pytest.mark.parametrize("name", [n for n in public_modules()
+                                  if n.startswith(API_PACKAGES) and ".proofs_checks" not in n])
+def test_public_functions_and_classes_have_docstrings(name):
+    """Every function and class a route or the ground floor exports says what it does."""
+    module = importlib.import_module(name)
+    for public in module.__all__:
+        obj = getattr(module, public)
+        if (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == name:
+            assert inspect.getdoc(obj), f"{name}.{public} has no docstring"
+
+
+def test_importing_the_registry_leaves_matplotlib_alone():
+    """No backend switch at import: a user's notebook keeps its backend, pyplot is not even loaded."""
+    code = ("import sys, rankcheck.proofs_checks as p; p.all_claims(); "
+            "print('matplotlib.pyplot' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                            check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_console_script_and_module_run_the_cli():
+    for command in ([sys.executable, "-m", "rankcheck", "--help"],
+                    [str(Path(sys.executable).with_name("rankcheck")), "--help"]):
+        result = subprocess.run(command, capture_output=True, text=True, check=True)
+        assert result.stdout.startswith("usage: rankcheck")
 
 
 def test_ruff_is_clean():
     """The house style is enforced in CI, not only by ``make lint``."""
-    import subprocess
-    import sys
-
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "theory", "numerics", "proofs_checks", "tests"],
+        [sys.executable, "-m", "ruff", "check", *PACKAGES, "tests"],
         cwd=ROOT, capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr

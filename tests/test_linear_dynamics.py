@@ -7,10 +7,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from scipy.integrate import quad
 
-from numerics import NotConvergedError
-from numerics import linear_dynamics as N
-from tests.helpers import assert_close
-from theory import linear_dynamics as T
+from rankcheck.errors import NotConvergedError
+from rankcheck.numerics import linear_dynamics as N
+from rankcheck.testing import assert_close
+from rankcheck.theory import linear_dynamics as T
 
 
 def test_mode_velocity_is_the_balanced_flow():
@@ -235,7 +235,7 @@ def test_local_minima_against_a_scalar_minimizer(target):
     """Second route: bounded Brent search on f(s) = ½(s − y)² + 3λs^{2/3} above the barrier."""
     from scipy.optimize import minimize_scalar
 
-    from theory import dln
+    from rankcheck.theory import dln
 
     lam = 0.01
     barrier, minimum = dln.regularized_stationary_points(target, 3, lam)
@@ -248,7 +248,7 @@ def test_local_minima_against_a_scalar_minimizer(target):
 
 
 def test_no_local_minimum_below_the_local_threshold():
-    from theory import dln
+    from rankcheck.theory import dln
 
     assert dln.regularized_local_minima([0.09], 3, 0.01)[0] == 0.0  # y_c = 0.0933
 

@@ -6,9 +6,9 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numerics import not_norms as N
-from tests.helpers import assert_close
-from theory import not_norms as T
+from rankcheck.numerics import not_norms as N
+from rankcheck.testing import assert_close
+from rankcheck.theory import not_norms as T
 
 
 def test_every_completion_has_determinant_minus_one():

@@ -5,14 +5,14 @@ import json
 import pytest
 from hypothesis import strategies as st
 
-import proofs_checks
-from numerics import NotConvergedError
-from proofs_checks import cli
-from proofs_checks.context import Context, draw
-from proofs_checks.registry import REGISTRY, UnknownClaimError, claim, load_families, select
-from proofs_checks.report import load_report
-from proofs_checks.runner import run_claim
-from proofs_checks.verdict import Verdict, compare
+import rankcheck.proofs_checks as proofs_checks
+from rankcheck.errors import NotConvergedError
+from rankcheck.proofs_checks import cli
+from rankcheck.proofs_checks.context import Context, draw
+from rankcheck.proofs_checks.registry import REGISTRY, UnknownClaimError, claim, load_families, select
+from rankcheck.proofs_checks.report import load_report
+from rankcheck.proofs_checks.runner import run_claim
+from rankcheck.proofs_checks.verdict import Verdict, compare
 
 
 def square(value: float) -> float:
@@ -108,8 +108,10 @@ def test_compare_judges_by_tolerance_ratio():
 
 def test_select_by_prefix_and_unknown_ids():
     assert {c.id for c in select(["dln"])} == {
-        "dln.representation_cost", "dln.depth_expansion", "dln.rank_limit", "dln.saddle_to_saddle",
-        "dln.sgd_one_way_jumps"}
+        "dln.representation_cost", "dln.depth_expansion", "dln.rank_limit"}
+    assert {c.id for c in select(["linear_dynamics"])} == {
+        "linear_dynamics.saddle_to_saddle", "linear_dynamics.mixed_regime",
+        "linear_dynamics.sgd_one_way_jumps"}
     assert [c.id for c in select(["dln.rank_limit"])] == ["dln.rank_limit"]
     with pytest.raises(UnknownClaimError, match="no claim matches 'dln.nope'"):
         select(["dln.nope"])
@@ -147,7 +149,7 @@ def test_every_claim_has_statement_source_and_a_distinct_control():
 
 
 def test_brief_cuts_long_records():
-    from proofs_checks.report import brief
+    from rankcheck.proofs_checks.report import brief
 
     assert brief([1.0, 2.0]) == "[1.0, 2.0]"
     long = brief([[0.5] * 100] * 10)
@@ -155,8 +157,8 @@ def test_brief_cuts_long_records():
 
 
 def test_table_survives_infinite_ratios():
-    from proofs_checks.report import format_table
-    from proofs_checks.verdict import Verdict
+    from rankcheck.proofs_checks.report import format_table
+    from rankcheck.proofs_checks.verdict import Verdict
 
     verdict = Verdict("x.y", "s", "src", "quick", "fail", "caught", None, None, {}, 0, 0.1,
                       {"comparisons": [{"ratio": "inf"}, {"ratio": 0.5}]})

@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.integrate import quad
 
-from numerics import spectra as N
-from tests.helpers import assert_close
-from theory import spectra as T
+from rankcheck.numerics import spectra as N
+from rankcheck.testing import assert_close
+from rankcheck.theory import spectra as T
 
 
 @pytest.mark.parametrize("k", range(9))

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from proofs_checks.context import Context
-from proofs_checks.statistics import best_of_restarts, mean_band, ordering
-from tests.helpers import assert_close
+from rankcheck.proofs_checks.context import Context
+from rankcheck.proofs_checks.statistics import best_of_restarts, mean_band, ordering
+from rankcheck.testing import assert_close
 
 
 def test_mean_band_by_hand():

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from proofs_checks import cli
-from proofs_checks.dln import cost_case, training_case
-from proofs_checks.figures import heatmap, loglog_slope, mean_sem
-from proofs_checks.strategies import MatrixCase
-from proofs_checks.sweep import ExecutorConfig, Sweep, SweepStore, grid, run_sweep
+from rankcheck.proofs_checks import cli
+from rankcheck.proofs_checks.dln import cost_case, training_case
+from rankcheck.proofs_checks.figures import heatmap, loglog_slope, mean_sem
+from rankcheck.proofs_checks.sweep import ExecutorConfig, Sweep, SweepStore, grid, run_sweep
+from rankcheck.strategies import MatrixCase
 
 ROOT = Path(__file__).resolve().parents[1]
 CALLS: list[int] = []
@@ -63,8 +63,8 @@ def test_resume_after_system_exit_gives_the_uninterrupted_rows(tmp_path):
 def test_resume_after_the_process_is_killed(tmp_path):
     database = tmp_path / "killed.sqlite"
     script = textwrap.dedent(f"""
-        from proofs_checks.dln import cost_case
-        from proofs_checks.sweep import Sweep, run_sweep
+        from rankcheck.proofs_checks.dln import cost_case
+        from rankcheck.proofs_checks.sweep import Sweep, run_sweep
         from tests.test_sweep import cost_cases
         run_sweep(Sweep("kill", cost_case, cost_cases(12)), {str(database)!r}, show_progress=False)
     """)
@@ -127,20 +127,23 @@ def test_changed_code_version_reruns(tmp_path):
 def test_code_version_follows_the_code_a_case_function_reaches():
     import inspect
 
-    import numerics.tensor
-    import numerics.validation
-    from proofs_checks import tensor, walks
-    from proofs_checks.sweep import code_dependencies, code_version
+    import rankcheck.errors
+    import rankcheck.numerics.tensor as solvers
+    import rankcheck.validation
+    from rankcheck.numerics.tensor import _common, cp, data, hierarchical, locality
+    from rankcheck.proofs_checks import gnn, tensor
+    from rankcheck.proofs_checks.sweep import code_dependencies, code_version
 
     sources = code_dependencies(tensor.locality_case)
-    expected = {inspect.getsource(module) for module in (numerics.tensor, numerics.validation)}
-    assert set(sources) == expected | {inspect.getsource(tensor.locality_case)}  # the solver's module,
+    modules = (solvers, cp, data, hierarchical, locality, _common, rankcheck.validation, rankcheck.errors)
+    expected = {inspect.getsource(module) for module in modules}
+    assert set(sources) == expected | {inspect.getsource(tensor.locality_case)}  # the solver's package,
     # and what it imports from the distribution; not the check's plotting code, so a figure can change
     # without rerunning a sweep
-    reached = code_dependencies(walks.cut_off_case)
-    assert inspect.getsource(walks._kept_graph) in reached  # a helper of the same module
-    assert inspect.getsource(walks._removal_order.__wrapped__) in reached  # behind an lru_cache
-    assert inspect.getsource(walks._plot_sparsification) not in reached
+    reached = code_dependencies(gnn.cut_off_case)
+    assert inspect.getsource(gnn._kept_graph) in reached  # a helper of the same module
+    assert inspect.getsource(gnn._removal_order.__wrapped__) in reached  # behind an lru_cache
+    assert inspect.getsource(gnn._plot_sparsification) not in reached
     assert code_version(tensor.locality_case) != code_version(tensor.natural_case)
     assert code_dependencies(fragile_case) == [inspect.getsource(fragile_case)]  # outside the distribution
 
@@ -202,7 +205,7 @@ def test_mean_sem_and_heatmap(tmp_path):
 def test_control_run_gets_its_own_rows_when_it_asks_for_other_cases(tmp_path):
     # The verdict and control contexts share a memo; a sweep whose cases depend on the prediction
     # (e.g. the method's name) must not hand the verdict's rows to the control run.
-    from proofs_checks.context import Context
+    from rankcheck.proofs_checks.context import Context
 
     memo: dict = {}
     verdict = Context("demo", out_dir=tmp_path, memo=memo)

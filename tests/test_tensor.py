@@ -5,9 +5,11 @@ import pytest
 import sympy as sp
 import torch
 
-from numerics import tensor as N
-from tests.helpers import assert_close
-from theory import tensor as T
+from rankcheck.errors import NotConvergedError
+from rankcheck.numerics import tensor as N
+from rankcheck.numerics.tensor import locality
+from rankcheck.testing import assert_close
+from rankcheck.theory import tensor as T
 
 
 @pytest.mark.parametrize("order", [2, 3, 4])
@@ -92,7 +94,7 @@ def test_bad_input(kwargs, message):
 
 
 def test_lowest_cp_rank_of_known_tensors():
-    from proofs_checks.tensor import orthogonal_truth
+    from rankcheck.proofs_checks.tensor import orthogonal_truth
 
     rng = np.random.default_rng(0)
     rank_one = np.einsum("i,j,k->ijk", *(rng.normal(size=4) for _ in range(3)))
@@ -116,7 +118,7 @@ def test_unfolding_spectra_are_those_of_the_final_tensor():
 
 
 def test_simultaneous_transitions_counts_overlaps():
-    from proofs_checks.tensor import simultaneous_transitions
+    from rankcheck.proofs_checks.tensor import simultaneous_transitions
 
     t = np.linspace(0, 1, 101)[:, None]
     one_at_a_time = np.hstack([np.clip(10 * t, 0.01, 1), np.clip(10 * t - 5, 0.01, 1)])
@@ -240,7 +242,7 @@ def test_htf_completion_records_and_learns():
         rest = [m for m in range(4) if m not in modes]
         matrix = np.transpose(final, modes + rest).reshape(int(np.prod([dims[m] for m in modes])), -1)
         np.testing.assert_allclose(spectrum[:3], np.linalg.svd(matrix, compute_uv=False)[:3], atol=1e-12)
-    with pytest.raises(N.NotConvergedError, match="diverged"):
+    with pytest.raises(NotConvergedError, match="diverged"):
         N.htf_completion(truth[tuple(indices.T)], indices, dims, 2, 30.0, 200, 1.0)
     with pytest.raises(ValueError, match="power of 2"):
         N.htf_completion([1.0], [[0, 0, 0]], (2, 2, 2), 2, 0.1, 10, 0.1)
@@ -265,9 +267,9 @@ def test_htf_flow_follows_small_step_gradient_descent_and_stops_at_the_loss():
     # BDF tolerance shows up amplified; 2 % bounds both routes' errors there.
     assert_close(gd.loss[-1], np.interp(gd.times[-1], flow.times, flow.loss), rtol=2e-2,
                  why="first-order GD vs BDF at rtol 1e-4, matched time (interpolated between records)")
-    with pytest.raises(N.NotConvergedError, match="max_time"):
+    with pytest.raises(NotConvergedError, match="max_time"):
         N.htf_flow(values, indices, dims, 2, 0.3, seed=1, max_time=1e-3)
-    with pytest.raises(N.NotConvergedError, match="max_evaluations"):
+    with pytest.raises(NotConvergedError, match="max_evaluations"):
         N.htf_flow(values, indices, dims, 2, 0.3, seed=1, max_evaluations=20)
     with pytest.raises(ValueError, match="max_evaluations"):
         N.htf_flow(values, indices, dims, 2, 0.3, seed=1, max_evaluations=0)
@@ -387,7 +389,7 @@ class _Bilinear(torch.nn.Module):
         self.matrix = matrix  # a plain tensor, so gradcheck differentiates through it
 
     def forward(self, x):
-        p, q = N._cut(x, self.first).flatten(1), N._cut(x, self.second).flatten(1)
+        p, q = locality._cut(x, self.first).flatten(1), locality._cut(x, self.second).flatten(1)
         b = (p * (q @ self.matrix.T)).sum(1)
         return torch.stack([b, -b], dim=1)
 
@@ -400,7 +402,7 @@ def test_gradient_change_penalty_by_hand_and_differentiable():
     matrix = torch.randn(4, 4, generator=generator, dtype=torch.float64)
     model = _Bilinear(first, second, matrix)
     penalty, logits = N.gradient_change_penalty(model, images, labels, first, second)
-    q = N._cut(images, second).flatten(1).numpy()
+    q = locality._cut(images, second).flatten(1).numpy()
     q_next = np.roll(q, 1, axis=0)  # the second patch after the cyclic shift of the batch
     a, b = q @ matrix.numpy().T, q_next @ matrix.numpy().T
     by_hand = np.mean(np.abs((a * b).sum(1)) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1))
@@ -425,7 +427,7 @@ def test_digit_slots_cut_out_the_two_digits_in_either_order():
     generator = torch.Generator().manual_seed(0)
     orders = [N.digit_slots(24, generator) for _ in range(40)]
     assert {orders[0], orders[0][::-1]} == set(orders)  # both orders occur, nothing else
-    cuts = [N._cut(images, slot) for slot in orders[0]]
+    cuts = [locality._cut(images, slot) for slot in orders[0]]
     assert torch.equal(cuts[0], images[..., :8]) != torch.equal(cuts[1], images[..., :8])
     assert all(torch.equal(cut, images[..., :8]) or torch.equal(cut, images[..., -8:]) for cut in cuts)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+__all__ = ["symbol_matrix"]
+
 
 def symbol_matrix(name: str, rows: int, cols: int, *, symmetric: bool = False) -> sp.Matrix:
     """A (rows, cols) matrix of real symbols ``name_ij`` (``name_ij`` = ``name_ji`` if symmetric)."""

@@ -17,8 +17,14 @@ from functools import cache
 
 import sympy as sp
 
-from numerics.validation import nonnegative_float, positive_int
-from theory import dln
+from rankcheck.theory import dln
+from rankcheck.validation import nonnegative_float, positive_int
+
+__all__ = [
+    "epsilon", "rho", "one_point_cost", "one_point_expansion", "one_point_regularized",
+    "one_point_cost_fn", "pseudo_determinant_bound", "pseudo_determinant_gap_linear",
+    "linear_composition_identity", "linear_direct_sum_identity"
+]
 
 x_norm, y_norm = sp.symbols("x_norm y_norm", positive=True)
 epsilon = sp.Symbol("epsilon", positive=True)  # 1/L in the expansion

@@ -26,8 +26,13 @@ import numpy as np
 import sympy as sp
 from numpy.typing import ArrayLike, NDArray
 
-from numerics.validation import nonnegative_float, positive_int
-from theory import dln
+from rankcheck.theory import dln
+from rankcheck.validation import nonnegative_float, positive_int
+
+__all__ = [
+    "zeta", "circulant_diagonalization", "parseval_identity", "frequency_matrices", "linear_cnn_cost",
+    "cbn_rank", "regularized_spectra"
+]
 
 zeta = sp.Symbol("zeta")  # a primitive n-th root of unity, e^{−2πi/n}
 

@@ -15,6 +15,11 @@ from __future__ import annotations
 
 import sympy as sp
 
+__all__ = [
+    "neuron_cost", "optimal_rescaling", "least_neuron_cost", "least_cost", "composition_exponent",
+    "shallow_exponent", "kink", "exponent_fn"
+]
+
 a, r, c = sp.symbols("a r c", positive=True)
 
 

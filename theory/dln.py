@@ -19,7 +19,18 @@ import numpy as np
 import sympy as sp
 from numpy.typing import ArrayLike, NDArray
 
-from numerics.validation import as_matrix, as_vector, nonnegative_float, positive_int
+from rankcheck.validation import as_matrix, as_vector, nonnegative_float, positive_int
+
+__all__ = [
+    "a", "u", "L", "lam", "r", "x", "i", "sv", "power_sum", "balanced_factor",
+    "scalar_representation_cost", "representation_cost_expr", "nonzero_singular_values",
+    "representation_cost", "representation_cost_fn", "depth_expansion", "depth_expansion_coefficients",
+    "depth_expansion_coefficients_fn", "rank_limit_per_singular_value", "rank_gap_leading_term",
+    "rank_limit", "scalar_regularized_objective", "local_threshold_expr", "global_threshold_expr",
+    "stationarity_polynomial", "regularized_stationary_points", "regularized_local_minima",
+    "regularized_singular_values", "regularized_singular_values_fn", "regularized_minima",
+    "regularized_curvature", "nearest_local_minima"
+]
 
 s, y = sp.symbols("s y", positive=True)
 a = sp.Symbol("a", positive=True)

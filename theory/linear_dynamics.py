@@ -20,7 +20,13 @@ import scipy.linalg
 import sympy as sp
 from numpy.typing import ArrayLike, NDArray
 
-from numerics.validation import as_matrix, as_vector, nonnegative_float, positive_int
+from rankcheck.validation import as_matrix, as_vector, nonnegative_float, positive_int
+
+__all__ = [
+    "L", "mode_velocity", "scaled_escape_time_expr", "escape_time", "escape_time_leading", "c",
+    "mixed_mode_velocity", "lazy_limit", "balanced_limit", "scalar_imbalance_gap", "mixed_kernel",
+    "active_modes", "absorbing_radius"
+]
 
 a, y = sp.symbols("a y", positive=True)
 u, u0 = sp.symbols("u u0", positive=True)

@@ -20,7 +20,13 @@ import numpy as np
 import sympy as sp
 from numpy.typing import ArrayLike, NDArray
 
-from numerics.validation import as_vector
+from rankcheck.validation import as_vector
+
+__all__ = [
+    "x", "completion", "characteristic_polynomial", "singular_values_in_v", "schatten_log_derivative",
+    "effective_rank_expr", "effective_rank_log_derivative", "residual_lower_bound",
+    "completion_singular_values"
+]
 
 x = sp.Symbol("x", real=True)
 v, p = sp.symbols("v p", positive=True)

@@ -18,7 +18,15 @@ from functools import cache
 import numpy as np
 import sympy as sp
 
-from numerics.validation import positive_int
+from rankcheck.validation import positive_int
+
+__all__ = [
+    "z", "rho", "t", "alpha", "ACTIVATIONS", "hermite_function", "gaussian_expectation", "relu_hermite",
+    "step_hermite", "leaky_relu_hermite", "identity_hermite", "hermite_coefficients",
+    "relu_hermite_values", "polynomial_hermite", "relu_dual", "step_dual", "dual_series_gap", "kappa1",
+    "kappa0", "relu_nngp_kernels", "relu_ntk_layer_kernels", "harmonic_multiplicity",
+    "gegenbauer_normalized", "funk_hecke_eigenvalues", "funk_hecke", "monomial_eigenvalue"
+]
 
 z = sp.Symbol("z", real=True)
 rho = sp.Symbol("rho", real=True)

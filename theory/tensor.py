@@ -18,7 +18,9 @@ import itertools
 
 import sympy as sp
 
-from numerics.validation import positive_int
+from rankcheck.validation import positive_int
+
+__all__ = ["component_norm_rate", "derived_rate_gap", "local_component_norm_rate", "derived_local_rate_gap"]
 
 sigma, g = sp.symbols("sigma g", positive=True)
 

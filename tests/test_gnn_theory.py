@@ -1,14 +1,14 @@
-"""theory.separation (the separation-rank bound of product GNNs) and the grid-tensor ranks of
-numerics.walks, against hand derivations, a second formula and numpy."""
+"""theory.gnn (the separation-rank bound of product GNNs) and the grid-tensor ranks of
+numerics.gnn, against hand derivations, a second formula and numpy."""
 
 import networkx as nx
 import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from numerics import walks as W
-from tests.test_walks import as_edge_index, graphs_with_partitions
-from theory import separation as S
+from rankcheck.numerics import gnn as W
+from rankcheck.theory import gnn as S
+from tests.test_gnn_numerics import as_edge_index, graphs_with_partitions
 
 
 def test_exponent_by_hand_on_a_path():

@@ -1,4 +1,4 @@
-"""numerics.walks against brute-force walk enumeration (networkx) and naive re-computation."""
+"""rankcheck.numerics.gnn against brute-force walk enumeration (networkx) and naive re-computation."""
 
 import itertools
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from numerics import walks as W
+from rankcheck.numerics import gnn as W
 
 
 def as_edge_index(graph: nx.Graph) -> np.ndarray:
@@ -278,7 +278,7 @@ def test_removal_orders_dispatch_and_prefixes():
 
 
 def test_sparsified_and_cut_off_cases_measure_on_the_kept_graph():
-    from proofs_checks.walks import cut_off_case, sparsified_case
+    from rankcheck.proofs_checks.gnn import cut_off_case, sparsified_case
 
     case = {"task": "reach 2", "method": "random", "max_ratio": 0.5, "seed": 3, "nodes": 100, "epochs": 1}
     whole, half = sparsified_case({**case, "ratio": 0.0}), sparsified_case({**case, "ratio": 0.5})

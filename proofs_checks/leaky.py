@@ -1,26 +1,31 @@
-"""Claims on Leaky ResNets' representation geodesics (note: notes/geodesics.md).
+"""Claims on Leaky ResNets' representation geodesics (note: notes/leaky.md).
 
-Source: Jacot, Kaiser, arXiv 2405.17573 (CLAIMS.md §6). Prediction: ``theory.geodesics`` (the
+Source: Jacot, Kaiser, arXiv 2405.17573 (CLAIMS.md §6). Prediction: ``theory.leaky`` (the
 Lagrangian, its Euler–Lagrange expressions and the Hamilton field derived by sympy); measurement:
-``numerics.geodesics`` (DOP853 integration of Hamilton's equations, the Hamiltonian along the path).
+``numerics.leaky`` (DOP853 integration of Hamilton's equations, the Hamiltonian along the path).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import matplotlib
+import numpy as np
+from hypothesis import strategies as st
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from rankcheck.errors import NotConvergedError
+from rankcheck.numerics import leaky as solvers
+from rankcheck.proofs_checks.context import Context
+from rankcheck.proofs_checks.figures import subplots
+from rankcheck.proofs_checks.registry import claim
+from rankcheck.theory import leaky as theory
 
-from numerics import geodesics as solvers  # noqa: E402
-from numerics.validation import NotConvergedError  # noqa: E402
-from proofs_checks.context import Context  # noqa: E402
-from proofs_checks.registry import claim  # noqa: E402
-from theory import geodesics as theory  # noqa: E402
+__all__ = [
+    "SOURCE", "POINTS", "TOLERANCES", "CONDITION", "derived_field", "FIELDS", "geodesic_case",
+    "check_hamiltonian_conserved", "ACTION_LAM", "action_case", "derived_lagrangian", "check_action",
+    "COI_GAMMA", "NEAR", "INNER", "BOTTLENECK_DEPTH", "SEPARATED", "bottleneck_task", "bottleneck_case",
+    "bottleneck_fraction", "check_bottleneck", "ADAPTIVE_ROUNDS", "REFINE", "adaptive_case",
+    "check_adaptive_steps"
+]
 
 SOURCE = "Jacot, Kaiser 2024, arXiv 2405.17573, Hamiltonian mechanics of feature learning (Leaky ResNets)"
 POINTS = 2
@@ -29,7 +34,7 @@ CONDITION = 1e4  # states with cond(K) above it (K nearly singular: ℒ ill-defi
 
 
 def derived_field(A: np.ndarray, B: np.ndarray, leak: float) -> tuple[np.ndarray, np.ndarray]:
-    """Hamilton's equations derived by sympy (``theory.geodesics.hamilton_field_fn``), with the
+    """Hamilton's equations derived by sympy (``theory.leaky.hamilton_field_fn``), with the
     ReLU mask of the current signs of A."""
     return theory.hamilton_field_fn(*A.shape)(A, B, (A > 0).astype(float), leak)
 
@@ -116,7 +121,7 @@ def check_hamiltonian_conserved(ctx: Context, predict: Callable) -> list:
 
 
 def _plot(ctx: Context, cases: list[dict], rows: list[dict]) -> None:
-    fig, ax = plt.subplots(figsize=(5, 3.4))
+    fig, ax = subplots(figsize=(5, 3.4))
     for k, (c, r) in enumerate(zip(cases, rows, strict=True)):
         H = np.asarray(r["H"])
         ax.plot(np.linspace(0, 1, len(H)), np.abs(H - H[0]) + 1e-17, color=f"C{k % 10}",
@@ -152,7 +157,7 @@ def _broken_lagrangian(A: np.ndarray, velocity: np.ndarray, mask: np.ndarray, le
 
 
 def derived_lagrangian(A: np.ndarray, velocity: np.ndarray, mask: np.ndarray, leak: float) -> float:
-    """ℒ derived by sympy (``theory.geodesics.lagrangian_fn``), ReLU mask given."""
+    """ℒ derived by sympy (``theory.leaky.lagrangian_fn``), ReLU mask given."""
     return theory.lagrangian_fn(*A.shape)(A, velocity, mask, leak)
 
 
@@ -216,7 +221,7 @@ def check_action(ctx: Context, predict: Callable) -> list:
 
 def _plot_action(ctx: Context, cases: list[dict], gaps: list[float]) -> None:
     """gap = cost − ∫ℒ dp against 1/L for every judged draw, with the fitted c + a/L + b/L²."""
-    fig, ax = plt.subplots(figsize=(5, 3.4))
+    fig, ax = subplots(figsize=(5, 3.4))
     for k, key in enumerate(sorted({(c["leak"], c["seed"]) for c in cases})):
         points = sorted((1.0 / c["depth"], g) for c, g in zip(cases, gaps, strict=True)
                         if (c["leak"], c["seed"]) == key)
@@ -296,7 +301,7 @@ def bottleneck_fraction(coi: list[float], inner: float) -> float:
     "(the jumps in and out take a depth ∝ 1/L̃).",
     source=SOURCE + ": for large L̃ the potential (COI) term dominates, the representation jumps to a "
     "low-dimensional one, moves slowly there and jumps back; the 1/L̃ from the form of Hamilton's "
-    "equations (theory.geodesics.transit_share_exponent)",
+    "equations (theory.leaky.transit_share_exponent)",
     predict=lambda inner: float(inner),
     broken=lambda inner: float(inner + 1),
     broken_how="a bottleneck one dimension wider than the map's inner dimension",
@@ -350,7 +355,7 @@ def check_bottleneck(ctx: Context, predict: Callable[[int], float]) -> list:
 
 
 def _plot_bottleneck(ctx: Context, leaks: list[float], rows: list[dict]) -> None:
-    fig, axes = plt.subplots(1, 3, figsize=(12.5, 3.5))
+    fig, axes = subplots(1, 3, figsize=(12.5, 3.5))
     for j, (leak, row) in enumerate(zip(leaks, rows, strict=True)):
         p = np.linspace(0, 1, len(row["coi"]))
         axes[0].plot(p, row["coi"], "-", color=f"C{j}", label=f"L̃ = {leak:g}")
@@ -441,7 +446,7 @@ def check_adaptive_steps(ctx: Context, predict: Callable[[float], float]) -> lis
 def _plot_adaptive_losses(ctx: Context, runs: dict) -> None:
     """Loss against layers, each (task, L̃) relative to its uniform loss at the most layers: uniform
     steps as lines, adaptive steps as squares; one colour per L̃."""
-    fig, ax = plt.subplots(figsize=(4.8, 3.6))
+    fig, ax = subplots(figsize=(4.8, 3.6))
     leaks = sorted({leak for _, leak, _ in runs})
     for t, leak in dict.fromkeys((t, leak) for t, leak, _ in runs):
         series = sorted((d, r) for (t2, l2, d), r in runs.items() if (t2, l2) == (t, leak))
@@ -464,7 +469,7 @@ def _plot_adaptive_losses(ctx: Context, runs: dict) -> None:
 def _plot_adaptive_steps(ctx: Context, runs: dict) -> None:
     (t, leak, depth), run = max(runs.items(), key=lambda item: item[0][2])
     row = run["row"]
-    fig, ax = plt.subplots(figsize=(4.5, 3.5))
+    fig, ax = subplots(figsize=(4.5, 3.5))
     p = np.cumsum([0.0, *row["rho"]])
     ax.step(p[1:], depth * np.asarray(row["rho"]), where="pre", color="C0", label="ρ_ℓ·L (adaptive)")
     ax.set(xlabel="depth p", ylabel="ρ_ℓ·L", title=f"adaptive steps, task {t}, L̃ = {leak:g}, L = {depth}")

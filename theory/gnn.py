@@ -3,7 +3,7 @@
 Source: Razin, Verbin, Cohen, "On the ability of graph neural networks to model interactions between
 vertices", NeurIPS 2023, arXiv 2211.16494 (CLAIMS.md §10d). The paper bounds the separation rank
 by D_h^{O(WI_{L−1}(I))}; its exact constants could not be read here (CLAIMS.md marks them *verify*),
-so this module derives its own bound, for the architecture of ``numerics.walks.product_gnn``:
+so this module derives its own bound, for the architecture of ``numerics.gnn.product_gnn``:
 
     h⁽⁰⁾_i = x_i,   h⁽ˡ⁾_i = ⊙_{j∈N[i]} W⁽ˡ⁾ h⁽ˡ⁻¹⁾_j  (l = 1..L, width D_h, N[i] with the self-loop),
     f = ⟨w_o, h⁽ᴸ⁾_t⟩ (vertex prediction)  or  f = ⟨w_o, ⊙_i h⁽ᴸ⁾_i⟩ (graph prediction).
@@ -33,7 +33,11 @@ from collections.abc import Sequence
 
 import sympy as sp
 
-from numerics.validation import positive_int
+from rankcheck.validation import positive_int
+
+__all__ = [
+    "mixed_levels", "interaction_exponent", "separation_rank_bound", "walk_index_bound", "bound_value"
+]
 
 width, walks, layers = sp.symbols("D_h WI L", positive=True, integer=True)
 

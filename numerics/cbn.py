@@ -15,9 +15,14 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 
-from numerics.bottleneck import shallow_target
-from numerics.optim import minimize_to_stationarity
-from numerics.validation import nonnegative_float, positive_int
+from rankcheck.numerics.bottleneck import shallow_target
+from rankcheck.numerics.optim import minimize_to_stationarity
+from rankcheck.validation import nonnegative_float, positive_int
+
+__all__ = [
+    "CNNFit", "circular_conv", "end_to_end", "train_linear_cnn", "relu_cnn_hidden", "relu_cnn",
+    "train_relu_cnn", "hidden_spectra", "frequency_ranks", "few_frequency_filters", "mean_target"
+]
 
 
 @dataclass(frozen=True)

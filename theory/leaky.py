@@ -23,8 +23,14 @@ from functools import cache
 import numpy as np
 import sympy as sp
 
-from numerics.validation import positive_int
-from theory._symbolic import symbol_matrix
+from rankcheck.theory._symbolic import symbol_matrix
+from rankcheck.validation import positive_int
+
+__all__ = [
+    "leak", "p", "symbols", "lagrangian", "split", "cross_term_is_total_derivative", "hamiltonian",
+    "euler_lagrange_residual", "scalar_geodesic", "coi_identity_rank", "euler_lagrange_fn",
+    "hamilton_field_fn", "lagrangian_fn", "transit_share_exponent"
+]
 
 leak = sp.Symbol("Ltilde", positive=True)
 p = sp.Symbol("p", real=True)
@@ -196,7 +202,7 @@ def euler_lagrange_fn(width: int, points: int):
 def hamilton_field_fn(width: int, points: int):
     """Hamilton's equations from the closed-form H with ReLU inside a region of fixed signs
     (σ(A) = M ⊙ A): Ȧ = ∂H/∂P, Ṗ = −∂H/∂A, derived by sympy and lambdified as
-    ``(A, P, mask, L̃) -> (Ȧ, Ṗ)``; the paper's matrix form (numerics.geodesics.hamilton_field) is
+    ``(A, P, mask, L̃) -> (Ȧ, Ṗ)``; the paper's matrix form (numerics.leaky.hamilton_field) is
     tested against it."""
     width, points = positive_int(width, "width"), positive_int(points, "points")
     A, _, P = symbols(width, points)

@@ -2,7 +2,7 @@
 
 Source: Jacot, Golikov, Hongler, Gabriel, arXiv 2205.15809 (CLAIMS.md §5). Notation: Z (n_in, N)
 the activations entering a linear layer, Z̃ (n_out, N) its pre-activations, one column per training
-point; K = ZᵀZ, K̃ = Z̃ᵀZ̃. Loss convention (as in ``numerics.covariance_cone``): (1/N)‖Ŷ − Y‖_F² +
+point; K = ZᵀZ, K̃ = Z̃ᵀZ̃. Loss convention (as in ``numerics.cone``): (1/N)‖Ŷ − Y‖_F² +
 λ‖θ‖².
 
 Derived here:
@@ -28,8 +28,14 @@ from collections.abc import Callable
 import numpy as np
 import sympy as sp
 
-from numerics.validation import nonnegative_float, positive_int
-from theory._symbolic import symbol_matrix
+from rankcheck.theory._symbolic import symbol_matrix
+from rankcheck.validation import nonnegative_float, positive_int
+
+__all__ = [
+    "lam", "least_norm_by_lagrange", "least_norm_identity", "attraction_repulsion", "one_point_cost",
+    "tight_target", "tight_spectrum", "tight_cost", "tight_regularized_bound", "tight_bound_function",
+    "least_norm_cost"
+]
 
 lam = sp.Symbol("lambda", positive=True)
 r, x_norm, y = sp.symbols("r x_norm y", positive=True)

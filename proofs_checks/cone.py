@@ -1,27 +1,30 @@
-"""Claims on the covariance cone of L2-regularized networks (note: notes/covariance_cone.md).
+"""Claims on the covariance cone of L2-regularized networks (note: notes/cone.md).
 
 Source: Jacot, Golikov, Hongler, Gabriel, arXiv 2205.15809 (CLAIMS.md §5). Prediction:
-``theory.covariance`` (and, for the shallow optimum, the Pilanci–Ergen convex program); measurement:
-``numerics.covariance_cone`` (torch trainings in float64, Carathéodory reduction).
+``theory.cone`` (and, for the shallow optimum, the Pilanci–Ergen convex program); measurement:
+``numerics.cone`` (torch trainings in float64, Carathéodory reduction).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import matplotlib
+import numpy as np
+import torch
+from hypothesis import strategies as st
+from scipy.linalg import orth
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from scipy.linalg import orth  # noqa: E402
+from rankcheck.numerics import cone as solvers
+from rankcheck.proofs_checks.context import Context
+from rankcheck.proofs_checks.figures import subplots
+from rankcheck.proofs_checks.registry import claim
+from rankcheck.theory import cone as theory
 
-from numerics import covariance_cone as solvers  # noqa: E402
-from proofs_checks.context import Context  # noqa: E402
-from proofs_checks.registry import claim  # noqa: E402
-from theory import covariance as theory  # noqa: E402
+__all__ = [
+    "SOURCE", "SMOOTH", "trained_case", "check_reformulation", "width_case", "check_width_bound",
+    "plateau_width", "shallow_case", "check_shallow_global", "tight_case", "tight_construction",
+    "check_tight_example"
+]
 
 SOURCE = "Jacot, Golikov, Hongler, Gabriel 2022, arXiv 2205.15809, attraction/repulsion and sparsity"
 #: Gradient norm below which a ReLU training is taken to sit at a smooth critical point; runs that
@@ -127,7 +130,7 @@ def check_reformulation(ctx: Context, predict: Callable[[list, list], float]) ->
 
 
 def _plot_reformulation(ctx: Context, rows: list[dict], predicted: list[float], smooth: list[int]) -> None:
-    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    fig, ax = subplots(figsize=(4.6, 3.4))
     gaps = [abs(r["norm"] - p) / p + 1e-17 for r, p in zip(rows, predicted, strict=True)]
     kinked = [k for k in range(len(rows)) if k not in smooth]
     groups = ((smooth, "o", "smooth critical points"), (kinked, "x", "stopped at a ReLU kink"))
@@ -232,7 +235,7 @@ def plateau_width(losses: dict[int, float], rtol: float = 0.1) -> int:
 
 def _plot_widths(ctx: Context, rows: list[dict], cases: list[dict], sizes: list[int], widths: list[int],
                  seeds: list[int]) -> None:
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8.6, 3.4))
+    fig, (left, right) = subplots(1, 2, figsize=(8.6, 3.4))
     needed = []
     for k, n in enumerate(sizes):
         losses = {w: min(r["loss"] for r, c in zip(rows, cases, strict=True)
@@ -318,7 +321,7 @@ def check_shallow_global(ctx: Context, predict: Callable[..., solvers.ConvexOpti
 
 def _plot_shallow(ctx: Context, rows: list[dict], labels: list[dict], seeds: list[int],
                   values: list[float]) -> None:
-    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    fig, ax = subplots(figsize=(4.6, 3.4))
     for k, value in enumerate(values):
         losses = np.array([r["loss"] for r in rows[k * len(seeds):(k + 1) * len(seeds)]])
         ax.semilogy(np.full(losses.size, k), (losses - value) / value + 1e-12, "o", color=f"C{k}")
@@ -422,7 +425,7 @@ def _tight_trainings(ctx: Context) -> list:
                     why="below the CP-rank the bound is out of reach: observed gaps ≥ 2.7e-3, while runs "
                     "that reach it do so to 1e-14", cases=labels[:1]),
     ]
-    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    fig, ax = subplots(figsize=(4.6, 3.4))
     for j, (w, g) in enumerate(gaps.items()):
         ax.semilogy(np.full(len(g), w), np.asarray(g) + 1e-16, "o", color=f"C{j}", alpha=0.7)
     ax.set(xlabel="hidden width", ylabel="(loss − bound)/bound (+1e-16)", xticks=[k - 1, k],

@@ -1,9 +1,9 @@
-"""Claims on walk indices of graph partitions (note: notes/walks.md).
+"""Claims on walk indices of graph partitions (note: notes/gnn.md).
 
 Source: Razin, Verbin, Cohen, arXiv 2211.16494 (CLAIMS.md §10d). gnn.walk_index: the walk index by
-sparse products (``numerics.walks.walk_index``); measurement: brute-force enumeration of walks on a
+sparse products (``numerics.gnn.walk_index``); measurement: brute-force enumeration of walks on a
 networkx graph, written here independently. gnn.separation_rank_bound: the bound derived in
-``theory.separation`` against exact ranks of grid tensors of random product GNNs.
+``theory.gnn`` against exact ranks of grid tensors of random product GNNs.
 gnn.wis_preserves_interactions: walk indices and GCN accuracy after WIS and the baselines.
 """
 
@@ -14,19 +14,23 @@ from collections.abc import Callable
 from functools import lru_cache, partial
 
 import matplotlib
+import networkx as nx
+import numpy as np
+from hypothesis import strategies as st
+from scipy import stats
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import networkx as nx  # noqa: E402
-import numpy as np  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from scipy import stats  # noqa: E402
+from rankcheck.numerics import gnn as solvers
+from rankcheck.proofs_checks.context import Context
+from rankcheck.proofs_checks.figures import subplots
+from rankcheck.proofs_checks.registry import claim
+from rankcheck.proofs_checks.statistics import ordering
+from rankcheck.theory import gnn as theory
 
-from numerics import walks as solvers  # noqa: E402
-from proofs_checks.context import Context  # noqa: E402
-from proofs_checks.registry import claim  # noqa: E402
-from proofs_checks.statistics import ordering  # noqa: E402
-from theory import separation  # noqa: E402
+__all__ = [
+    "SOURCE", "enumerate_walks", "check_walk_index", "grid_ranks", "concordance",
+    "check_separation_rank_bound", "two_wis", "low_degree_first", "PREDICTIONS", "BASELINES", "TASKS",
+    "cut_off_case", "sparsified_case", "check_wis_preserves_interactions"
+]
 
 SOURCE = "Razin, Verbin, Cohen 2023, arXiv 2211.16494, walk index of a partition"
 
@@ -68,7 +72,7 @@ def _graph(nodes: int, edges: list) -> nx.Graph:
 
 
 def _plot(ctx: Context, cases, predicted) -> None:
-    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    fig, ax = subplots(figsize=(4.6, 3.4))
     depths = [c[3] for c in cases]
     ax.semilogy(depths, np.maximum(predicted, 0.5), "o", alpha=0.6)
     ax.set(xlabel="depth L (walk length L − 1)", ylabel="walk index (0 drawn at 0.5)",
@@ -156,7 +160,7 @@ def concordance(walk_index: list[int], ranks: list[int]) -> tuple[int, int]:
 
 
 def _plot_separation(ctx: Context, cases: list[dict], measured: list[dict], bounds: list[list[int]]) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(9.2, 3.5))
+    fig, axes = subplots(1, 2, figsize=(9.2, 3.5))
     for case, result, bound in zip(cases, measured, bounds, strict=True):
         colour = "C0" if case["target"] is not None else "C1"
         axes[0].loglog(bound, result["ranks"], "o", color=colour, alpha=0.4, ms=4)
@@ -177,11 +181,11 @@ def _plot_separation(ctx: Context, cases: list[dict], measured: list[dict], boun
     "gnn.separation_rank_bound",
     statement="For a GNN of depth L and width D_h with product aggregation, the separation rank of its "
     "output with respect to a partition (I, Iᶜ) is at most D_h^{1+e_L} with e_L <= (L − 1)·WI_{L−1}(I) "
-    "(derived in theory.separation; the paper's form D_h^{O(WI)}), and for almost all weights it grows "
+    "(derived in theory.gnn; the paper's form D_h^{O(WI)}), and for almost all weights it grows "
     "with the walk index.",
-    source=SOURCE + "; bound re-derived (theory/separation.py)",
-    predict=separation.bound_value,
-    broken=lambda nodes, edges, part, depth, target, hidden: separation.bound_value(
+    source=SOURCE + "; bound re-derived (theory/gnn.py)",
+    predict=theory.bound_value,
+    broken=lambda nodes, edges, part, depth, target, hidden: theory.bound_value(
         nodes, edges, part, depth - 1, target, hidden),
     broken_how="the bound of a network one layer shallower (walks of length L − 2)",
 )
@@ -232,7 +236,7 @@ PREDICTIONS = {order.__name__: order for order in (two_wis, low_degree_first)}
 BASELINES = ("random", "degree", "spectral")
 
 
-#: The generated tasks (``numerics.walks.interaction_sbm`` labels), one graph per seed for all three.
+#: The generated tasks (``numerics.gnn.interaction_sbm`` labels), one graph per seed for all three.
 TASKS = {"sum": {"label": "sum"}, "reach 1": {"label": "reach", "hops": 1},
          "reach 2": {"label": "reach", "hops": 2}}
 
@@ -294,8 +298,8 @@ def _plot_sparsification(ctx: Context, rows: list[dict], cut_rows: list[dict], m
     """Top: accuracy (and, dotted, the share of labels the kept graph determines) per task, and the
     vertices cut off; bottom: the prediction's accuracy (``paired``: by task, seed, ratio) minus each
     other sparsifier's, paired by seed."""
-    fig, axes = plt.subplots(2, len(TASKS) + 1, figsize=(4.2 * (len(TASKS) + 1), 6.8), sharex=True)
-    colors = dict(zip(methods, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
+    fig, axes = subplots(2, len(TASKS) + 1, figsize=(4.2 * (len(TASKS) + 1), 6.8), sharex=True)
+    colors = dict(zip(methods, matplotlib.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
     for method in methods:
         for k, task in enumerate(TASKS):
             these = [r for r in rows if r["method"] == method and r["task"] == task]

@@ -1,6 +1,6 @@
 """Representation geodesics of Leaky ResNets, numerically: the cost of identity and a geodesic solver.
 
-Source: Jacot, Kaiser, arXiv 2405.17573 (CLAIMS.md §6); the derivations are in ``theory.geodesics``.
+Source: Jacot, Kaiser, arXiv 2405.17573 (CLAIMS.md §6); the derivations are in ``theory.leaky``.
 Representations A are (w, N): one column per training point. σ(z) = [z]₊ ("relu") or z
 ("identity"). With γ ≥ 0 the norm ‖M‖²_{K+γI} = Tr[M(K + γI)⁻¹Mᵀ] (K = σ(A)ᵀσ(A)) replaces ‖M‖²_K
 (the paper's γ-stabilized version; γ = 0 uses the pseudo-inverse).
@@ -15,8 +15,16 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 
-from numerics.optim import lbfgs, minimize_to_stationarity
-from numerics.validation import NotConvergedError, as_matrix, nonnegative_float, positive_int
+from rankcheck.errors import NotConvergedError
+from rankcheck.numerics.optim import lbfgs, minimize_to_stationarity
+from rankcheck.validation import as_matrix, nonnegative_float, positive_int
+
+__all__ = [
+    "cost_of_identity", "Geodesic", "step_hamiltonians", "solve_geodesic",
+    "hamilton_field", "hamiltonian", "Shot", "shoot", "hamilton_tangent", "solve_geodesic_bvp",
+    "LeakyFit", "leaky_forward", "ADAPTIVE_CAP", "adaptive_steps", "train_leaky_resnet",
+    "discrete_action"
+]
 
 _ACTIVATIONS = {"relu": lambda z: z.clamp(min=0) if isinstance(z, torch.Tensor) else np.maximum(z, 0.0),
                 "identity": lambda z: z}

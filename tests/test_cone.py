@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from scipy.linalg import orth
 from scipy.optimize import linprog
 
-from numerics import covariance_cone as cc
-from numerics.validation import NotConvergedError
-from proofs_checks.covariance_cone import _projected_gap, _triangle_free_edges, tight_construction
-from theory import covariance as theory
+from rankcheck.errors import NotConvergedError
+from rankcheck.numerics import cone as cc
+from rankcheck.proofs_checks.cone import _projected_gap, _triangle_free_edges, tight_construction
+from rankcheck.theory import cone as theory
 
 # --- theory ------------------------------------------------------------------------------------
 

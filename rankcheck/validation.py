@@ -1,9 +1,12 @@
 """Argument checks shared by every route.
 
 This module holds no mathematics of any claim, only the checks that turn bad input into a
-``ValueError`` naming the argument and what was expected. It is the one module that ``theory`` may
-import from ``numerics`` (see ``tests/test_layout.py``): both routes validate their inputs the same way
-without either borrowing the other's answer.
+``ValueError`` naming the argument and what was expected. It sits on the ground floor ``rankcheck``
+so that ``rankcheck.theory`` and ``rankcheck.numerics`` validate their inputs the same way without
+either importing the other (``tests/test_layout.py`` enforces it).
+
+Array arguments may be numpy arrays, nested sequences or torch tensors (a tensor is detached and
+copied to the CPU first).
 """
 
 from __future__ import annotations
@@ -13,9 +16,29 @@ from numbers import Integral, Real
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from rankcheck.errors import NotConvergedError
 
-class NotConvergedError(RuntimeError):
-    """A solver stopped before meeting its tolerance; checks report it as ``inconclusive``."""
+__all__ = ["NotConvergedError", "as_array", "as_matrix", "as_vector", "nonnegative_float", "positive_int"]
+
+
+def as_array(value: object) -> object:
+    """``value`` itself, or a torch tensor's values as a CPU numpy array (gradients detached).
+
+    Parameters
+    ----------
+    value : object
+        Anything; only a ``torch.Tensor`` is converted (so ``requires_grad`` and CUDA tensors are
+        accepted wherever an array is).
+
+    Returns
+    -------
+    object
+        ``value.detach().cpu().numpy()`` for a tensor, else ``value`` unchanged.
+    """
+    detach = getattr(value, "detach", None)
+    if detach is not None and hasattr(value, "cpu"):
+        return detach().cpu().numpy()
+    return value
 
 
 def as_matrix(value: ArrayLike, name: str, *, square: bool = False) -> NDArray[np.float64]:
@@ -25,7 +48,7 @@ def as_matrix(value: ArrayLike, name: str, *, square: bool = False) -> NDArray[n
     ``square=True``) not square.
     """
     try:
-        array = np.asarray(value, dtype=np.float64)
+        array = np.asarray(as_array(value), dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name} must be a real matrix, got {type(value).__name__}") from err
     if array.ndim != 2:
@@ -42,7 +65,7 @@ def as_matrix(value: ArrayLike, name: str, *, square: bool = False) -> NDArray[n
 def as_vector(value: ArrayLike, name: str, *, nonnegative: bool = False) -> NDArray[np.float64]:
     """Return ``value`` as a finite float64 vector of shape (k,), k >= 1 (scalars become (1,))."""
     try:
-        array = np.atleast_1d(np.asarray(value, dtype=np.float64))
+        array = np.atleast_1d(np.asarray(as_array(value), dtype=np.float64))
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name} must be a real vector, got {type(value).__name__}") from err
     if array.ndim != 1 or array.size == 0:

@@ -6,11 +6,11 @@ import pytest
 import sympy as sp
 import torch
 
-from numerics import geodesics as G
-from numerics.validation import NotConvergedError
-from proofs_checks.geodesics import bottleneck_fraction, bottleneck_task
-from tests.helpers import assert_close
-from theory import geodesics as g
+from rankcheck.errors import NotConvergedError
+from rankcheck.numerics import leaky as G
+from rankcheck.proofs_checks.leaky import bottleneck_fraction, bottleneck_task
+from rankcheck.testing import assert_close
+from rankcheck.theory import leaky as g
 
 
 @pytest.mark.parametrize("activation", ["identity", "generic"])
@@ -80,7 +80,7 @@ def test_bad_activation_and_sizes():
         g.symbols(0, 2)
 
 
-# --- numerics.geodesics ------------------------------------------------------------------------
+# --- numerics.leaky ------------------------------------------------------------------------
 
 
 def test_cost_of_identity_closed_forms():

@@ -1,0 +1,170 @@
+"""The exact global optimum of a shallow ReLU network: the Pilanci–Ergen convex program.
+
+Source: Pilanci & Ergen, "Neural networks are convex regularizers", ICML 2020, arXiv 2002.10553:
+over the activation patterns of the data, weight-decayed two-layer ReLU training is a group-lasso
+convex program (solved here by cvxpy), certified by a dual point.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import cvxpy as cp
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import nnls
+
+from rankcheck.errors import NotConvergedError
+from rankcheck.numerics.cone.caratheodory import conic_caratheodory
+from rankcheck.numerics.networks import MODULES, mlp, regularized_loss  # noqa: F401  (re-exported)
+from rankcheck.validation import as_matrix, as_vector, nonnegative_float, positive_int
+
+__all__ = ["activation_patterns", "ConvexOptimum", "shallow_convex_optimum"]
+
+def _general_position(points: NDArray) -> bool:
+    """Every d rows of ``points`` (N, d) linearly independent (checked by determinants)."""
+    n, d = points.shape
+    if n < d:
+        return bool(np.linalg.matrix_rank(points) == n)
+    subsets = (points[list(rows)] for rows in itertools.combinations(range(n), d))
+    return all(abs(np.linalg.det(S)) > 1e-9 * np.prod(np.linalg.norm(S, axis=1)) for S in subsets)
+
+
+def activation_patterns(points: ArrayLike, *, samples: int | None = None, seed: int = 0
+                        ) -> tuple[NDArray[np.bool_], str]:
+    """The ReLU activation patterns 1[X u ≥ 0] of the rows of X (N, d) over directions u.
+
+    Exact (``samples=None``, for points in general position): every region of the central
+    arrangement {u : x_iᵀu = 0} touches a ray where d − 1 of the hyperplanes meet; each such ray ±u
+    and each sign choice on its d − 1 points gives one pattern. Sampled (``samples=n``): patterns
+    of n Gaussian directions, a subset (the convex program then gives an upper bound). The all-zero
+    pattern (a dead neuron) is dropped. Returns (patterns (P, N) bool, "exact" or "sampled").
+    """
+    X = as_matrix(points, "points")
+    n, d = X.shape
+    if samples is not None:
+        u = np.random.default_rng(seed).normal(size=(d, positive_int(samples, "samples")))
+        found = (X @ u >= 0).T
+        mode = "sampled"
+    else:
+        if not _general_position(X):
+            raise ValueError("points must be in general position (every d of them independent) for "
+                             "the exact enumeration; pass samples=n to sample patterns instead")
+        found = [X[:, 0] >= 0, X[:, 0] <= 0] if d == 1 else []
+        if n < d:  # independent rows: X u takes every sign vector
+            found = list(itertools.product((False, True), repeat=n))
+        for rows in itertools.combinations(range(n), d - 1) if n >= d > 1 else ():
+            ray = np.linalg.svd(X[list(rows)], full_matrices=True)[2][-1]  # ⟂ to the d − 1 points
+            base = X @ ray > 0
+            for signs in itertools.product((False, True), repeat=d - 1):
+                for direction in (base, ~base):
+                    pattern = direction.copy()
+                    pattern[list(rows)] = signs
+                    found.append(pattern)
+        mode = "exact"
+    unique = np.unique(np.asarray(found, dtype=bool), axis=0)
+    return unique[unique.any(axis=1)], mode
+
+
+@dataclass(frozen=True)
+class ConvexOptimum:
+    """Output of ``shallow_convex_optimum``.
+
+    value: the convex program's optimum (the network loss of its solution, recomputed in numpy);
+    lower_bound: a certified lower bound from a dual-feasible point (Lagrange dual of the program);
+    a, W, b: the optimal network f(x) = Σ_i a_i·relu(w_iᵀx + b_i), at most N + 1 neurons, balanced;
+    status: the solver's status; patterns, mode: how many activation patterns and whether they were
+    enumerated exactly (then ``value`` is the global minimum) or sampled (an upper bound on it);
+    violation: the largest violation of the pattern constraints by the solver's solution.
+    """
+
+    value: float
+    lower_bound: float
+    a: NDArray[np.float64]
+    W: NDArray[np.float64]
+    b: NDArray[np.float64]
+    status: str
+    patterns: int
+    mode: str
+    violation: float
+
+    @property
+    def gap(self) -> float:
+        """value − lower_bound, relative to value."""
+        return (self.value - self.lower_bound) / max(abs(self.value), np.finfo(float).tiny)
+
+
+def _dual_bound(Xa: NDArray, y: NDArray, patterns: NDArray, residual: NDArray, lam: float) -> float:
+    """A lower bound on the convex program from z = 2r/N (r the residual of its solution).
+
+    Lagrange dual of min (1/N)‖r‖² + 2λΣ(‖v_i‖ + ‖u_i‖), r = Σ D_iX(v_i − u_i) − y, (2D_i − I)Xv_i ≥ 0,
+    (2D_i − I)Xu_i ≥ 0: g(z, μ, ν) = −(N/4)‖z‖² − zᵀy whenever ‖Xᵀ(±D_i z − (2D_i − I)μ)‖ ≤ 2λ with
+    μ ≥ 0 for every pattern. The best μ for each pattern and sign is a non-negative least squares;
+    z is scaled down until every constraint holds, which keeps it dual feasible."""
+    n = y.size
+    z = 2.0 * residual / n
+    worst = 0.0
+    for pattern in patterns:
+        signs = np.where(pattern, 1.0, -1.0)
+        M = Xa.T * signs  # Xᵀ(2D − I), (d, N)
+        for sign in (1.0, -1.0):
+            _, norm = nnls(M, sign * Xa.T @ (pattern * z))
+            worst = max(worst, norm)
+    z = z * min(1.0, 2.0 * lam / worst) if worst > 0 else z
+    return float(-n / 4.0 * z @ z - z @ y)
+
+
+def shallow_convex_optimum(X: ArrayLike, y: ArrayLike, lam: float, *, bias: bool = True,
+                           samples: int | None = None, seed: int = 0, solver: str = "CLARABEL",
+                           tol: float = 1e-10) -> ConvexOptimum:
+    """The exact global minimum of L(θ) = (1/N)‖f(X) − y‖² + λ‖θ‖² over one-hidden-layer ReLU
+    networks f(x) = Σ_i a_i·relu(w_iᵀx + b_i) of any width (biases regularized, no output bias).
+
+    Pilanci–Ergen: with X̃ = [X, 1] and the activation patterns D_i of X̃, the convex program
+        min (1/N)‖Σ_i D_i X̃ (v_i − u_i) − y‖² + 2λ Σ_i (‖v_i‖ + ‖u_i‖),
+        (2D_i − I) X̃ v_i ≥ 0, (2D_i − I) X̃ u_i ≥ 0,
+    has the same optimal value (λ‖θ‖² of a balanced neuron is 2λ|a|‖w‖ = 2λ‖v‖). Solved by cvxpy
+    with ``solver`` at tolerance ``tol``; neurons with ‖v_i‖ > 0 become (a = ±√‖v‖, w = v/√‖v‖) and
+    are Carathéodory-reduced to at most N + 1 (generators (outputs on X, path cost) in ℝ^{N+1}).
+    Patterns are enumerated exactly when ``samples`` is None (points in general position), else
+    sampled. A status other than optimal raises ``NotConvergedError`` with the status.
+    """
+    points, targets = as_matrix(X, "X"), as_vector(y, "y")
+    if points.shape[0] != targets.size:
+        raise ValueError(f"X has {points.shape[0]} rows but y has {targets.size} entries")
+    lam = nonnegative_float(lam, "lam", positive=True)
+    Xa = np.hstack([points, np.ones((points.shape[0], 1))]) if bias else points
+    patterns, mode = activation_patterns(Xa, samples=samples, seed=seed)
+    P, (n, d) = len(patterns), Xa.shape
+    V, U = cp.Variable((d, P)), cp.Variable((d, P))
+    masks = patterns.astype(float)
+    outputs = cp.sum(cp.multiply(masks.T, Xa @ (V - U)), axis=1)
+    signs = (2 * masks - 1).T  # (N, P)
+    constraints = [cp.multiply(signs, Xa @ V) >= 0, cp.multiply(signs, Xa @ U) >= 0]
+    objective = cp.sum_squares(outputs - targets) / n + 2 * lam * (cp.sum(cp.norm(V, 2, axis=0))
+                                                                  + cp.sum(cp.norm(U, 2, axis=0)))
+    problem = cp.Problem(cp.Minimize(objective), constraints)
+    options = {"tol_gap_abs": tol, "tol_gap_rel": tol, "tol_feas": tol} if solver == "CLARABEL" else {}
+    problem.solve(solver=solver, **options)
+    if problem.status != cp.OPTIMAL:
+        raise NotConvergedError(f"shallow_convex_optimum: solver {solver} returned status {problem.status!r}")
+    v, u = np.asarray(V.value), np.asarray(U.value)
+    violation = float(max(0.0, -np.min(signs * (Xa @ v)), -np.min(signs * (Xa @ u))))
+    directions = np.hstack([v, u]).T  # (2P, d)
+    sign = np.concatenate([np.ones(P), -np.ones(P)])
+    norms = np.linalg.norm(directions, axis=1)
+    alive = norms > 0
+    a = sign[alive] * np.sqrt(norms[alive])
+    Wb = directions[alive] / np.sqrt(norms[alive])[:, None]
+    outputs_each = np.maximum(Xa @ Wb.T, 0.0) * a  # (N, m): each neuron's contribution
+    gens = np.vstack([outputs_each, (np.abs(a) * np.linalg.norm(Wb, axis=1))[None, :]])
+    c = conic_caratheodory(gens, np.ones(a.size))
+    keep = c > 0
+    a, Wb = a[keep] * np.sqrt(c[keep]), Wb[keep] * np.sqrt(c[keep])[:, None]
+    predictions = np.maximum(Xa @ Wb.T, 0.0) @ a
+    value = float(np.mean((predictions - targets) ** 2) + lam * (np.sum(a**2) + np.sum(Wb**2)))
+    lower = _dual_bound(Xa, targets, patterns, predictions - targets, lam)
+    W, b = (Wb[:, :-1], Wb[:, -1]) if bias else (Wb, np.zeros(a.size))
+    return ConvexOptimum(value=value, lower_bound=lower, a=a, W=W, b=b, status=str(problem.status),
+                         patterns=P, mode=mode, violation=violation)

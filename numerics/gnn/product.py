@@ -1,0 +1,163 @@
+"""Product-aggregation GNNs, their grid tensors and exact separation ranks over F_p.
+
+The architecture of Razin, Verbin, Cohen 2023 (arXiv 2211.16494, §3): h⁽⁰⁾_i = x_i,
+h⁽ˡ⁾_i = ⊙_{j∈N[i]} W⁽ˡ⁾h⁽ˡ⁻¹⁾_j. Grid tensors evaluate the network on every assignment of template
+features to vertices; their matricization ranks, computed exactly modulo a prime, lower-bound the
+separation rank that ``rankcheck.theory.gnn`` bounds by the walk index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from rankcheck.numerics.gnn.graphs import check_edge_index
+from rankcheck.validation import positive_int
+
+__all__ = [
+    "PRIME", "ProductGNN", "random_product_gnn", "product_gnn", "grid_tensor", "rank_mod",
+    "separation_rank"
+]
+
+PRIME = 1_000_000_007  # < 2^30: a product of two residues and a sum of 8 such fit in int64
+
+
+@dataclass(frozen=True)
+class ProductGNN:
+    """A GNN with product aggregation (the architecture of theory.gnn):
+    h⁽⁰⁾_i = x_i, h⁽ˡ⁾_i = ⊙_{j∈N[i]} W⁽ˡ⁾h⁽ˡ⁻¹⁾_j, output ⟨readout, h⁽ᴸ⁾_t⟩ or ⟨readout, ⊙_i h⁽ᴸ⁾_i⟩.
+    ``weights``: W⁽¹⁾ (D_h×D_x), then L − 1 matrices D_h×D_h; ``readout``: (D_h,)."""
+
+    weights: tuple[NDArray, ...]
+    readout: NDArray
+
+
+def random_product_gnn(depth: int, hidden: int, features: int, seed: int) -> ProductGNN:
+    """Integer weights drawn uniformly from {±1, ±2, ±3} (seeded), so that exact arithmetic is
+    possible. No entry is zero and the square weights are redrawn until invertible: a singular W
+    (e.g. rank one, W = uvᵀ) makes ⊙_j W h_j separable and the rank collapse for a trivial reason;
+    the lower bounds concern almost all weights, which integer draws only approximate."""
+    depth, hidden = positive_int(depth, "depth"), positive_int(hidden, "hidden")
+    features = positive_int(features, "features")
+    rng = np.random.default_rng(seed)
+
+    def draw(*shape: int) -> NDArray[np.int64]:
+        return rng.choice(np.array([-3, -2, -1, 1, 2, 3]), size=shape)
+
+    def invertible() -> NDArray[np.int64]:
+        while True:
+            matrix = draw(hidden, hidden)
+            if round(abs(np.linalg.det(matrix))) > 0:
+                return matrix
+
+    weights = (draw(hidden, features), *(invertible() for _ in range(depth - 1)))
+    return ProductGNN(weights, draw(hidden))
+
+
+def product_gnn(features: ArrayLike, edge_index: ArrayLike, gnn: ProductGNN, target: int | None = None,
+                *, modulus: int | None = None) -> NDArray:
+    """Outputs of ``gnn`` on a batch of vertex features (B, n, D_x) → (B,): in float64, or exactly in
+    the integers mod ``modulus`` (a prime < 2^30) for integer features and weights."""
+    batch = np.asarray(features)
+    if batch.ndim != 3:
+        raise ValueError(f"features must have shape (batch, nodes, dim), got {batch.shape}")
+    edges, count = check_edge_index(edge_index, batch.shape[1])
+    if gnn.weights[0].shape[1] != batch.shape[2]:
+        raise ValueError(f"features have dim {batch.shape[2]}, the first weight expects "
+                         f"{gnn.weights[0].shape[1]}")
+    if target is not None and not 0 <= target < count:
+        raise ValueError(f"target must be a vertex id in [0, {count}), got {target}")
+    if modulus is not None:
+        if not (0 < modulus < 2**30) or not np.issubdtype(batch.dtype, np.integer):
+            raise ValueError("modulus needs integer features and 0 < modulus < 2^30")
+        reduce = lambda a: a % modulus  # noqa: E731
+        batch = batch.astype(np.int64) % modulus
+    else:
+        reduce = lambda a: a  # noqa: E731
+        batch = batch.astype(float)
+    closed = [np.append(edges[1][edges[0] == i], i) for i in range(count)]
+
+    def product(values: NDArray, axis: int) -> NDArray:
+        out = np.take(values, 0, axis=axis)
+        for k in range(1, values.shape[axis]):
+            out = reduce(out * np.take(values, k, axis=axis))
+        return out
+
+    def linear(values: NDArray, weight: NDArray) -> NDArray:
+        """values (..., D_in) @ weightᵀ (D_out, D_in), one input coordinate at a time so that
+        residues stay below 2^61 between reductions."""
+        out = np.zeros(values.shape[:-1] + (weight.shape[0],), dtype=values.dtype)
+        for d in range(weight.shape[1]):
+            out = reduce(out + reduce(values[..., d:d + 1] * reduce(weight[:, d].astype(values.dtype))))
+        return out
+
+    hidden = batch
+    for weight in gnn.weights:
+        mixed = linear(hidden, weight)
+        hidden = np.stack([product(mixed[:, nbrs, :], 1) for nbrs in closed], axis=1)
+    final = hidden[:, target, :] if target is not None else product(hidden, 1)
+    return linear(final, gnn.readout[None, :])[:, 0]
+
+
+def grid_tensor(edge_index: ArrayLike, gnn: ProductGNN, templates: ArrayLike, target: int | None = None,
+                *, num_nodes: int | None = None, modulus: int | None = None,
+                max_entries: int = 2_000_000) -> NDArray:
+    """The grid tensor T[i_1, …, i_n] = f(x⁽ⁱ¹⁾, …, x⁽ⁱⁿ⁾) over M template features (M, D_x) per
+    vertex: an order-n tensor of shape (M,)*n. Any matricization's rank is a lower bound on the
+    separation rank (Cohen & Shashua's grid-tensor argument)."""
+    _, count = check_edge_index(edge_index, num_nodes)
+    grid = np.asarray(templates)
+    if grid.ndim != 2:
+        raise ValueError(f"templates must have shape (M, D_x), got {grid.shape}")
+    if grid.shape[0] ** count > max_entries:
+        raise ValueError(f"the grid tensor has M^n = {grid.shape[0]}^{count} entries, more than "
+                         f"max_entries = {max_entries}")
+    choice = np.stack(np.meshgrid(*[np.arange(grid.shape[0])] * count, indexing="ij"), -1)
+    values = product_gnn(grid[choice.reshape(-1, count)], edge_index, gnn, target, modulus=modulus)
+    return values.reshape((grid.shape[0],) * count)
+
+
+def _matricize(tensor: NDArray, partition: ArrayLike) -> NDArray:
+    part = np.asarray(partition)
+    if part.ndim != 1 or part.size == 0 or part.size >= tensor.ndim or np.unique(part).size != part.size \
+            or part.min() < 0 or part.max() >= tensor.ndim:
+        raise ValueError(f"partition must be a non-empty proper subset of the {tensor.ndim} modes")
+    rest = [m for m in range(tensor.ndim) if m not in set(part.tolist())]
+    rows = int(np.prod([tensor.shape[m] for m in part]))
+    return np.transpose(tensor, [*part.tolist(), *rest]).reshape(rows, -1)
+
+
+def rank_mod(matrix: NDArray, modulus: int = PRIME) -> int:
+    """Rank over the field of integers mod a prime < 2^30 (Gaussian elimination, exact). For an
+    integer matrix it is <= the rank over ℚ, with equality unless the prime divides every maximal
+    non-vanishing minor."""
+    work = np.asarray(matrix, dtype=np.int64) % modulus
+    rank = 0
+    for column in range(work.shape[1]):
+        pivots = np.nonzero(work[rank:, column])[0]
+        if pivots.size == 0:
+            continue
+        pivot = rank + pivots[0]
+        work[[rank, pivot]] = work[[pivot, rank]]
+        work[rank] = work[rank] * pow(int(work[rank, column]), modulus - 2, modulus) % modulus
+        factors = work[:, column].copy()
+        factors[rank] = 0
+        work = (work - factors[:, None] * work[rank] % modulus) % modulus
+        rank += 1
+        if rank == work.shape[0]:
+            break
+    return rank
+
+
+def separation_rank(tensor: ArrayLike, partition: ArrayLike, *, tol: float = 1e-9,
+                    modulus: int | None = None) -> int:
+    """Rank of the matricization of a grid tensor with rows indexed by the modes in ``partition``:
+    numerically (singular values > tol·σ₁ of the float64 matrix), or exactly mod ``modulus`` for a
+    grid tensor computed mod that prime."""
+    matrix = _matricize(np.asarray(tensor), partition)
+    if modulus is not None:
+        return rank_mod(matrix, modulus)
+    values = np.linalg.svd(matrix.astype(float), compute_uv=False)
+    return int(np.sum(values > tol * values[0])) if values[0] > 0 else 0

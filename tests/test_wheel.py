@@ -1,0 +1,105 @@
+"""rankcheck works outside the checkout: build the wheel, install it into a fresh virtual environment,
+import a solver and run a property test written as another project would, from a temporary folder.
+
+Offline: the wheel is built without build isolation (setuptools comes with the dev extra), and the
+fresh environment installs it with ``--no-deps`` while seeing this environment's site-packages (for
+numpy, torch, hypothesis, ...) through a ``.pth`` line, appended after its own site-packages: the
+``rankcheck`` it imports is the wheel's, not the editable checkout.
+"""
+
+import site
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: what another project's test file looks like: the solver, the strategies and the assertion helper
+CLIENT_TEST = textwrap.dedent('''
+    import numpy as np
+    from hypothesis import given, settings
+
+    import rankcheck
+    from rankcheck import strategies
+    from rankcheck.numerics.gnn import walks
+    from rankcheck.testing import assert_close, numerical_rank
+
+
+    @settings(max_examples=20, derandomize=True, database=None)
+    @given(strategies.graph_partitions(max_nodes=6))
+    def test_walk_index_counts_the_walks_from_the_boundary(case):
+        graph, part = case
+        n = graph.num_nodes
+        adjacency = np.eye(n, dtype=np.int64)  # Â = A + I, dense: a second route
+        adjacency[tuple(graph.edge_index)] = 1
+        inside = np.isin(np.arange(n), part)
+        crosses = (adjacency.astype(bool) & (inside[:, None] != inside[None, :])).any(axis=1)
+        walks_from = np.linalg.matrix_power(adjacency, 2).sum(axis=1)
+        index = walks.walk_index(graph.edge_index, part, depth=3, num_nodes=n)
+        assert index == walks_from[crosses].sum()
+
+
+    @settings(max_examples=20, derandomize=True, database=None)
+    @given(strategies.matrix_cases(max_side=5))
+    def test_nuclear_norm_is_the_sum_of_singular_values(case):
+        assert numerical_rank(case.matrix) == case.rank
+        assert_close(np.linalg.norm(case.matrix, "nuc"), sum(case.singular_values), rtol=1e-10,
+                     why="float64 SVD of a matrix built from its singular values")
+
+
+    def test_imports_come_from_the_wheel():
+        assert "site-packages" in rankcheck.__file__
+''')
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "--no-index", "-q", "-w", str(folder), str(ROOT)], check=True, cwd=folder)
+    (built,) = folder.glob("rankcheck-*.whl")
+    return built
+
+
+def test_wheel_ships_the_namespace_and_nothing_else(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {name.split("/")[0] for name in names}
+    assert tops == {"rankcheck", wheel.name.split("-py3")[0] + ".dist-info"}, tops
+    for module in ("rankcheck/__init__.py", "rankcheck/theory/dln.py", "rankcheck/numerics/gnn/walks.py",
+                   "rankcheck/proofs_checks/registry.py", "rankcheck/strategies.py",
+                   "rankcheck/testing.py", "rankcheck/numerics/py.typed"):
+        assert module in names, module
+    assert not [n for n in names if "/tests/" in n or n.startswith("tests/") or n.endswith(".md")
+                and "dist-info" not in n], "the wheel ships tests or notes"
+
+
+def test_installed_wheel_runs_a_solver_and_a_property_test(wheel, tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
+                    "--no-index", "-q", str(wheel)], check=True)
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    (Path(purelib) / "zz_host_packages.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    solver = ("from rankcheck.numerics.gnn import walks; import numpy as np; "
+              "e = np.array([[0, 1, 1, 2], [1, 0, 2, 1]]); "
+              "print(walks.walk_index(e, [0], depth=3), walks.singleton_walk_indices(e, 3).tolist())")
+    ran = subprocess.run([str(python), "-c", solver], cwd=work, check=True, capture_output=True, text=True)
+    # path 0–1–2 with self-loops: the boundary of {0} is {0, 1}, with 5 and 7 walks of length 2
+    # (row sums of Â²); singletons: the diagonal of Â³
+    assert ran.stdout.split("\n")[0] == "12 [4, 7, 4]"
+    (work / "test_client.py").write_text(CLIENT_TEST)
+    tests = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_client.py"],
+                           cwd=work, capture_output=True, text=True)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "3 passed" in tests.stdout
+    cli = subprocess.run([str(python), "-m", "rankcheck", "list"], cwd=work, check=True,
+                         capture_output=True, text=True)
+    assert "gnn.walk_index" in cli.stdout
