@@ -1,7 +1,10 @@
-"""Independent numeric reference solvers, one module per family of claims.
+"""Independent numeric reference solvers, one module (or sub-package) per family of claims.
 
 These solvers know nothing of the theory's closed forms nor of verdicts: other projects can import
-them alone (``from numerics import dln``).
+them alone (``from rankcheck.numerics import dln``). A family that holds several subjects is a
+sub-package with one subject per module, its public names re-exported (``rankcheck.numerics.gnn``,
+``.tensor``, ``.cone``). Shared machinery: ``networks`` (float64 torch MLPs), ``optim`` (training to
+stationarity).
 """
 
 from rankcheck.errors import NotConvergedError

@@ -26,9 +26,23 @@ __all__ = [
 
 @dataclass(frozen=True)
 class MLPFit:
-    """``weights`` [W_ℓ (d_ℓ, d_{ℓ−1})], ``biases`` [b_ℓ (d_ℓ,)] (empty for a bias-free network),
-    ``outputs`` f_θ(X) (m, N), ``norm_sq`` ‖θ‖², ``objective`` ½‖f_θ(X) − Y‖² + λ‖θ‖², and
-    ``gradient`` the largest entry of the objective's gradient at the end (stationarity)."""
+    """Outcome of ``train_mlp``.
+
+    Attributes
+    ----------
+    weights : list of ndarray
+        W_ℓ of shape (d_ℓ, d_{ℓ−1}), first layer first.
+    biases : list of ndarray
+        b_ℓ of shape (d_ℓ,) (empty for a bias-free network).
+    outputs : ndarray, shape (m, N)
+        f_θ(X).
+    norm_sq : float
+        ‖θ‖².
+    objective : float
+        ½‖f_θ(X) − Y‖² + λ‖θ‖².
+    gradient : float
+        The largest entry of the objective's gradient at the end (stationarity).
+    """
 
     weights: list[NDArray[np.float64]]
     biases: list[NDArray[np.float64]]
@@ -40,8 +54,21 @@ class MLPFit:
 
 def relu_mlp(X: torch.Tensor, weights: list[torch.Tensor], biases: list[torch.Tensor] | None = None
              ) -> torch.Tensor:
-    """f_θ(X) = W_L σ(W_{L−1} ⋯ σ(W_1 X + b_1) ⋯) + b_L for X (d, N): (m, N), σ = ReLU; no biases
-    when ``biases`` is None or empty."""
+    """f_θ(X) = W_L σ(W_{L−1} ⋯ σ(W_1 X + b_1) ⋯) + b_L, σ = ReLU.
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape (d, N)
+        One point per column.
+    weights : list of torch.Tensor
+        W_ℓ of shape (d_ℓ, d_{ℓ−1}).
+    biases : list of torch.Tensor, optional
+        b_ℓ of shape (d_ℓ,); none when None or empty.
+
+    Returns
+    -------
+    torch.Tensor, shape (m, N)
+    """
     shifts = biases if biases else [0.0] * len(weights)
     hidden = X
     for weight, shift in zip(weights[:-1], shifts[:-1], strict=True):
@@ -57,12 +84,42 @@ def _column(shift: torch.Tensor | float) -> torch.Tensor | float:
 def train_mlp(X: ArrayLike, Y: ArrayLike, depth: int, width: int, lam: float, seed: int = 0,
               rounds: int = 20, gradient_tol: float = 1e-6, *, bias: bool = False,
               plateau_rtol: float | None = None) -> MLPFit:
-    """Train a depth-``depth`` (≥ 1 weight matrices), width-``width`` ReLU MLP from He
-    initialization (seeded; biases N(0, 0.01) when ``bias``) on inputs X (d, N) and targets
-    Y (m, N). L-BFGS rounds of 500 iterations until the objective's gradient is below
-    ``gradient_tol`` entrywise — or, with ``plateau_rtol``, until a round lowers the objective by
-    less than that fraction (see ``minimize_to_stationarity``); raises ``NotConvergedError`` when
-    ``rounds`` do not get there."""
+    """Train a bias-free (or biased) ReLU MLP with weight decay to a stationary point by L-BFGS.
+
+    Objective ½‖f_θ(X) − Y‖² + λ‖θ‖², from He initialization (biases N(0, 0.01) when ``bias``).
+    L-BFGS rounds of 500 iterations until the objective's gradient is below ``gradient_tol``
+    entrywise — or, with ``plateau_rtol``, until a round lowers the objective by less than that
+    fraction (see ``rankcheck.numerics.optim.minimize_to_stationarity``).
+
+    Parameters
+    ----------
+    X : array_like, shape (d, N)
+        Inputs, one point per column.
+    Y : array_like, shape (m, N)
+    depth : int
+        Weight matrices, >= 1.
+    width : int
+        Hidden width, >= 1.
+    lam : float
+        λ >= 0.
+    seed : int, default 0
+    rounds : int, default 20
+    gradient_tol : float, default 1e-6
+    bias : bool, default False
+    plateau_rtol : float, optional
+
+    Returns
+    -------
+    MLPFit
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: non-finite data, X and Y with different numbers of columns, a
+        non-positive size, a negative λ.
+    NotConvergedError
+        When ``rounds`` do not reach the stopping rule.
+    """
     X, Y = as_matrix(X, "X"), as_matrix(Y, "Y")
     if X.shape[1] != Y.shape[1]:
         raise ValueError(f"X and Y must have the same number of columns (points), got {X.shape} and "
@@ -92,10 +149,28 @@ def train_mlp(X: ArrayLike, Y: ArrayLike, depth: int, width: int, lam: float, se
 
 
 def shallow_target(X: ArrayLike, rank: int, outputs: int, seed: int = 0) -> NDArray[np.float64]:
-    """Y = A·relu(B X) for X (d, N), B (``rank``, d) and A (``outputs``, ``rank``) Gaussian (seeded),
-    scaled to a root-mean-square output norm of 1: a function of Bottleneck rank <= ``rank``
-    (g = B·, h = A relu(·)) and of Jacobian rank ``rank`` wherever the ``rank`` units are active,
-    so R⁽⁰⁾ = ``rank`` (Rank_J <= R⁽⁰⁾ <= Rank_BN). Shape (outputs, N)."""
+    """A target of known rank: Y = A·relu(B X), scaled to a root-mean-square output norm of 1.
+
+    B (``rank``, d) and A (``outputs``, ``rank``) are Gaussian (seeded): a function of Bottleneck
+    rank <= ``rank`` (g = B·, h = A relu(·)) and of Jacobian rank ``rank`` wherever the ``rank``
+    units are active, so R⁽⁰⁾ = ``rank`` (Rank_J <= R⁽⁰⁾ <= Rank_BN; Jacot, arXiv 2209.15055).
+
+    Parameters
+    ----------
+    X : array_like, shape (d, N)
+    rank : int
+    outputs : int
+    seed : int, default 0
+
+    Returns
+    -------
+    ndarray, shape (outputs, N)
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a non-finite X, a non-positive ``rank`` or ``outputs``.
+    """
     points = as_matrix(X, "X")
     B, A = shallow_weights(points.shape[0], rank, outputs, seed)
     Y = A @ np.maximum(B @ points, 0.0)
@@ -104,9 +179,23 @@ def shallow_target(X: ArrayLike, rank: int, outputs: int, seed: int = 0) -> NDAr
 
 def shallow_weights(inputs: int, rank: int, outputs: int, seed: int = 0
                     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """The weights B (``rank``, ``inputs``) and A (``outputs``, ``rank``) of ``shallow_target`` (the
-    same seeded draws, before the output scaling): ``jacobians([B, A], X)`` gives the target's
-    Jacobian A·diag(1[Bx > 0])·B, up to that scale, at the points."""
+    """The weights B and A of ``shallow_target`` (the same seeded draws, before the output scaling).
+
+    ``jacobians([B, A], X)`` gives the target's Jacobian A·diag(1[Bx > 0])·B, up to that scale.
+
+    Parameters
+    ----------
+    inputs : int
+        d.
+    rank : int
+    outputs : int
+    seed : int, default 0
+
+    Returns
+    -------
+    B : ndarray, shape (rank, inputs)
+    A : ndarray, shape (outputs, rank)
+    """
     k, m = positive_int(rank, "rank"), positive_int(outputs, "outputs")
     rng = np.random.default_rng(seed)
     return rng.normal(size=(k, positive_int(inputs, "inputs"))), rng.normal(size=(m, k))
@@ -114,8 +203,26 @@ def shallow_weights(inputs: int, rank: int, outputs: int, seed: int = 0
 
 def jacobians(weights: list[ArrayLike], X: ArrayLike, biases: list[ArrayLike] | None = None
               ) -> NDArray[np.float64]:
-    """Jf(x_i) = W_L D_{L−1} W_{L−1} ⋯ D_1 W_1 of the ReLU MLP (biases optional) at each column
-    x_i of X (d, N), with D_ℓ = diag(1[ℓ-th pre-activation > 0]); shape (N, m, d)."""
+    """The Jacobians Jf(x_i) = W_L D_{L−1} W_{L−1} ⋯ D_1 W_1 of a ReLU MLP at every point.
+
+    D_ℓ = diag(1[ℓ-th pre-activation > 0]).
+
+    Parameters
+    ----------
+    weights : list of array_like
+        W_ℓ of shape (d_ℓ, d_{ℓ−1}).
+    X : array_like, shape (d, N)
+    biases : list of array_like, optional
+
+    Returns
+    -------
+    ndarray, shape (N, m, d)
+
+    Raises
+    ------
+    ValueError
+        When X does not have d rows.
+    """
     mats = [as_matrix(W, "weights[i]") for W in weights]
     shifts = _shifts(biases, mats)
     points = as_matrix(X, "X")
@@ -142,7 +249,22 @@ def _shifts(biases: list[ArrayLike] | None, mats: list[NDArray[np.float64]]) -> 
 
 
 def numerical_ranks(matrices: ArrayLike, rtol: float) -> NDArray[np.int64]:
-    """Number of singular values above ``rtol`` × the largest, for each matrix of a stack (n, a, b)."""
+    """Number of singular values above ``rtol`` × the largest, for each matrix of a stack.
+
+    Parameters
+    ----------
+    matrices : array_like, shape (n, a, b)
+    rtol : float
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+
+    Raises
+    ------
+    ValueError
+        When ``matrices`` is not a finite stack of shape (n, a, b).
+    """
     stack = np.asarray(matrices, dtype=np.float64)
     if stack.ndim != 3:
         raise ValueError(f"matrices must be a stack of shape (n, a, b), got {stack.shape}")
@@ -151,8 +273,24 @@ def numerical_ranks(matrices: ArrayLike, rtol: float) -> NDArray[np.int64]:
 
 
 def log_pseudo_determinants(matrices: ArrayLike, rtol: float) -> NDArray[np.float64]:
-    """log|J|₊ = Σ log s_i over the singular values above ``rtol`` × the largest, for each matrix
-    of a stack (n, a, b) (e.g. ``jacobians``); −∞ for a zero matrix."""
+    """log|J|₊ = Σ log s_i over the singular values above ``rtol`` × the largest, for each matrix.
+
+    Parameters
+    ----------
+    matrices : array_like, shape (n, a, b)
+        E.g. ``jacobians``.
+    rtol : float
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        −∞ for a zero matrix.
+
+    Raises
+    ------
+    ValueError
+        When ``matrices`` is not a finite stack of shape (n, a, b).
+    """
     stack = np.asarray(matrices, dtype=np.float64)
     if stack.ndim != 3:
         raise ValueError(f"matrices must be a stack of shape (n, a, b), got {stack.shape}")
@@ -164,8 +302,25 @@ def log_pseudo_determinants(matrices: ArrayLike, rtol: float) -> NDArray[np.floa
 
 
 def depth_fit(depths: ArrayLike, costs: ArrayLike, terms: int = 2) -> NDArray[np.float64]:
-    """Least squares of ‖θ‖²(L) ≈ L·R⁽⁰⁾ + R⁽¹⁾ (+ R⁽²⁾/L with ``terms`` = 3) over a depth grid;
-    returns (R⁽⁰⁾, R⁽¹⁾[, R⁽²⁾])."""
+    """Least squares of ‖θ‖²(L) ≈ L·R⁽⁰⁾ + R⁽¹⁾ (+ R⁽²⁾/L) over a depth grid.
+
+    Parameters
+    ----------
+    depths : array_like, shape (k,)
+    costs : array_like, shape (k,)
+    terms : {2, 3}, default 2
+        k >= terms.
+
+    Returns
+    -------
+    ndarray, shape (terms,)
+        (R⁽⁰⁾, R⁽¹⁾[, R⁽²⁾]).
+
+    Raises
+    ------
+    ValueError
+        When ``terms`` is not 2 or 3, or fewer than ``terms`` pairs are given.
+    """
     L, cost = as_vector(depths, "depths"), as_vector(costs, "costs")
     if L.size != cost.size or L.size < terms or terms not in (2, 3):
         raise ValueError(f"need terms in (2, 3) and at least that many (depth, cost) pairs, got {terms} "
@@ -176,8 +331,18 @@ def depth_fit(depths: ArrayLike, costs: ArrayLike, terms: int = 2) -> NDArray[np
 
 def hidden_representations(weights: list[ArrayLike], X: ArrayLike, biases: list[ArrayLike] | None = None
                            ) -> list[NDArray[np.float64]]:
-    """The post-activations σ(W_ℓ ⋯ σ(W_1 X + b_1) ⋯ + b_ℓ) of every hidden layer ℓ = 1 … L−1,
-    each (d_ℓ, N)."""
+    """The post-activations σ(W_ℓ ⋯ σ(W_1 X + b_1) ⋯ + b_ℓ) of every hidden layer ℓ = 1 … L−1.
+
+    Parameters
+    ----------
+    weights : list of array_like
+    X : array_like, shape (d, N)
+    biases : list of array_like, optional
+
+    Returns
+    -------
+    list of ndarray, shapes (d_ℓ, N)
+    """
     mats = [as_matrix(W, "weights[i]") for W in weights]
     hidden, out = as_matrix(X, "X"), []
     for W, shift in zip(mats[:-1], _shifts(biases, mats)[:-1], strict=True):

@@ -27,9 +27,20 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CNNFit:
-    """``layers`` [w_ℓ (C_ℓ, C_{ℓ−1}, n)], ``outputs`` the network's outputs — on the C_0 unit
-    impulses for a linear CNN (its end-to-end filters, (C_L, C_0, n)), on the data for a ReLU CNN
-    ((N, C_L, n)) — ``norm_sq`` ‖θ‖², ``gradient`` the largest gradient entry at the end."""
+    """Outcome of ``train_linear_cnn`` and ``train_relu_cnn``.
+
+    Attributes
+    ----------
+    layers : list of ndarray
+        w_ℓ of shape (C_ℓ, C_{ℓ−1}, n).
+    outputs : ndarray
+        On the C_0 unit impulses for a linear CNN (its end-to-end filters, (C_L, C_0, n)); on the
+        data for a ReLU CNN ((N, C_L, n)).
+    norm_sq : float
+        ‖θ‖².
+    gradient : float
+        The largest gradient entry at the end.
+    """
 
     layers: list[NDArray[np.float64]]
     outputs: NDArray[np.float64]
@@ -38,13 +49,33 @@ class CNNFit:
 
 
 def circular_conv(filters: torch.Tensor, signals: torch.Tensor) -> torch.Tensor:
-    """Circular convolution of signals (N, C_in, n) by filters (C_out, C_in, n): (N, C_out, n)."""
+    """Circular convolution of signals by multi-channel filters (by FFT).
+
+    Parameters
+    ----------
+    filters : torch.Tensor, shape (C_out, C_in, n)
+    signals : torch.Tensor, shape (N, C_in, n)
+
+    Returns
+    -------
+    torch.Tensor, shape (N, C_out, n)
+    """
     spectrum = torch.einsum("oif,nif->nof", torch.fft.fft(filters), torch.fft.fft(signals))
     return torch.fft.ifft(spectrum).real
 
 
 def end_to_end(layers: list[torch.Tensor]) -> torch.Tensor:
-    """The network's filters (C_L, C_0, n): its outputs on the C_0 unit impulses at t = 0."""
+    """A linear CNN's end-to-end filters: its outputs on the C_0 unit impulses at t = 0.
+
+    Parameters
+    ----------
+    layers : list of torch.Tensor
+        w_ℓ of shape (C_ℓ, C_{ℓ−1}, n).
+
+    Returns
+    -------
+    torch.Tensor, shape (C_L, C_0, n)
+    """
     channels, n = layers[0].shape[1], layers[0].shape[2]
     signals = torch.zeros(channels, channels, n, dtype=layers[0].dtype)
     signals[torch.arange(channels), torch.arange(channels), 0] = 1.0
@@ -55,10 +86,35 @@ def end_to_end(layers: list[torch.Tensor]) -> torch.Tensor:
 
 def train_linear_cnn(target_filters: ArrayLike, depth: int, channels: int, lam: float, seed: int = 0,
                      rounds: int = 20, gradient_tol: float = 1e-6) -> CNNFit:
-    """Depth-``depth`` linear circular CNN with ``channels`` hidden channels, filters of full length n,
-    initialized N(0, 1/(C_in·n)) per tap (seeded), trained by L-BFGS on ½‖A − A*‖² + λ‖θ‖² for
-    target filters A* (C_out, C_in, n) until every gradient entry is <= ``gradient_tol``
-    (``NotConvergedError`` otherwise)."""
+    """Train a linear circular CNN with weight decay on ½‖A − A*‖² + λ‖θ‖² by L-BFGS.
+
+    Filters of full length n, initialized N(0, 1/(C_in·n)) per tap (seeded), trained until every
+    gradient entry is <= ``gradient_tol`` (Wen & Jacot, arXiv 2402.08010).
+
+    Parameters
+    ----------
+    target_filters : array_like, shape (C_out, C_in, n)
+        A*.
+    depth : int
+    channels : int
+        Hidden channels.
+    lam : float
+        λ >= 0.
+    seed : int, default 0
+    rounds : int, default 20
+    gradient_tol : float, default 1e-6
+
+    Returns
+    -------
+    CNNFit
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: target filters of the wrong shape, a non-positive size, a negative λ.
+    NotConvergedError
+        When ``rounds`` do not reach ``gradient_tol``.
+    """
     target = torch.from_numpy(np.array(target_filters, dtype=np.float64))
     if target.ndim != 3:
         raise ValueError(f"target_filters must have shape (C_out, C_in, n), got {tuple(target.shape)}")
@@ -86,8 +142,18 @@ def _initial_layers(dims: list[int], n: int, seed: int) -> list[torch.Tensor]:
 
 
 def relu_cnn_hidden(layers: list[torch.Tensor], signals: torch.Tensor) -> list[torch.Tensor]:
-    """The hidden representations z_ℓ = σ(w_ℓ ∗ z_{ℓ−1}), ℓ = 1 … L−1, of the ReLU CNN on signals
-    z_0 (N, C_0, n), each (N, C_ℓ, n)."""
+    """The hidden representations z_ℓ = σ(w_ℓ ∗ z_{ℓ−1}), ℓ = 1 … L−1, of a ReLU CNN.
+
+    Parameters
+    ----------
+    layers : list of torch.Tensor
+    signals : torch.Tensor, shape (N, C_0, n)
+        z_0.
+
+    Returns
+    -------
+    list of torch.Tensor, shapes (N, C_ℓ, n)
+    """
     hidden = []
     for layer in layers[:-1]:
         signals = torch.relu(circular_conv(layer, signals))
@@ -96,19 +162,54 @@ def relu_cnn_hidden(layers: list[torch.Tensor], signals: torch.Tensor) -> list[t
 
 
 def relu_cnn(layers: list[torch.Tensor], signals: torch.Tensor) -> torch.Tensor:
-    """f(x) = w_L ∗ σ(w_{L−1} ∗ ⋯ σ(w_1 ∗ x)) for signals (N, C_0, n): (N, C_L, n), σ = ReLU."""
+    """f(x) = w_L ∗ σ(w_{L−1} ∗ ⋯ σ(w_1 ∗ x)), σ = ReLU, bias-free.
+
+    Parameters
+    ----------
+    layers : list of torch.Tensor
+    signals : torch.Tensor, shape (N, C_0, n)
+
+    Returns
+    -------
+    torch.Tensor, shape (N, C_L, n)
+    """
     hidden = relu_cnn_hidden(layers, signals)
     return circular_conv(layers[-1], hidden[-1] if hidden else signals)
 
 
 def train_relu_cnn(X: ArrayLike, Y: ArrayLike, depth: int, channels: int, lam: float, seed: int = 0,
                    rounds: int = 20, gradient_tol: float = 1e-6, plateau_rtol: float = 1e-10) -> CNNFit:
-    """Depth-``depth`` bias-free ReLU circular CNN with ``channels`` hidden channels and full-length
-    filters (initialized as in ``train_linear_cnn``), trained by L-BFGS on
-    ½‖f(X) − Y‖² + λ‖θ‖² for signals X (N, C_in, n) and Y (N, C_out, n) until every gradient
-    entry is <= ``gradient_tol`` or a round lowers the objective by less than ``plateau_rtol``
-    relative (minima of ReLU networks sit on kinks, see
-    ``numerics.optim.minimize_to_stationarity``); ``NotConvergedError`` after ``rounds`` rounds."""
+    """Train a bias-free ReLU circular CNN on ½‖f(X) − Y‖² + λ‖θ‖² by L-BFGS.
+
+    Full-length filters initialized as in ``train_linear_cnn``; until every gradient entry is
+    <= ``gradient_tol`` or a round lowers the objective by less than ``plateau_rtol`` relative
+    (minima of ReLU networks sit on kinks, see
+    ``rankcheck.numerics.optim.minimize_to_stationarity``).
+
+    Parameters
+    ----------
+    X : array_like, shape (N, C_in, n)
+    Y : array_like, shape (N, C_out, n)
+    depth : int
+    channels : int
+    lam : float
+    seed : int, default 0
+    rounds : int, default 20
+    gradient_tol : float, default 1e-6
+    plateau_rtol : float, default 1e-10
+
+    Returns
+    -------
+    CNNFit
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: signals of the wrong shape or different N and n, a non-positive size,
+        a negative λ.
+    NotConvergedError
+        After ``rounds`` rounds without meeting either rule.
+    """
     inputs, targets = (torch.from_numpy(np.array(a, dtype=np.float64)) for a in (X, Y))
     if inputs.ndim != 3 or targets.ndim != 3 or inputs.shape[0] != targets.shape[0] \
             or inputs.shape[2] != targets.shape[2]:
@@ -131,9 +232,25 @@ def train_relu_cnn(X: ArrayLike, Y: ArrayLike, depth: int, channels: int, lam: f
 
 
 def hidden_spectra(layers: list[ArrayLike], X: ArrayLike) -> NDArray[np.float64]:
-    """Energy per frequency of every hidden representation of the ReLU CNN on signals X (N, C_0, n):
-    E_ℓ(ω) = (1/n)·Σ_{i, c} |ẑ_{ℓ, i, c}(ω)|² for z_ℓ = σ(w_ℓ ∗ z_{ℓ−1}), ℓ = 1 … L−1 (so that
-    Σ_ω E_ℓ(ω) = ‖z_ℓ‖² by Parseval); shape (L − 1, n)."""
+    """Energy per frequency of every hidden representation of a ReLU CNN on signals X.
+
+    E_ℓ(ω) = (1/n)·Σ_{i, c} |ẑ_{ℓ, i, c}(ω)|² for z_ℓ = σ(w_ℓ ∗ z_{ℓ−1}), ℓ = 1 … L−1, so that
+    Σ_ω E_ℓ(ω) = ‖z_ℓ‖² (Parseval).
+
+    Parameters
+    ----------
+    layers : list of array_like
+    X : array_like, shape (N, C_0, n)
+
+    Returns
+    -------
+    ndarray, shape (L − 1, n)
+
+    Raises
+    ------
+    ValueError
+        When X is not a signal array of shape (N, C, n).
+    """
     signals = torch.from_numpy(np.array(X, dtype=np.float64))
     if signals.ndim != 3:
         raise ValueError(f"X must be signals of shape (N, C, n), got {tuple(signals.shape)}")
@@ -144,9 +261,20 @@ def hidden_spectra(layers: list[ArrayLike], X: ArrayLike) -> NDArray[np.float64]
 
 
 def frequency_ranks(layer: ArrayLike, rtol: float) -> NDArray[np.int64]:
-    """Numerical rank of ŵ(ω) (C_out × C_in) at every frequency ω = 0 … n−1 of filters
-    (C_out, C_in, n): singular values above ``rtol`` × the largest over all frequencies. Their sum
-    is the number of (frequency, channel) pairs the layer keeps."""
+    """Numerical rank of ŵ(ω) (C_out × C_in) at every frequency ω = 0 … n−1.
+
+    Singular values above ``rtol`` × the largest over all frequencies; their sum is the number of
+    (frequency, channel) pairs the layer keeps.
+
+    Parameters
+    ----------
+    layer : array_like, shape (C_out, C_in, n)
+    rtol : float
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+    """
     spectrum = np.moveaxis(np.fft.fft(np.asarray(layer, dtype=np.float64), axis=-1), -1, 0)
     values = np.linalg.svd(spectrum, compute_uv=False)  # (n, min(C_out, C_in))
     return np.sum(values > nonnegative_float(rtol, "rtol", positive=True) * values.max(), axis=1)
@@ -154,10 +282,29 @@ def frequency_ranks(layer: ArrayLike, rtol: float) -> NDArray[np.int64]:
 
 def few_frequency_filters(channels: int, n: int, ranks: dict[int, int],
                           seed: int = 0) -> NDArray[np.float64]:
-    """Real filters (channels, channels, n) whose frequency matrices Â(ω) are random of rank
-    ``ranks[ω]`` at the listed frequencies 0 <= ω <= n/2 (and their conjugates at n − ω) and 0
+    """Real filters whose frequency matrices Â(ω) are random of given ranks at given frequencies.
+
+    Rank ``ranks[ω]`` at the listed frequencies 0 <= ω <= n/2 (and their conjugates at n − ω), 0
     elsewhere: a target that keeps Σ rank (frequency, channel) pairs per conjugate class. Â(0) and
-    Â(n/2) are real, as real filters require."""
+    Â(n/2) are real, as real filters require.
+
+    Parameters
+    ----------
+    channels : int
+    n : int
+    ranks : dict of int to int
+        Frequency -> rank <= channels.
+    seed : int, default 0
+
+    Returns
+    -------
+    ndarray, shape (channels, channels, n)
+
+    Raises
+    ------
+    ValueError
+        A frequency outside [0, n/2], a rank above ``channels``, a non-positive size.
+    """
     channels, n = positive_int(channels, "channels"), positive_int(n, "n", minimum=2)
     rng = np.random.default_rng(seed)
     spectrum = np.zeros((n, channels, channels), dtype=np.complex128)
@@ -176,10 +323,28 @@ def few_frequency_filters(channels: int, n: int, ranks: dict[int, int],
 
 
 def mean_target(X: ArrayLike, rank: int, outputs: int, seed: int = 0) -> NDArray[np.float64]:
-    """Constant output signals Y[i, :, t] = A·relu(B x̄_i) for signals X (N, C_in, n), x̄_i the
-    channel means of x_i (``numerics.bottleneck.shallow_target``, unit RMS): a function of the
-    frequency-0 content x̂(0) = n·x̄ alone, of rank ``rank`` there, so a network needs ``rank``
-    (frequency, channel) pairs, all at frequency 0. Shape (N, outputs, n)."""
+    """Constant output signals Y[i, :, t] = A·relu(B x̄_i) of the channel means x̄_i.
+
+    ``rankcheck.numerics.bottleneck.shallow_target`` (unit RMS) of the frequency-0 content
+    x̂(0) = n·x̄ alone, of rank ``rank`` there, so a network needs ``rank`` (frequency, channel)
+    pairs, all at frequency 0.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, C_in, n)
+    rank : int
+    outputs : int
+    seed : int, default 0
+
+    Returns
+    -------
+    ndarray, shape (N, outputs, n)
+
+    Raises
+    ------
+    ValueError
+        When X is not a signal array of shape (N, C, n).
+    """
     signals = np.asarray(X, dtype=np.float64)
     if signals.ndim != 3:
         raise ValueError(f"X must be signals of shape (N, C, n), got {signals.shape}")

@@ -47,7 +47,27 @@ def _network(a: ArrayLike, W: ArrayLike, b: ArrayLike):
 
 
 def shallow_relu(a: ArrayLike, W: ArrayLike, b: ArrayLike, x: ArrayLike) -> NDArray[np.float64]:
-    """f(x) = Σ_i a_i·relu(w_iᵀx + b_i) at the rows of x (n, d); shape (n,)."""
+    """f(x) = Σ_i a_i·relu(w_iᵀx + b_i) at the rows of x.
+
+    Parameters
+    ----------
+    a : array_like, shape (m,)
+        Output weights.
+    W : array_like, shape (m, d)
+        Input weights, one row per neuron.
+    b : array_like, shape (m,)
+        Biases.
+    x : array_like, shape (n, d)
+
+    Returns
+    -------
+    ndarray, shape (n,)
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: non-finite or mismatched arrays.
+    """
     outgoing, incoming, bias = _network(a, W, b)
     points = as_matrix(x, "x")
     if points.shape[1] != incoming.shape[1]:
@@ -56,20 +76,65 @@ def shallow_relu(a: ArrayLike, W: ArrayLike, b: ArrayLike, x: ArrayLike) -> NDAr
 
 
 def parameter_cost(a: ArrayLike, W: ArrayLike, b: ArrayLike) -> float:
-    """‖θ‖² = Σ_i a_i² + ‖w_i‖² + b_i²."""
+    """‖θ‖² = Σ_i a_i² + ‖w_i‖² + b_i² of a shallow ReLU network.
+
+    Parameters
+    ----------
+    a : array_like, shape (m,)
+        Output weights.
+    W : array_like, shape (m, d)
+        Input weights, one row per neuron.
+    b : array_like, shape (m,)
+        Biases.
+
+    Returns
+    -------
+    float
+    """
     outgoing, incoming, bias = _network(a, W, b)
     return float(np.sum(outgoing**2) + np.sum(incoming**2) + np.sum(bias**2))
 
 
 def path_cost(a: ArrayLike, W: ArrayLike, b: ArrayLike) -> float:
-    """Σ_i |a_i|·‖(w_i, b_i)‖ of this representation (an upper bound on the F1 norm of f)."""
+    """Σ_i |a_i|·‖(w_i, b_i)‖ of this representation (an upper bound on the F1 norm of f).
+
+    Parameters
+    ----------
+    a : array_like, shape (m,)
+        Output weights.
+    W : array_like, shape (m, d)
+        Input weights, one row per neuron.
+    b : array_like, shape (m,)
+        Biases.
+
+    Returns
+    -------
+    float
+    """
     outgoing, incoming, bias = _network(a, W, b)
     return float(np.sum(np.abs(outgoing) * np.sqrt(np.sum(incoming**2, axis=1) + bias**2)))
 
 
 def rebalance(a: ArrayLike, W: ArrayLike, b: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
-    """Rescale each neuron so that |a_i| = ‖(w_i, b_i)‖ (c_i = √(|a_i|/‖(w_i, b_i)‖)); neurons with
-    a_i = 0 or (w_i, b_i) = 0 compute nothing and are set to zero."""
+    """Rescale each neuron so that |a_i| = ‖(w_i, b_i)‖: the function is kept, ‖θ‖² becomes twice the
+    path cost.
+
+    c_i = √(|a_i|/‖(w_i, b_i)‖) multiplies (w_i, b_i) and divides a_i (ReLU is positively
+    homogeneous); neurons with a_i = 0 or (w_i, b_i) = 0 compute nothing and are set to zero.
+
+    Parameters
+    ----------
+    a : array_like, shape (m,)
+        Output weights.
+    W : array_like, shape (m, d)
+        Input weights, one row per neuron.
+    b : array_like, shape (m,)
+        Biases.
+
+    Returns
+    -------
+    (a, W, b) : tuple of ndarray, the shapes of the inputs
+    """
     outgoing, incoming, bias = _network(a, W, b)
     norms = np.sqrt(np.sum(incoming**2, axis=1) + bias**2)
     alive = (outgoing != 0) & (norms > 0)
@@ -79,8 +144,28 @@ def rebalance(a: ArrayLike, W: ArrayLike, b: ArrayLike) -> tuple[NDArray, NDArra
 
 
 def least_rescaled_cost(a: ArrayLike, W: ArrayLike, b: ArrayLike) -> float:
-    """min over c ∈ (0, ∞)^m of Σ_i a_i²/c_i² + c_i²‖(w_i, b_i)‖², by L-BFGS in log c (a second
-    route to the rebalancing optimum, which knows nothing of AM–GM)."""
+    """min over c ∈ (0, ∞)^m of Σ_i a_i²/c_i² + c_i²‖(w_i, b_i)‖², by L-BFGS in log c.
+
+    A second route to the rebalancing optimum, which knows nothing of AM–GM.
+
+    Parameters
+    ----------
+    a : array_like, shape (m,)
+        Output weights.
+    W : array_like, shape (m, d)
+        Input weights, one row per neuron.
+    b : array_like, shape (m,)
+        Biases.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    NotConvergedError
+        When L-BFGS fails.
+    """
     outgoing, incoming, bias = _network(a, W, b)
     squares = np.sum(incoming**2, axis=1) + bias**2
     alive = (outgoing != 0) & (squares > 0)
@@ -100,9 +185,29 @@ def least_rescaled_cost(a: ArrayLike, W: ArrayLike, b: ArrayLike) -> float:
 
 # --------------------------------------------------------------------------- compositional targets
 def matern_kernel(distances: ArrayLike, nu: float, lengthscale: float = 1.0) -> NDArray[np.float64]:
-    """Matérn correlation k(r) = 2^{1−ν}/Γ(ν)·(√(2ν)·r/ℓ)^ν·K_ν(√(2ν)·r/ℓ), k(0) = 1, elementwise on
-    ``distances`` (any shape, ≥ 0). ν = ½ gives e^{−r/ℓ}; its Gaussian-process samples on ℝ^d have
-    Sobolev smoothness ν (they lie in H^s for every s < ν, locally)."""
+    """Matérn correlation k(r) = 2^{1−ν}/Γ(ν)·(√(2ν)·r/ℓ)^ν·K_ν(√(2ν)·r/ℓ), k(0) = 1, elementwise.
+
+    ν = ½ gives e^{−r/ℓ}; Gaussian-process samples on ℝ^d have Sobolev smoothness ν (they lie in H^s
+    for every s < ν, locally).
+
+    Parameters
+    ----------
+    distances : array_like, any shape
+        r >= 0.
+    nu : float
+        ν > 0.
+    lengthscale : float, default 1
+        ℓ > 0.
+
+    Returns
+    -------
+    ndarray, the shape of ``distances``
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: negative or non-finite distances, non-positive ν or ℓ.
+    """
     r = np.asarray(distances, dtype=np.float64)
     if np.any(r < 0) or not np.all(np.isfinite(r)):
         raise ValueError("distances must be finite and >= 0")
@@ -115,16 +220,46 @@ def matern_kernel(distances: ArrayLike, nu: float, lengthscale: float = 1.0) -> 
 
 def gaussian_process_sample(points: ArrayLike, nu: float, rng: np.random.Generator, *,
                             jitter: float = 1e-8) -> NDArray[np.float64]:
-    """One sample of the centred Matérn-ν process (unit length scale and variance) at the rows of
-    ``points`` (n, d), jointly, by a Cholesky factor of K + jitter·I; shape (n,)."""
+    """One joint sample of the centred Matérn-ν process (unit length scale and variance) at the points.
+
+    By a Cholesky factor of K + jitter·I.
+
+    Parameters
+    ----------
+    points : array_like, shape (n, d)
+    nu : float
+    rng : numpy.random.Generator
+    jitter : float, default 1e-8
+
+    Returns
+    -------
+    ndarray, shape (n,)
+    """
     P = as_matrix(points, "points")
     K = matern_kernel(cdist(P, P), nu) + jitter * np.eye(P.shape[0])
     return np.linalg.cholesky(K) @ rng.standard_normal(P.shape[0])
 
 
 def block_norms(X: ArrayLike, blocks: int) -> NDArray[np.float64]:
-    """g(x) = (‖x_(1)‖, …, ‖x_(k)‖) for x split into ``blocks`` = k equal consecutive blocks: the
-    quotient map of the rotations of each block, ℝ^{d_in} → ℝ^k; shape (n, k)."""
+    """g(x) = (‖x_(1)‖, …, ‖x_(k)‖) for x split into k equal consecutive blocks.
+
+    The quotient map of the rotations of each block, ℝ^{d_in} → ℝ^k.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d_in)
+    blocks : int
+        k, dividing d_in.
+
+    Returns
+    -------
+    ndarray, shape (n, k)
+
+    Raises
+    ------
+    ValueError
+        When ``blocks`` does not divide d_in.
+    """
     points = as_matrix(X, "X")
     k = positive_int(blocks, "blocks")
     if points.shape[1] % k:
@@ -134,9 +269,19 @@ def block_norms(X: ArrayLike, blocks: int) -> NDArray[np.float64]:
 
 @dataclass(frozen=True)
 class CompositionTask:
-    """One draw of f* = h∘g on a pool of points: ``inputs`` X (n, d_in) uniform in [−1, 1]^{d_in},
-    ``hidden`` g(X) standardized per coordinate (n, d_mid), ``outputs`` f*(X) (n,). The pool is laid
-    out as [training points | validation block | test block]."""
+    """One draw of f* = h∘g on a pool of points, laid out as [training | validation | test].
+
+    Attributes
+    ----------
+    inputs : ndarray, shape (n, d_in)
+        X uniform in [−1, 1]^{d_in}.
+    hidden : ndarray, shape (n, d_mid)
+        g(X), standardized per coordinate.
+    outputs : ndarray, shape (n,)
+        f*(X).
+    validation, test : int
+        Sizes of the two blocks at the end of the pool.
+    """
 
     inputs: NDArray[np.float64]
     hidden: NDArray[np.float64]
@@ -145,14 +290,45 @@ class CompositionTask:
     test: int
 
     def train(self, n: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """The first ``n`` training points (nested: a larger N keeps the smaller N's points)."""
+        """The first ``n`` training points (nested: a larger N keeps the smaller N's points).
+
+        Parameters
+        ----------
+        n : int
+            At most the pool's training points.
+
+        Returns
+        -------
+        X : ndarray, shape (n, d_in)
+        y : ndarray, shape (n,)
+
+        Raises
+        ------
+        ValueError
+            When ``n`` exceeds the training points.
+        """
         available = self.inputs.shape[0] - self.validation - self.test
         if not 1 <= n <= available:
             raise ValueError(f"n must be in [1, {available}] for this pool, got {n}")
         return self.inputs[:n], self.outputs[:n]
 
     def block(self, which: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """The ``"validation"`` or ``"test"`` block."""
+        """The validation or the test block.
+
+        Parameters
+        ----------
+        which : {"validation", "test"}
+
+        Returns
+        -------
+        X : ndarray, shape (size, d_in)
+        y : ndarray, shape (size,)
+
+        Raises
+        ------
+        ValueError
+            For another name.
+        """
         end = self.inputs.shape[0]
         rows = {"test": slice(end - self.test, end),
                 "validation": slice(end - self.test - self.validation, end - self.test)}
@@ -163,13 +339,29 @@ class CompositionTask:
 
 def random_fourier_series(points: ArrayLike, nu: float, rng: np.random.Generator, *, period: float = 10.0,
                           knee: float = 1.0, terms: int = 8192) -> NDArray[np.float64]:
-    """h(z) = Σ_k c_k·cos(ω_k·z + φ_k) at the rows of ``points`` (n, d): ω_k = 2πk/``period`` over the
-    integer vectors k with ‖k‖_∞ <= K whose first non-zero entry is positive (one of each ±k;
-    ((2K + 1)^d − 1)/2 of them, (2K + 1)^d ≈ ``terms``), uniform phases φ_k, and the fixed
-    Matérn-like amplitudes c_k ∝ (1 + ‖ω_k‖²/knee²)^{−(ν + d/2)/2}, normalized so that
-    Σ c_k²/2 = 1 (unit mean square). Σ ‖ω_k‖^{2s} c_k² < ∞ exactly when s < ν, so h has Sobolev
-    smoothness ν; with the amplitudes fixed, draws differ only in their phases, so every draw has
-    the same spectrum (a Gaussian-process draw's amplitudes fluctuate). Shape (n,)."""
+    """A random function of Sobolev smoothness ν: h(z) = Σ_k c_k·cos(ω_k·z + φ_k).
+
+    ω_k = 2πk/``period`` over the integer vectors k with ‖k‖_∞ <= K whose first non-zero entry is
+    positive (one of each ±k; ((2K + 1)^d − 1)/2 of them, (2K + 1)^d ≈ ``terms``), uniform phases
+    φ_k, and fixed Matérn-like amplitudes c_k ∝ (1 + ‖ω_k‖²/knee²)^{−(ν + d/2)/2}, normalized so that
+    Σ c_k²/2 = 1 (unit mean square). Σ ‖ω_k‖^{2s} c_k² < ∞ exactly when s < ν; with the amplitudes
+    fixed, draws differ only in their phases, so every draw has the same spectrum.
+
+    Parameters
+    ----------
+    points : array_like, shape (n, d)
+    nu : float
+        ν > 0.
+    rng : numpy.random.Generator
+        Draws the phases.
+    period : float, default 10
+    knee : float, default 1
+    terms : int, default 8192
+
+    Returns
+    -------
+    ndarray, shape (n,)
+    """
     Z = as_matrix(points, "points")
     nu = nonnegative_float(nu, "nu", positive=True)
     d = Z.shape[1]
@@ -187,10 +379,34 @@ def random_fourier_series(points: ArrayLike, nu: float, rng: np.random.Generator
 
 def composition_task(d_in: int, d_mid: int, nu_h: float, n_train: int, *, nu_g: float | None = None,
                      validation: int = 512, test: int = 1024, seed: int = 0) -> CompositionTask:
-    """f* = h∘g at n_train + validation + test points X uniform in [−1, 1]^{d_in}, deterministic in
-    ``seed``: g = ``block_norms(·, d_mid)`` (a symmetry quotient, smooth away from 0: ν_g = ∞) when
-    ``nu_g`` is None, else d_mid independent Matérn-``nu_g`` process samples on ℝ^{d_in}; g(X) is
-    standardized per coordinate; h = ``random_fourier_series`` of smoothness ``nu_h`` on ℝ^{d_mid}."""
+    """A draw of f* = h∘g at n_train + validation + test points X uniform in [−1, 1]^{d_in}.
+
+    g = ``block_norms(·, d_mid)`` (a symmetry quotient, smooth away from 0: ν_g = ∞) when ``nu_g``
+    is None, else d_mid independent Matérn-``nu_g`` process samples on ℝ^{d_in}; g(X) is
+    standardized per coordinate; h = ``random_fourier_series`` of smoothness ``nu_h`` on ℝ^{d_mid}.
+    Deterministic in ``seed`` and the pool size: h's phases are drawn after the pool's points, so the
+    same seed is another target at another pool size (notes/compositionality.md).
+
+    Parameters
+    ----------
+    d_in, d_mid : int
+    nu_h : float
+    n_train : int
+    nu_g : float, optional
+    validation : int, default 512
+    test : int, default 1024
+    seed : int, default 0
+
+    Returns
+    -------
+    CompositionTask
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: non-positive sizes, ``d_mid`` not dividing ``d_in``
+        when g is the block norm.
+    """
     d_in, d_mid = positive_int(d_in, "d_in"), positive_int(d_mid, "d_mid")
     sizes = [positive_int(v, name) for v, name in ((n_train, "n_train"), (validation, "validation"),
                                                    (test, "test"))]
@@ -210,8 +426,27 @@ Predictor = Callable[[NDArray[np.float64]], NDArray[np.float64]]
 
 
 def laplace_kernel_ridge(X: ArrayLike, y: ArrayLike, lam: float) -> Predictor:
-    """Kernel ridge regression with the Laplace kernel k(x, x') = exp(−‖x − x'‖): the predictor
-    x ↦ k(x, X)·(K + λN·I)⁻¹y minimizing (1/N)Σ(f(x_i) − y_i)² + λ‖f‖²_k."""
+    """Kernel ridge regression with the Laplace kernel k(x, x') = exp(−‖x − x'‖).
+
+    The predictor x ↦ k(x, X)·(K + λN·I)⁻¹y minimizing (1/N)Σ(f(x_i) − y_i)² + λ‖f‖²_k.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, d)
+    y : array_like, shape (N,)
+    lam : float
+        λ > 0.
+
+    Returns
+    -------
+    callable
+        (n, d) -> (n,).
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: non-finite or mismatched data, λ <= 0.
+    """
     points, targets = as_matrix(X, "X"), as_vector(y, "y")
     lam = nonnegative_float(lam, "lam", positive=True)
 
@@ -233,9 +468,32 @@ ARCHITECTURES: dict[str, Callable[[int, int, int], torch.nn.Sequential]] = {
 
 def train_network(architecture: str, X: ArrayLike, y: ArrayLike, lam: float, *, width: int = 64,
                   steps: int = 2000, lr: float = 3e-3, seed: int = 0) -> Predictor:
-    """Train one of ``ARCHITECTURES`` (deep: 3 hidden layers of ``width``; accordion: two shallow
-    networks of width 2·``width`` through ℝ^8 and ℝ^8; shallow: one hidden layer of 4·``width``) on
-    L(θ) = (1/N)Σ(f(x_i) − y_i)² + λ‖θ‖² by ``fit_adam`` and return its predictor."""
+    """Train one of ``ARCHITECTURES`` on L(θ) = (1/N)Σ(f(x_i) − y_i)² + λ‖θ‖² by ``fit_adam``.
+
+    "deep": 3 hidden layers of ``width``; "accordion": two shallow networks of width 2·``width``
+    through ℝ^8 and ℝ^8; "shallow": one hidden layer of 4·``width``.
+
+    Parameters
+    ----------
+    architecture : {"deep", "accordion", "shallow"}
+    X : array_like, shape (N, d)
+    y : array_like, shape (N,)
+    lam : float
+    width : int, default 64
+    steps : int, default 2000
+    lr : float, default 3e-3
+    seed : int, default 0
+
+    Returns
+    -------
+    callable
+        The trained network's predictor, (n, d) -> (n,).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``architecture``, or bad data.
+    """
     if architecture not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {sorted(ARCHITECTURES)}, got {architecture!r}")
     points, targets = as_matrix(X, "X"), as_vector(y, "y")
@@ -250,15 +508,37 @@ def train_network(architecture: str, X: ArrayLike, y: ArrayLike, lam: float, *, 
 
 
 def mean_squared_error(predict: Predictor, X: NDArray[np.float64], y: NDArray[np.float64]) -> float:
-    """(1/n)Σ(f(x_i) − y_i)² over the rows of X."""
+    """(1/n)Σ(f(x_i) − y_i)² over the rows of X.
+
+    Parameters
+    ----------
+    predict : callable (n, d) -> (n,)
+    X : ndarray, shape (n, d)
+    y : ndarray, shape (n,)
+
+    Returns
+    -------
+    float
+    """
     return float(np.mean((predict(X) - y) ** 2))
 
 
 # --------------------------------------------------------------------------- scaling-law fit
 @dataclass(frozen=True)
 class ScalingFit:
-    """error ≈ C_s·N^{−α}: the exponent ``alpha``, its standard error, the residual degrees of freedom
-    and the 90 % Student-t band ``band`` (α ± t·se)."""
+    """A fitted scaling law error ≈ C_s·N^{−α}.
+
+    Attributes
+    ----------
+    alpha : float
+        The exponent α.
+    stderr : float
+        Its standard error.
+    dof : int
+        Residual degrees of freedom.
+    band : (float, float)
+        The Student-t band α ± t·se at the fit's level.
+    """
 
     alpha: float
     stderr: float
@@ -267,9 +547,29 @@ class ScalingFit:
 
 
 def scaling_fit(n: ArrayLike, errors: ArrayLike, groups: ArrayLike, level: float = 0.9) -> ScalingFit:
-    """Least squares of log(error) = c_group − α·log N: one exponent α shared by the groups (seeds,
-    i.e. draws of the target), one intercept per group, so the draws' different difficulty does not
-    leak into α. The band is α ± t_{(1+level)/2, dof}·se with dof = points − groups − 1."""
+    """Least squares of log(error) = c_group − α·log N: one exponent shared by the groups.
+
+    One intercept per group (seeds, i.e. draws of the target), so the draws' different difficulty
+    does not leak into α. The band is α ± t_{(1+level)/2, dof}·se with dof = points − groups − 1.
+
+    Parameters
+    ----------
+    n : array_like, shape (k,)
+    errors : array_like, shape (k,)
+        > 0.
+    groups : array_like, shape (k,)
+    level : float, default 0.9
+
+    Returns
+    -------
+    ScalingFit
+
+    Raises
+    ------
+    ValueError
+        Arrays of different lengths, non-positive values, fewer than two N or no residual degree
+        of freedom.
+    """
     sizes, values = as_vector(n, "n"), as_vector(errors, "errors")
     labels = np.asarray(groups)
     if not (sizes.size == values.size == labels.size):
@@ -293,9 +593,21 @@ def scaling_fit(n: ArrayLike, errors: ArrayLike, groups: ArrayLike, level: float
 
 
 def exponent_difference(a: ScalingFit, b: ScalingFit, level: float = 0.9) -> tuple[float, float, float]:
-    """α_a − α_b with its Student-t band, se = √(se_a² + se_b²) on min(dof_a, dof_b) degrees of
-    freedom (as if the fits were independent: two learners on the same draws make their errors
-    positively correlated, so this overstates the spread — a conservative band)."""
+    """α_a − α_b with its Student-t band.
+
+    se = √(se_a² + se_b²) on min(dof_a, dof_b) degrees of freedom, as if the fits were independent:
+    two learners on the same draws make their errors positively correlated, so this overstates the
+    spread — a conservative band.
+
+    Parameters
+    ----------
+    a, b : ScalingFit
+    level : float, default 0.9
+
+    Returns
+    -------
+    (difference, low, high) : tuple of float
+    """
     gap = a.alpha - b.alpha
     half = float(stats.t.ppf((1 + level) / 2, min(a.dof, b.dof))) * float(np.hypot(a.stderr, b.stderr))
     return gap, gap - half, gap + half

@@ -39,8 +39,16 @@ Matrix = NDArray[np.float64]
 class Factorization:
     """A depth-L factorization W_L ⋯ W_1 ≈ A found by ``min_norm_factorization``.
 
-    weights: [W_1 (w×n), W_2 (w×w), …, W_L (m×w)]; cost: Σ‖W_ℓ‖_F²; residual: ‖W_L⋯W_1 − A‖_F;
-    restart_costs: the cost reached by each restart that met the residual tolerance.
+    Attributes
+    ----------
+    weights : list of ndarray
+        [W_1 (w, n), W_2 (w, w), …, W_L (m, w)], first layer first.
+    cost : float
+        Σ_ℓ ‖W_ℓ‖_F².
+    residual : float
+        ‖W_L⋯W_1 − A‖_F.
+    restart_costs : list of float
+        The cost reached by each restart that met the residual tolerance.
     """
 
     weights: list[Matrix]
@@ -50,8 +58,17 @@ class Factorization:
 
 
 def chain_product(weights: list) -> Any:
-    """W_L ⋯ W_1 for weights listed from the first layer [W_1, …, W_L] (numpy arrays or torch
-    tensors: only ``@`` is used)."""
+    """The product W_L ⋯ W_1 of weights listed from the first layer.
+
+    Parameters
+    ----------
+    weights : list of ndarray or torch.Tensor
+        [W_1, …, W_L] with compatible shapes (only ``@`` is used).
+
+    Returns
+    -------
+    ndarray or torch.Tensor, shape (rows of W_L, cols of W_1)
+    """
     product = weights[0]
     for weight in weights[1:]:
         product = weight @ product
@@ -59,13 +76,37 @@ def chain_product(weights: list) -> Any:
 
 
 def unpack_weights(theta: NDArray[np.float64], shapes: list[tuple[int, int]]) -> list[Matrix]:
-    """Split a flat parameter vector into matrices of the given shapes (first layer first)."""
+    """Split a flat parameter vector into matrices of the given shapes, first layer first.
+
+    Parameters
+    ----------
+    theta : ndarray, shape (Σ rows·cols,)
+    shapes : list of (int, int)
+
+    Returns
+    -------
+    list of ndarray
+        Views into ``theta``.
+    """
     sizes = np.cumsum([0] + [rows * cols for rows, cols in shapes])
     return [theta[sizes[k] : sizes[k + 1]].reshape(shape) for k, shape in enumerate(shapes)]
 
 
 def product_gradients(weights: list[Matrix], outer: Matrix) -> list[Matrix]:
-    """∂⟨G, W_L⋯W_1⟩/∂W_ℓ = (W_L⋯W_{ℓ+1})ᵀ G (W_{ℓ−1}⋯W_1)ᵀ for every ℓ, with G = ``outer``."""
+    """∂⟨G, W_L⋯W_1⟩/∂W_ℓ = (W_L⋯W_{ℓ+1})ᵀ G (W_{ℓ−1}⋯W_1)ᵀ for every layer ℓ.
+
+    Parameters
+    ----------
+    weights : list of ndarray
+        [W_1, …, W_L], first layer first.
+    outer : ndarray, shape (m, n)
+        G, the gradient with respect to the product.
+
+    Returns
+    -------
+    list of ndarray
+        One gradient per layer, of that layer's shape.
+    """
     prefixes = [np.eye(weights[0].shape[1])]  # prefixes[ℓ] = W_ℓ ⋯ W_1
     for weight in weights[:-1]:
         prefixes.append(weight @ prefixes[-1])
@@ -94,7 +135,17 @@ def _augmented_lagrangian(
 
 
 def semi_orthogonal(rows: int, cols: int, rng: np.random.Generator) -> Matrix:
-    """A random (rows, cols) matrix with orthonormal columns (rows >= cols) or rows (otherwise)."""
+    """A random matrix with orthonormal columns (rows >= cols) or orthonormal rows (otherwise).
+
+    Parameters
+    ----------
+    rows, cols : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray, shape (rows, cols)
+    """
     gaussian = rng.standard_normal((max(rows, cols), min(rows, cols)))
     q, r_factor = np.linalg.qr(gaussian)
     q = q * np.sign(np.diag(r_factor))  # Haar-distributed
@@ -155,24 +206,42 @@ def min_norm_factorization(
     tol: float = 1e-9,
     max_outer: int = 60,
 ) -> Factorization:
-    """Least Σ_ℓ ‖W_ℓ‖_F² over W_1 (w×n), W_2…W_{L−1} (w×w), W_L (m×w) with W_L⋯W_1 = A.
+    """Least Σ_ℓ ‖W_ℓ‖_F² over W_1 (w, n), W_2…W_{L−1} (w, w), W_L (m, w) with W_L⋯W_1 = A.
 
     Augmented Lagrangian in the weights (multiplier Λ ∈ ℝ^{m×n}, penalty μ raised while the
     constraint residual stalls), each subproblem solved by L-BFGS with the exact gradient; the best of
-    ``restarts`` random starts is returned. ``tol`` bounds both the relative residual
-    ‖W_L⋯W_1 − A‖_F / max(1, ‖A‖_F) and the relative change of the cost between outer steps.
+    ``restarts`` random starts is returned. The minimum is the representation cost
+    R(A; L) = L·Σ_i s_i(A)^{2/L} (Jacot et al., arXiv 2106.15933), which this solver does not use.
 
-    Args:
-        A: target matrix, shape (m, n), finite.
-        depth: number of layers L >= 1.
-        width: hidden width w (default max(m, n) + 1); the minimum is the same for every w >= rank A.
-            The spare unit matters: at w = n a square factorization cannot change the sign of its
-            determinant without crossing the trapping saddle at a singular product.
-        restarts: random starts (best one kept).
-        seed: seed of the starts.
+    Parameters
+    ----------
+    A : array_like, shape (m, n)
+        Finite target matrix.
+    depth : int
+        L >= 1.
+    width : int, optional
+        Hidden width w (default max(m, n) + 1); the minimum is the same for every w >= rank A. The
+        spare unit matters: at w = n a square factorization cannot change the sign of its
+        determinant without crossing the trapping saddle at a singular product.
+    restarts : int, default 4
+        Random starts (the best is kept).
+    seed : int, default 0
+    tol : float, default 1e-9
+        Bounds both the relative residual ‖W_L⋯W_1 − A‖_F / max(1, ‖A‖_F) and the relative change
+        of the cost between outer steps.
+    max_outer : int, default 60
+        Outer (multiplier) steps per restart.
 
-    Raises:
-        ValueError: on bad arguments. NotConvergedError: if no restart met ``tol``.
+    Returns
+    -------
+    Factorization
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a non-finite or non-2-D ``A``, ``depth``, ``width`` or ``restarts`` < 1.
+    NotConvergedError
+        When no restart met ``tol``.
     """
     target = as_matrix(A, "A")
     depth = positive_int(depth, "depth")
@@ -201,7 +270,25 @@ def min_norm_factorization(
 
 
 def representation_cost(A: ArrayLike, depth: int, **options: object) -> float:
-    """R(A; L) = min{Σ‖W_ℓ‖_F² : W_L⋯W_1 = A}, computed by ``min_norm_factorization``."""
+    """R(A; L) = min{Σ‖W_ℓ‖_F² : W_L⋯W_1 = A}, computed by ``min_norm_factorization``.
+
+    Parameters
+    ----------
+    A : array_like, shape (m, n)
+    depth : int
+        L >= 1.
+    **options
+        Passed to ``min_norm_factorization`` (``width``, ``restarts``, ``seed``, ``tol``, …).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError, NotConvergedError
+        As ``min_norm_factorization``.
+    """
     return min_norm_factorization(A, depth, **options).cost  # type: ignore[arg-type]
 
 
@@ -209,12 +296,25 @@ def representation_cost(A: ArrayLike, depth: int, **options: object) -> float:
 def global_minimizer_on_interval(
     objective: Callable[[float], float], upper: float, *, power: int = 1, grid: int = 4001
 ) -> float:
-    """Global minimizer of a scalar ``objective`` on [0, upper], 0 kept on ties.
+    """Global minimizer of a scalar function on [0, upper], 0 kept on ties.
 
     A grid uniform in s^{1/power} (``power`` > 1 resolves a cusp at 0 like that of s^{2/L}) locates
-    the best basin, bounded Brent refines it, and s = 0 wins unless strictly beaten. Accuracy:
-    about √eps·|s| ≈ 1.5e-8·|s| (a minimum located from function values alone cannot be resolved
-    more finely, since f(s* + δ) − f(s*) = O(δ²)).
+    the best basin, bounded Brent refines it, and s = 0 wins unless strictly beaten. Accuracy: about
+    √eps·|s| ≈ 1.5e-8·|s| (a minimum located from function values alone cannot be resolved more
+    finely, since f(s* + δ) − f(s*) = O(δ²)).
+
+    Parameters
+    ----------
+    objective : callable float -> float
+    upper : float
+        >= 0.
+    power : int, default 1
+    grid : int, default 4001
+        Grid points.
+
+    Returns
+    -------
+    float
     """
     points = upper * np.linspace(0.0, 1.0, grid) ** power
     values = np.array([objective(float(p)) for p in points])
@@ -229,11 +329,29 @@ def global_minimizer_on_interval(
 def regularized_singular_values(
     target_singular_values: ArrayLike, depth: int, lam: float
 ) -> NDArray[np.float64]:
-    """Global minimizers of f(s) = ½(s − y)² + lam·depth·s^{2/depth} over s >= 0, one per y.
+    """Global minimizers of f(s) = ½(s − y)² + λ·L·s^{2/L} over s >= 0, one per target value y.
 
     The minimizer lies in [0, y] (f increases beyond y); found by ``global_minimizer_on_interval``.
-    These are the singular values of the global minimizer of ½‖A_θ − Y‖² + lam‖θ‖² for a target Y
-    with singular values y. Returns shape (k,) like the input.
+    These are the singular values of the global minimizer of ½‖A_θ − Y‖² + λ‖θ‖² for a target Y with
+    singular values y.
+
+    Parameters
+    ----------
+    target_singular_values : array_like, shape (k,)
+        y >= 0.
+    depth : int
+        L >= 1.
+    lam : float
+        λ >= 0.
+
+    Returns
+    -------
+    ndarray, shape (k,)
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a negative or non-finite y, ``depth`` < 1, a negative λ.
     """
     depth = positive_int(depth, "depth")
     lam = nonnegative_float(lam, "lam")
@@ -253,9 +371,23 @@ def regularized_singular_values(
 # --------------------------------------------------------------------------- torch training
 @dataclass(frozen=True)
 class Training:
-    """Outcome of ``train_dln``: final weights (first layer first), their product (m×n), its
-    singular values (descending), the loss per step, the final gradient norm and whether it met
-    ``grad_tol``."""
+    """Outcome of ``train_dln``.
+
+    Attributes
+    ----------
+    weights : list of ndarray
+        Final weights, first layer first.
+    product : ndarray, shape (m, n)
+    singular_values : ndarray, shape (min(m, n),)
+        Of the product, descending.
+    losses : ndarray, shape (steps,)
+        The loss per step.
+    grad_norm : float
+        The final gradient norm.
+    converged : bool
+        Whether it met ``grad_tol``.
+    steps : int
+    """
 
     weights: list[Matrix]
     product: Matrix
@@ -277,14 +409,38 @@ def train_dln(
     grad_tol: float = 1e-10,
     seed: int = 0,
 ) -> Training:
-    """Full-batch GD on ½‖W_L⋯W_1 − Y‖_F² + lam·Σ‖W_ℓ‖_F² in float64.
+    """Full-batch gradient descent on ½‖W_L⋯W_1 − Y‖_F² + λ·Σ‖W_ℓ‖_F² in float64.
 
     The L2 term goes through ``torch.optim.SGD(weight_decay=2·lam)``: torch adds wd·W to the gradient,
-    which is the gradient of (wd/2)‖W‖², so wd = 2λ. Weights start at random orthogonal-like
-    matrices scaled so that the product has the target's scale (away from the saddle at 0).
-    Default step: 0.5 / (L·y_max^{2−2/L} + 2λ), below the stability limit of the top mode.
+    the gradient of (wd/2)‖W‖², so wd = 2λ. Weights start at random orthogonal-like matrices scaled so
+    that the product has the target's scale (away from the saddle at 0). Stops when the gradient norm
+    falls below ``grad_tol`` or after ``max_steps``.
 
-    Stops when the gradient norm falls below ``grad_tol`` or after ``max_steps``.
+    Parameters
+    ----------
+    target : array_like, shape (m, n)
+        Y.
+    depth : int
+        L >= 1.
+    lam : float
+        λ >= 0.
+    width : int, optional
+        Default max(m, n).
+    lr : float, optional
+        Default 0.5 / (L·y_max^{2−2/L} + 2λ), below the stability limit of the top mode.
+    max_steps : int, default 50 000
+    grad_tol : float, default 1e-10
+    seed : int, default 0
+
+    Returns
+    -------
+    Training
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a non-finite target, ``depth`` or ``width`` < 1, a non-positive
+        ``lr``, a negative λ.
     """
     goal = as_matrix(target, "target")
     depth = positive_int(depth, "depth")

@@ -37,9 +37,29 @@ def _sigma(activation: str):
 
 
 def cost_of_identity(A: ArrayLike, activation: str = "relu", gamma: float = 0.0) -> float:
-    """COI(A) = ‖Aσ(A)⁺‖²_F = Tr[AᵀA K⁺] (γ = 0, by least squares) or Tr[AᵀA (K + γI)⁻¹] (γ > 0):
-    the squared norm of the smallest W with W σ(A) = A. Equals rank A for σ = identity, and for ReLU
-    when A ≥ 0; invariant under A → cA, c > 0."""
+    """The cost of identity COI(A) = ‖Aσ(A)⁺‖²_F: the squared norm of the smallest W with Wσ(A) = A.
+
+    Tr[AᵀA K⁺] with K = σ(A)ᵀσ(A) (γ = 0, by least squares) or Tr[AᵀA (K + γI)⁻¹] (γ > 0). Equals
+    rank A for σ = identity, and for ReLU when A >= 0; invariant under A → cA, c > 0 (Jacot et al.,
+    arXiv 2405.17573).
+
+    Parameters
+    ----------
+    A : array_like, shape (w, N)
+        A representation: w neurons on N points.
+    activation : {"relu", "identity"}, default "relu"
+    gamma : float, default 0
+        Ridge γ >= 0.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a non-finite ``A``, an unknown activation, a negative γ.
+    """
     reps = as_matrix(A, "A")
     gamma = nonnegative_float(gamma, "gamma")
     post = _sigma(activation)(reps)
@@ -52,9 +72,21 @@ def cost_of_identity(A: ArrayLike, activation: str = "relu", gamma: float = 0.0)
 
 @dataclass(frozen=True)
 class Geodesic:
-    """Output of ``solve_geodesic``: ``path`` (steps + 1, w, N) at p_k = k/steps, the discrete
-    ``action`` Σ_k Δ·ℒ_k, the Hamiltonian ``hamiltonian`` (steps,) on each step, the cost of identity
-    ``coi`` (steps + 1,) along the path, and the optimizer's final gradient norm."""
+    """Outcome of ``solve_geodesic``.
+
+    Attributes
+    ----------
+    path : ndarray, shape (steps + 1, w, N)
+        The representations at p_k = k/steps.
+    action : float
+        The discrete action Σ_k Δ·ℒ_k.
+    hamiltonian : ndarray, shape (steps,)
+        H on each step.
+    coi : ndarray, shape (steps + 1,)
+        The cost of identity along the path.
+    grad_norm : float
+        The optimizer's final gradient norm.
+    """
 
     path: NDArray[np.float64]
     action: float
@@ -83,10 +115,30 @@ def _step_terms(path: torch.Tensor, leak: float, gamma: float, activation: str
 
 def step_hamiltonians(path: ArrayLike, leak: float, *, gamma: float = 0.0,
                       activation: str = "relu") -> NDArray[np.float64]:
-    """The Hamiltonian H_k = (L̃/2)Tr[P K Pᵀ] − L̃Tr[P Aᵀ] on each step of a path with uniform steps,
-    P = (V_k + L̃A_k)(K_k + γI)⁻¹/L̃ the momentum of the step's velocity V_k = (A_{k+1} − A_k)·steps
-    (path (steps + 1, w, N), e.g. a trained network's representations): constant along a geodesic,
-    and ≈ −(L̃/2)·k* in a bottleneck of rank k* at large L̃ (CLAIMS.md §6). Returns (steps,)."""
+    """The Hamiltonian on each step of a path with uniform steps.
+
+    H_k = (L̃/2)Tr[P K Pᵀ] − L̃Tr[P Aᵀ] with P = (V_k + L̃A_k)(K_k + γI)⁻¹/L̃ the momentum of the
+    step's velocity V_k = (A_{k+1} − A_k)·steps: constant along a geodesic, and ≈ −(L̃/2)·k* in a
+    bottleneck of rank k* at large L̃ (arXiv 2405.17573).
+
+    Parameters
+    ----------
+    path : array_like, shape (steps + 1, w, N)
+        E.g. a trained network's representations; steps >= 1.
+    leak : float
+        L̃ > 0.
+    gamma : float, default 0
+    activation : {"relu", "identity"}, default "relu"
+
+    Returns
+    -------
+    ndarray, shape (steps,)
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a path of the wrong shape, a non-positive ``leak``.
+    """
     reps = np.asarray(path, dtype=np.float64)
     if reps.ndim != 3 or reps.shape[0] < 2:
         raise ValueError(f"path must have shape (steps + 1, w, N) with steps >= 1, got {reps.shape}")
@@ -99,10 +151,35 @@ def step_hamiltonians(path: ArrayLike, leak: float, *, gamma: float = 0.0,
 def solve_geodesic(A0: ArrayLike, A1: ArrayLike, leak: float, steps: int, *, activation: str = "relu",
                    gamma: float = 1e-6, iterations: int = 5000, grad_tol: float = 1e-5,
                    start: ArrayLike | None = None) -> Geodesic:
-    """The path from A0 to A1 (both (w, N)) minimizing the discrete action Σ_k Δ·ℒ_k (``_step_terms``)
-    over its interior points, by L-BFGS (torch, float64) from the straight line (or ``start``,
-    (steps + 1, w, N)). Raises ``NotConvergedError`` when the gradient norm stays above ``grad_tol``
-    (the discrete problem's conditioning grows like steps², so fine paths need more iterations).
+    """The path from A0 to A1 minimizing the discrete action Σ_k Δ·ℒ_k over its interior points.
+
+    By L-BFGS (torch, float64) from the straight line (or ``start``). The discrete problem's
+    conditioning grows like steps², so fine paths need more iterations.
+
+    Parameters
+    ----------
+    A0, A1 : array_like, shape (w, N)
+    leak : float
+        L̃ > 0.
+    steps : int
+        Δ = 1/steps.
+    activation : {"relu", "identity"}, default "relu"
+    gamma : float, default 1e-6
+        Ridge of the kernel inverse.
+    iterations : int, default 5000
+    grad_tol : float, default 1e-5
+    start : array_like, shape (steps + 1, w, N), optional
+
+    Returns
+    -------
+    Geodesic
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: shapes that differ, a ``start`` of the wrong shape, non-positive sizes.
+    NotConvergedError
+        When the gradient norm stays above ``grad_tol``.
     """
     begin, end = as_matrix(A0, "A0"), as_matrix(A1, "A1")
     if begin.shape != end.shape:
@@ -152,8 +229,21 @@ def _transpose(M: Array) -> Array:
 
 
 def hamilton_field(A: Array, B: Array, leak: float) -> tuple[Array, Array]:
-    """The paper's Hamilton equations for ReLU (CLAIMS.md §6), any (w, N), numpy or torch, batched
-    over leading axes: Ȧ = L̃(B K − A), Ḃ = −L̃(σ̇(A) ⊙ [σ(A) Bᵀ B] − B), K = σ(A)ᵀσ(A)."""
+    """Hamilton's equations of Leaky ResNets for ReLU (arXiv 2405.17573).
+
+    Ȧ = L̃(B K − A), Ḃ = −L̃(σ̇(A) ⊙ [σ(A) Bᵀ B] − B), K = σ(A)ᵀσ(A).
+
+    Parameters
+    ----------
+    A, B : ndarray or torch.Tensor, shape (..., w, N)
+        Representation and costate (batched over leading axes).
+    leak : float
+        L̃.
+
+    Returns
+    -------
+    (Ȧ, Ḃ) : tuple of arrays, shape (..., w, N)
+    """
     post = _sigma("relu")(A)
     velocity = leak * (B @ _transpose(post) @ post - A)
     costate = -leak * ((A > 0) * (post @ _transpose(B) @ B) - B)
@@ -161,14 +251,35 @@ def hamilton_field(A: Array, B: Array, leak: float) -> tuple[Array, Array]:
 
 
 def hamiltonian(A: NDArray[np.float64], B: NDArray[np.float64], leak: float) -> float:
-    """H = (L̃/2)‖B σ(A)ᵀ‖² − L̃·Tr[B Aᵀ] (ReLU)."""
+    """H = (L̃/2)‖B σ(A)ᵀ‖² − L̃·Tr[B Aᵀ] (ReLU).
+
+    Parameters
+    ----------
+    A, B : ndarray, shape (w, N)
+    leak : float
+
+    Returns
+    -------
+    float
+    """
     return float(leak / 2 * np.sum((B @ np.maximum(A, 0.0).T) ** 2) - leak * np.sum(B * A))
 
 
 @dataclass(frozen=True)
 class Shot:
-    """Output of ``shoot``: depths ``p`` (samples,), representations ``A`` and costates ``B``
-    (samples, w, N), the Hamiltonian ``H`` (samples,) and the integrator's number of evaluations."""
+    """Outcome of ``shoot`` (and ``solve_geodesic_bvp``).
+
+    Attributes
+    ----------
+    p : ndarray, shape (samples,)
+        Depths in [0, 1].
+    A, B : ndarray, shape (samples, w, N)
+        Representations and costates.
+    H : ndarray, shape (samples,)
+        The Hamiltonian.
+    evaluations : int
+        The integrator's number of field evaluations.
+    """
 
     p: NDArray[np.float64]
     A: NDArray[np.float64]
@@ -179,9 +290,31 @@ class Shot:
 
 def shoot(A0: ArrayLike, B0: ArrayLike, leak: float, *, field: Field = hamilton_field, rtol: float = 1e-10,
           samples: int = 101) -> Shot:
-    """Integrate (Ȧ, Ḃ) = ``field``(A, B, L̃) from (A0, B0) over p ∈ [0, 1] with scipy's DOP853
-    (relative tolerance ``rtol``, absolute ``rtol``/100) and sample the solution at ``samples``
-    depths. ``NotConvergedError`` if the integrator stops early (blow-up)."""
+    """Integrate Hamilton's equations from (A0, B0) over p ∈ [0, 1] with scipy's DOP853.
+
+    Parameters
+    ----------
+    A0, B0 : array_like, shape (w, N)
+    leak : float
+        L̃ > 0.
+    field : callable, default hamilton_field
+        (A, B, L̃) -> (Ȧ, Ḃ).
+    rtol : float, default 1e-10
+        Relative tolerance (absolute ``rtol``/100).
+    samples : int, default 101
+        Depths at which the solution is sampled.
+
+    Returns
+    -------
+    Shot
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: shapes that differ, non-finite entries.
+    NotConvergedError
+        When the integrator stops early (blow-up).
+    """
     from scipy.integrate import solve_ivp
 
     begin, costate = as_matrix(A0, "A0"), as_matrix(B0, "B0")
@@ -209,9 +342,22 @@ def shoot(A0: ArrayLike, B0: ArrayLike, leak: float, *, field: Field = hamilton_
 
 
 def hamilton_tangent(A: Array, B: Array, dA: Array, dB: Array, leak: float) -> tuple[Array, Array]:
-    """The derivative of ``hamilton_field`` at (A, B) along (dA, dB) (the variational equations; torch or
-    numpy, A and B broadcast against a batch of tangents): with P = σ(A), dP = σ̇(A) ⊙ dA,
-    dȦ = L̃(dB K + B(dPᵀP + PᵀdP) − dA), dḂ = −L̃(σ̇(A) ⊙ [dP BᵀB + P dBᵀB + P BᵀdB] − dB)."""
+    """The derivative of ``hamilton_field`` at (A, B) along (dA, dB): the variational equations.
+
+    With P = σ(A), dP = σ̇(A) ⊙ dA: dȦ = L̃(dB K + B(dPᵀP + PᵀdP) − dA),
+    dḂ = −L̃(σ̇(A) ⊙ [dP BᵀB + P dBᵀB + P BᵀdB] − dB).
+
+    Parameters
+    ----------
+    A, B : ndarray or torch.Tensor, shape (w, N)
+    dA, dB : ndarray or torch.Tensor, shape (..., w, N)
+        Tangents (A and B broadcast against a batch of them).
+    leak : float
+
+    Returns
+    -------
+    (dȦ, dḂ) : tuple of arrays, shape (..., w, N)
+    """
     post, slope = _sigma("relu")(A), A > 0
     moved, T = slope * dA, _transpose
     velocity = leak * (dB @ T(post) @ post + B @ (T(moved) @ post + T(post) @ moved) - dA)
@@ -316,19 +462,44 @@ def solve_geodesic_bvp(A0: ArrayLike, A1: ArrayLike, leak: float, *, start: Arra
                        segments: int = 8, steps: int = 400, rtol: float = 1e-10, tol: float = 1e-8,
                        iterations: int = 30) -> Shot:
     """The geodesic from A0 to A1 as a boundary-value problem on Hamilton's equations, in two phases.
-    (1) Multiple shooting (``_multiple_shooting``: ``segments`` pieces, ``steps`` Runge–Kutta steps in
-    all, Newton with exact Jacobians) finds the initial costate B0 from a rough guess: single
-    shooting would amplify an error in B0 by the flow's growth over all of [0, 1] (≈ e^5 on
-    leaky.action's hardest draw), a segment only by its share. (2) Polish: B0 solving
-    A(1; A0, B0) = A1 for scipy's adaptive DOP853 (relative tolerance ``rtol``; it resolves the
-    ReLU kinks where σ̇ jumps, which fixed Runge–Kutta steps do only to O(h)), by least squares from
-    phase 1's B0.
 
-    ``start``: a path (n·segments + 1, w, N) with uniform steps guessing the geodesic (e.g. a trained
-    network's representations): its nodes at p_j = j/segments give A_j, its steps' momenta
-    (V + L̃A)K⁺/L̃ give B_j. Default: a ``solve_geodesic`` path of 8 steps (or the next multiple of
-    ``segments``). Returns the DOP853 solution at ``steps`` + 1 depths. ``NotConvergedError`` when
-    phase 1 stalls above 10⁻⁴ or the polished end misses A1 by more than ``tol`` (max entry)."""
+    (1) Multiple shooting (``segments`` pieces, ``steps`` Runge–Kutta steps in all, Newton with
+    exact Jacobians) finds the initial costate B0 from a rough guess: single shooting would amplify
+    an error in B0 by the flow's growth over all of [0, 1] (≈ e^5 on leaky.action's hardest draw),
+    a segment only by its share. (2) Polish: B0 solving A(1; A0, B0) = A1 for scipy's adaptive
+    DOP853 (it resolves the ReLU kinks where σ̇ jumps, which fixed Runge–Kutta steps do only to
+    O(h)), by least squares from phase 1's B0.
+
+    Parameters
+    ----------
+    A0, A1 : array_like, shape (w, N)
+    leak : float
+        L̃ > 0.
+    start : array_like, shape (n·segments + 1, w, N), optional
+        A path with uniform steps guessing the geodesic (e.g. a trained network's representations):
+        its nodes at p_j = j/segments give A_j, its steps' momenta (V + L̃A)K⁺/L̃ give B_j. Default:
+        a ``solve_geodesic`` path of 8 steps (or the next multiple of ``segments``).
+    segments : int, default 8
+    steps : int, default 400
+        A multiple of ``segments``; the solution is returned at steps + 1 depths.
+    rtol : float, default 1e-10
+    tol : float, default 1e-8
+        Largest entry of the polished end's miss of A1.
+    iterations : int, default 30
+        Newton iterations of phase 1.
+
+    Returns
+    -------
+    Shot
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: shapes that differ, ``steps`` not a multiple of ``segments``, a
+        ``start`` of the wrong shape.
+    NotConvergedError
+        When phase 1 stalls above 10⁻⁴ or the polished end misses A1 by more than ``tol``.
+    """
     from scipy.optimize import least_squares
 
     begin, end = as_matrix(A0, "A0"), as_matrix(A1, "A1")
@@ -371,11 +542,25 @@ def solve_geodesic_bvp(A0: ArrayLike, A1: ArrayLike, leak: float, *, start: Arra
 
 @dataclass(frozen=True)
 class LeakyFit:
-    """Output of ``train_leaky_resnet``: ``weights`` (L, w, w), the final layer steps ``rho`` (L,),
-    representations ``path`` (L + 1, w, N) with path[0] = X, the parameter cost
-    (1/(2L̃))·Σ_ℓ ρ_ℓ‖W_ℓ‖², the misfit (1/N)‖Y − α_L‖², the largest gradient entry at the end, and
-    ``objectives``: the regularized loss misfit + λ·cost after each training round (one round per
-    set of layer steps: [0] with the starting steps, then one per adaptive update)."""
+    """Outcome of ``train_leaky_resnet``.
+
+    Attributes
+    ----------
+    weights : ndarray, shape (L, w, w)
+    rho : ndarray, shape (L,)
+        The final layer steps.
+    path : ndarray, shape (L + 1, w, N)
+        Representations, path[0] = X.
+    cost : float
+        The parameter cost (1/(2L̃))·Σ_ℓ ρ_ℓ‖W_ℓ‖².
+    misfit : float
+        (1/N)‖Y − α_L‖².
+    gradient : float
+        The largest gradient entry at the end.
+    objectives : tuple of float
+        The regularized loss misfit + λ·cost after each training round ([0] with the starting
+        steps, then one per adaptive update).
+    """
 
     weights: NDArray[np.float64]
     rho: NDArray[np.float64]
@@ -388,8 +573,21 @@ class LeakyFit:
 
 def leaky_forward(X: torch.Tensor, weights: torch.Tensor, rho: torch.Tensor,
                   leak: float) -> list[torch.Tensor]:
-    """α_ℓ = (1 − ρ_ℓL̃)·α_{ℓ−1} + ρ_ℓ·W_ℓσ(α_{ℓ−1}) from α_0 = X (w, N), σ = ReLU, no bias; all
-    L + 1 representations."""
+    """All representations of a Leaky ResNet, α_ℓ = (1 − ρ_ℓL̃)·α_{ℓ−1} + ρ_ℓ·W_ℓσ(α_{ℓ−1}).
+
+    From α_0 = X, σ = ReLU, no bias.
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape (w, N)
+    weights : torch.Tensor, shape (L, w, w)
+    rho : torch.Tensor, shape (L,)
+    leak : float
+
+    Returns
+    -------
+    list of torch.Tensor, L + 1 of shape (w, N)
+    """
     path = [X]
     for weight, step in zip(weights, rho, strict=True):
         path.append((1 - step * leak) * path[-1] + step * weight @ path[-1].clamp(min=0))
@@ -401,14 +599,35 @@ ADAPTIVE_CAP = 0.9  # default largest ρ_ℓL̃ of the adaptive steps
 
 def adaptive_steps(path: ArrayLike, rho: ArrayLike, leak: float,
                    cap: float = ADAPTIVE_CAP) -> NDArray[np.float64]:
-    """The paper's adaptive layer steps: ρ_ℓ ← c_ℓ⁻¹/Σ_i c_i⁻¹ with c_ℓ = ‖A_ℓ − A_{ℓ−1}‖_F/ρ_ℓ the speed
-    of the representation in layer ℓ (the paper divides by a norm of A as well; a common scale
-    cancels), so that every layer moves the representation by the same distance: layers are dense
-    where it moves fast. Steps are then capped at ρ_ℓL̃ ≤ ``cap`` (each layer keeps a share
-    1 − ρ_ℓL̃ > 0 of its input; the excess goes to the uncapped layers in proportion).
+    """The paper's adaptive layer steps ρ_ℓ ← c_ℓ⁻¹/Σ_i c_i⁻¹ (arXiv 2405.17573, Fig. 2a).
 
-    path: (L + 1, w, N) representations A_0 … A_L; rho: (L,) the steps that produced them.
-    Returns the new (L,) steps, positive and summing to 1."""
+    c_ℓ = ‖A_ℓ − A_{ℓ−1}‖_F/ρ_ℓ is the speed of the representation in layer ℓ (the paper divides by a
+    norm of A as well; a common scale cancels), so that every layer moves the representation by the
+    same distance: layers are dense where it moves fast. Steps are then capped at ρ_ℓL̃ <= ``cap``
+    (each layer keeps a share 1 − ρ_ℓL̃ > 0 of its input; the excess goes to the uncapped layers in
+    proportion).
+
+    Parameters
+    ----------
+    path : array_like, shape (L + 1, w, N)
+        Representations A_0 … A_L.
+    rho : array_like, shape (L,)
+        The steps that produced them.
+    leak : float
+        L̃ > 0.
+    cap : float, default ADAPTIVE_CAP (0.9)
+        In (0, 1), with L·cap > L̃.
+
+    Returns
+    -------
+    ndarray, shape (L,)
+        Positive, summing to 1.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: shapes that do not match, a ``cap`` outside (0, 1) or too small.
+    """
     reps = np.asarray(path, dtype=np.float64)
     steps = np.asarray(rho, dtype=np.float64)
     if reps.ndim != 3 or steps.shape != (reps.shape[0] - 1,):
@@ -432,14 +651,45 @@ def train_leaky_resnet(X: ArrayLike, Y: ArrayLike, depth: int, leak: float, lam:
                        rho: ArrayLike | None = None, seed: int = 0, gradient_tol: float = 1e-7,
                        init: str = "small", plateau_rtol: float | None = None,
                        adaptive_rounds: int = 0) -> LeakyFit:
-    """Train a depth-L Leaky ResNet (width w = X's rows, layer steps ``rho``, uniform 1/L by
-    default) on (1/N)‖Y − α_L‖² + (λ/(2L̃))·Σ_ℓ ρ_ℓ‖W_ℓ‖² by L-BFGS to a stationary point (or, with
-    ``plateau_rtol``, to a plateau: see ``minimize_to_stationarity``). ``init="small"``:
-    W_ℓ ~ N(0, 0.01/w); ``init="identity"``: W_ℓ = L̃·I + N(0, 10⁻⁴), under which every layer maps a
-    non-negative representation to itself — at large L̃ the small start leaves (1 − ρL̃)^L of the
-    signal at the output and training stops at W = 0. With ``adaptive_rounds`` = k > 0 the steps are
-    then replaced k times by ``adaptive_steps`` of the trained path, each time training on from the
-    current weights. Seeded. Requires ρ_ℓL̃ < 1."""
+    """Train a depth-L Leaky ResNet on (1/N)‖Y − α_L‖² + (λ/(2L̃))·Σ_ℓ ρ_ℓ‖W_ℓ‖² by L-BFGS.
+
+    To a stationary point (or, with ``plateau_rtol``, to a plateau: see
+    ``rankcheck.numerics.optim.minimize_to_stationarity``); width w = X's rows. With
+    ``adaptive_rounds`` = k > 0 the steps are then replaced k times by ``adaptive_steps`` of the
+    trained path, each time training on from the current weights.
+
+    Parameters
+    ----------
+    X, Y : array_like, shape (w, N)
+    depth : int
+        L >= 1.
+    leak : float
+        L̃ > 0, with ρ_ℓL̃ < 1.
+    lam : float
+        λ >= 0.
+    rho : array_like, shape (L,), optional
+        Positive layer steps summing to 1 (default uniform 1/L).
+    seed : int, default 0
+    gradient_tol : float, default 1e-7
+    init : {"small", "identity"}, default "small"
+        "small": W_ℓ ~ N(0, 0.01/w); "identity": W_ℓ = L̃·I + N(0, 10⁻⁴), under which every layer maps
+        a non-negative representation to itself — at large L̃ the small start leaves (1 − ρL̃)^L of
+        the signal at the output and training stops at W = 0.
+    plateau_rtol : float, optional
+    adaptive_rounds : int, default 0
+
+    Returns
+    -------
+    LeakyFit
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: X and Y of different shapes, bad ``rho``, ρ_ℓL̃ >= 1, a negative
+        ``adaptive_rounds`` or one without room for the capped steps.
+    NotConvergedError
+        When L-BFGS stops above ``gradient_tol``.
+    """
     inputs, targets = as_matrix(X, "X"), as_matrix(Y, "Y")
     if inputs.shape != targets.shape:
         raise ValueError(f"X and Y must have the same shape (w, N), got {inputs.shape} and "
@@ -492,8 +742,21 @@ def train_leaky_resnet(X: ArrayLike, Y: ArrayLike, depth: int, leak: float, lam:
 
 
 def discrete_action(path: ArrayLike, rho: ArrayLike, leak: float) -> float:
-    """Σ_ℓ ρ_ℓ·ℒ(A_{ℓ−1}, V_ℓ), V_ℓ = (A_ℓ − A_{ℓ−1})/ρ_ℓ, ℒ = (1/(2L̃))‖V + L̃A‖²_K with the
-    pseudo-inverse of K = σ(A)ᵀσ(A): the least cost of any Leaky ResNet with these representations."""
+    """The discrete action Σ_ℓ ρ_ℓ·ℒ(A_{ℓ−1}, V_ℓ) of a path of representations.
+
+    V_ℓ = (A_ℓ − A_{ℓ−1})/ρ_ℓ, ℒ = (1/(2L̃))‖V + L̃A‖²_K with the pseudo-inverse of K = σ(A)ᵀσ(A): the
+    least cost of any Leaky ResNet with these representations.
+
+    Parameters
+    ----------
+    path : array_like, shape (L + 1, w, N)
+    rho : array_like, shape (L,)
+    leak : float
+
+    Returns
+    -------
+    float
+    """
     reps, steps = np.asarray(path, dtype=np.float64), np.asarray(rho, dtype=np.float64)
     total = 0.0
     for before, after, step in zip(reps[:-1], reps[1:], steps, strict=True):

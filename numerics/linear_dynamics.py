@@ -62,9 +62,32 @@ def _increasing_times(t_eval: ArrayLike) -> NDArray[np.float64]:
 
 
 def balanced_mode_flow(s0: float, y: float, depth: int, t_eval: ArrayLike) -> NDArray[np.float64]:
-    """a(t) at the times ``t_eval`` (shape (n,), increasing, >= 0) for da/dt = L·a^{2−2/L}(y − a).
+    """a(t) of one balanced mode, da/dt = L·a^{2−2/L}(y − a), at given times.
 
     Integrated by DOP853 in x = log a with rtol 1e-11, atol 1e-12.
+
+    Parameters
+    ----------
+    s0 : float
+        a(0), 0 < s0 < y.
+    y : float
+        The target singular value, > 0.
+    depth : int
+        L >= 1.
+    t_eval : array_like, shape (n,)
+        Increasing times >= 0.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: non-positive ``s0`` or ``y``, ``s0`` >= ``y``, ``depth`` < 1, times not
+        increasing.
+    NotConvergedError
+        When the integrator fails.
     """
     s0, y, depth = _check_mode(s0, y, depth)
     times = _increasing_times(t_eval)
@@ -79,7 +102,31 @@ def mode_crossing_time(s0: float, y: float, depth: int, level: float = 0.5,
                        t_max: float = 1e12) -> float:
     """First t with a(t) = level·y for da/dt = L·a^{2−2/L}(y − a), a(0) = s0 < level·y.
 
-    Event detection on the DOP853 integration in x = log a (rtol 1e-11, atol 1e-12).
+    Event detection on the DOP853 integration in x = log a (rtol 1e-11, atol 1e-12); an independent
+    route to ``rankcheck.theory.linear_dynamics.escape_time``.
+
+    Parameters
+    ----------
+    s0 : float
+        > 0.
+    y : float
+        > 0.
+    depth : int
+        L >= 1.
+    level : float, default 0.5
+        In (s0/y, 1).
+    t_max : float, default 1e12
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        Naming the argument, or a ``level`` outside (s0/y, 1).
+    NotConvergedError
+        When the level is not reached before ``t_max``.
     """
     s0, y, depth = _check_mode(s0, y, depth)
     if not 0 < level < 1 or s0 >= level * y:
@@ -97,15 +144,39 @@ def mode_crossing_time(s0: float, y: float, depth: int, level: float = 0.5,
 
 
 def psd_sqrt(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Square root of a symmetric positive semi-definite matrix (k, k) by eigh; eigenvalues below 0
-    (round-off) are clipped to 0."""
+    """Square root of a symmetric positive semi-definite matrix, by ``eigh``.
+
+    Eigenvalues below 0 (round-off) are clipped to 0.
+
+    Parameters
+    ----------
+    matrix : ndarray, shape (k, k)
+
+    Returns
+    -------
+    ndarray, shape (k, k)
+    """
     values, vectors = np.linalg.eigh(matrix)
     return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
 
 
 def observation_mask(mask: ArrayLike | None, shape: tuple[int, int]) -> NDArray[np.float64]:
-    """A 0/1 observation mask of ``shape`` (all ones for None); ValueError if it is of another shape,
-    has entries other than 0 and 1, or observes nothing."""
+    """A 0/1 observation mask of the given shape (all ones for None).
+
+    Parameters
+    ----------
+    mask : array_like of {0, 1}, shape ``shape``, or None
+    shape : (int, int)
+
+    Returns
+    -------
+    ndarray of float64, shape ``shape``
+
+    Raises
+    ------
+    ValueError
+        When ``mask`` is of another shape, has entries other than 0 and 1, or observes nothing.
+    """
     if mask is None:
         return np.ones(shape)
     array = as_matrix(mask, "mask")
@@ -133,9 +204,20 @@ def _check_chain(weights0: list[ArrayLike], target: ArrayLike):
 
 @dataclass(frozen=True)
 class Flow:
-    """Solution of ``parameter_flow`` or ``gradient_descent``: times (n,), the product W_L⋯W_1 at
-    each time (n, m, d), the loss ½‖M ⊙ (W_L⋯W_1 − A*)‖² at each time (n,), the final weights and
-    the number of gradient evaluations."""
+    """Solution of ``parameter_flow`` or ``gradient_descent``.
+
+    Attributes
+    ----------
+    times : ndarray, shape (n,)
+    products : ndarray, shape (n, m, d)
+        W_L⋯W_1 at each time.
+    losses : ndarray, shape (n,)
+        ½‖M ⊙ (W_L⋯W_1 − A*)‖² at each time.
+    weights : list of ndarray
+        The final weights, first layer first.
+    evaluations : int
+        Gradient evaluations.
+    """
 
     times: NDArray[np.float64]
     products: NDArray[np.float64]
@@ -152,12 +234,37 @@ def _losses(products: NDArray[np.float64], goal: NDArray[np.float64],
 def parameter_flow(weights0: list[ArrayLike], target: ArrayLike, t_eval: ArrayLike, *,
                    mask: ArrayLike | None = None, method: str = "DOP853", rtol: float = 1e-9,
                    atol: float = 1e-12) -> Flow:
-    """Integrate dW_ℓ/dt = −∂/∂W_ℓ ½‖M ⊙ (W_L⋯W_1 − A*)‖_F² from ``weights0`` (first layer first).
+    """Gradient flow dW_ℓ/dt = −∂/∂W_ℓ ½‖M ⊙ (W_L⋯W_1 − A*)‖_F² of all weights of a linear network.
 
-    The gradient is (W_L⋯W_{ℓ+1})ᵀ M⊙(W_L⋯W_1 − A*) (W_{ℓ−1}⋯W_1)ᵀ
-    (``numerics.dln.product_gradients``); M is the 0/1 ``mask`` of observed entries (default all).
-    DOP853 by default: on a 20×20 depth-4 flow it needed 10k gradient evaluations where LSODA,
-    switching to BDF with a finite-difference Jacobian of all weights, needed 134k (18× slower).
+    The gradient is (W_L⋯W_{ℓ+1})ᵀ M⊙(W_L⋯W_1 − A*) (W_{ℓ−1}⋯W_1)ᵀ (``rankcheck.numerics.dln.
+    product_gradients``). DOP853 by default: on a 20×20 depth-4 flow it needed 10k gradient
+    evaluations where LSODA, switching to BDF with a finite-difference Jacobian of all weights,
+    needed 134k (18× slower).
+
+    Parameters
+    ----------
+    weights0 : list of array_like
+        The initial weights [W_1, …, W_L], first layer first, with compatible shapes.
+    target : array_like, shape (m, d)
+        A*.
+    t_eval : array_like, shape (n,)
+        Increasing times >= 0.
+    mask : array_like of {0, 1}, shape (m, d), optional
+        Observed entries M (default all).
+    method : str, default "DOP853"
+        A ``scipy.integrate.solve_ivp`` method.
+    rtol, atol : float
+
+    Returns
+    -------
+    Flow
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: incompatible or non-finite weights, a bad target, mask or times.
+    NotConvergedError
+        When the integrator fails.
     """
     weights, goal = _check_chain(weights0, target)
     observed = observation_mask(mask, goal.shape)
@@ -181,11 +288,32 @@ def parameter_flow(weights0: list[ArrayLike], target: ArrayLike, t_eval: ArrayLi
 
 def gradient_descent(weights0: list[ArrayLike], target: ArrayLike, lr: float, t_eval: ArrayLike, *,
                      mask: ArrayLike | None = None) -> Flow:
-    """Full-batch torch GD (float64) on ½‖M ⊙ (W_L⋯W_1 − A*)‖² from ``weights0``, time = steps × lr.
+    """Full-batch torch GD (float64) on ½‖M ⊙ (W_L⋯W_1 − A*)‖², time = steps × lr.
 
-    The product is recorded at the steps nearest to ``t_eval`` (their times are returned). The
-    discrete counterpart of ``parameter_flow``: a mode of rate r moves by a factor 1 + lr·r per step
-    where the flow gives e^{lr·r}.
+    The discrete counterpart of ``parameter_flow``: a mode of rate r moves by a factor 1 + lr·r per
+    step where the flow gives e^{lr·r}. The product is recorded at the steps nearest to ``t_eval``.
+
+    Parameters
+    ----------
+    weights0 : list of array_like
+        The initial weights [W_1, …, W_L], first layer first, with compatible shapes.
+    target : array_like, shape (m, d)
+        A*.
+    lr : float
+        > 0.
+    t_eval : array_like, shape (n,)
+        Increasing times >= 0 (their nearest steps' times are returned).
+    mask : array_like of {0, 1}, shape (m, d), optional
+
+    Returns
+    -------
+    Flow
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: incompatible or non-finite weights, a bad target, mask or times, a
+        non-positive ``lr``.
     """
     start, goal = _check_chain(weights0, target)
     observed = torch.as_tensor(observation_mask(mask, goal.shape))
@@ -210,12 +338,36 @@ def gradient_descent(weights0: list[ArrayLike], target: ArrayLike, lr: float, t_
 
 def mixed_flow(A0: ArrayLike, target: ArrayLike, sigma2_w: float, t_eval: ArrayLike, *,
                kernel=None, rtol: float = 1e-9, atol: float = 1e-12) -> NDArray[np.float64]:
-    """A(t) at ``t_eval`` (increasing, >= 0) under the self-consistent mixed dynamics, shape (n, m, d):
+    """The self-consistent mixed (lazy/balanced) dynamics of a shallow linear network.
 
         dA/dt = −[K(AAᵀ, c) G + G K(AᵀA, c)],  G = A − A*,  K(S, c) = (S + c²I)^{1/2},  c = σ²w,
 
-    with A0 = W₂W₁ at initialization (m×d) and A* = ``target`` (m×d). ``kernel(gram, c)`` replaces K
-    (to test other closures). Integrated by DOP853; the square roots by ``psd_sqrt``.
+    with A0 = W₂W₁ at initialization. Integrated by DOP853; the square roots by ``psd_sqrt``.
+
+    Parameters
+    ----------
+    A0 : array_like, shape (m, d)
+    target : array_like, shape (m, d)
+        A*.
+    sigma2_w : float
+        c = σ²w >= 0.
+    t_eval : array_like, shape (n,)
+        Increasing times >= 0.
+    kernel : callable (gram, c) -> ndarray, optional
+        Replaces K (to test other closures).
+    rtol, atol : float
+
+    Returns
+    -------
+    ndarray, shape (n, m, d)
+        A(t) at ``t_eval``.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: shapes that differ, non-finite entries, a negative ``sigma2_w``.
+    NotConvergedError
+        When the integrator fails.
     """
     start = as_matrix(A0, "A0")
     goal = as_matrix(target, "target")
@@ -240,9 +392,19 @@ def mixed_flow(A0: ArrayLike, target: ArrayLike, sigma2_w: float, t_eval: ArrayL
 
 @dataclass(frozen=True)
 class Trajectory:
-    """GD run of ``train_saddle_to_saddle``: times (n,), singular values of the product (n, k),
-    sorted descending, and the first time each one reached half of the matching target value
-    (targets sorted descending; NaN if never reached within ``max_time``)."""
+    """A gradient-descent run of ``train_saddle_to_saddle``.
+
+    Attributes
+    ----------
+    times : ndarray, shape (n,)
+    singular_values : ndarray, shape (n, k)
+        Of the product, descending.
+    crossing_times : ndarray, shape (k,)
+        The first time each singular value reached half of the matching target value (NaN if never
+        within ``max_time``).
+    targets : ndarray, shape (k,)
+        Sorted descending.
+    """
 
     times: NDArray[np.float64]
     singular_values: NDArray[np.float64]
@@ -263,11 +425,36 @@ def train_saddle_to_saddle(
 ) -> Trajectory:
     """Full-batch GD on ½‖W_L⋯W_1 − diag(y)‖_F² with square k×k weights, time = steps × lr.
 
-    ``aligned=True``: W_ℓ = init_scale·I (every mode then follows the balanced ODE exactly, up to
-    the time discretization). ``aligned=False``: W_ℓ = init_scale·G_ℓ with G_ℓ i.i.d. N(0, 1/k)
-    drawn from ``seed`` (the same G for every scale, so runs differ by the scale alone).
     Crossing times interpolate linearly between steps. Stops at ``max_time`` or once the first
     ``stop_after`` modes (default: all) have crossed.
+
+    Parameters
+    ----------
+    target_singular_values : array_like, shape (k,)
+        y >= 0.
+    depth : int
+        L >= 1.
+    init_scale : float
+        > 0.
+    lr : float
+        > 0.
+    max_time : float
+        > 0.
+    aligned : bool, default True
+        True: W_ℓ = init_scale·I (every mode follows the balanced ODE exactly, up to the time
+        discretization). False: W_ℓ = init_scale·G_ℓ with G_ℓ i.i.d. N(0, 1/k) drawn from ``seed``
+        (the same G for every scale, so runs differ by the scale alone).
+    seed : int, default 0
+    stop_after : int, optional
+
+    Returns
+    -------
+    Trajectory
+
+    Raises
+    ------
+    ValueError
+        Naming the argument.
     """
     targets = np.sort(as_vector(target_singular_values, "target_singular_values",
                                 nonnegative=True))[::-1].copy()
@@ -313,9 +500,18 @@ def train_saddle_to_saddle(
 
 @dataclass(frozen=True)
 class SGDRuns:
-    """``sgd_runs``: record times (n,), singular values of each run's product (runs, n, k)
-    descending, the largest minibatch gradient ‖∂loss/∂A‖_F met by each run (runs,), and the final
-    weights, layer by layer, each of shape (runs, rows, cols)."""
+    """Outcome of ``sgd_runs``.
+
+    Attributes
+    ----------
+    times : ndarray, shape (n,)
+    singular_values : ndarray, shape (runs, n, k)
+        Of each run's product, descending.
+    max_gradient : ndarray, shape (runs,)
+        The largest minibatch gradient ‖∂loss/∂A‖_F each run met.
+    weights : list of ndarray
+        Final weights, layer by layer, each of shape (runs, rows, cols).
+    """
 
     times: NDArray[np.float64]
     singular_values: NDArray[np.float64]
@@ -341,15 +537,44 @@ def sgd_runs(
 ) -> SGDRuns:
     """Independent SGD runs of an L2-regularized deep linear network on matrix completion.
 
-    Each of the first ``steps`` steps draws, per run, ``batch`` observed entries (i, j) uniformly
-    with replacement and labels A*_ij + ``label_noise``·ξ (ξ ~ N(0, 1)), and descends
+    Each of the first ``steps`` steps draws, per run, ``batch`` observed entries (i, j) uniformly with
+    replacement and labels A*_ij + ``label_noise``·ξ (ξ ~ N(0, 1)), and descends
+
         (n_obs / 2)·mean_batch (A_ij − label)² + λ‖θ‖²   (torch SGD, weight_decay = 2λ),
+
     whose expectation is ½‖M ⊙ (A − A*)‖² + λ‖θ‖² up to a constant. Then ``settle_steps`` steps of
-    full-batch GD on that loss (noise annealed to 0) with step ``settle_lr`` (default ``lr``) let
-    each run settle in its minimum. All
-    runs start from ``start`` (L weights, first layer first) and advance together as one batched
-    tensor; randomness from ``seed``. Records every ``record_every`` steps; ``times`` count steps × lr
-    with the step size in force.
+    full-batch GD on that loss (noise annealed to 0) let each run settle in its minimum. All runs
+    start from ``start`` and advance together as one batched tensor.
+
+    Parameters
+    ----------
+    target : array_like, shape (m, d)
+    start : list of array_like
+        L weights, first layer first.
+    lam : float
+        λ >= 0.
+    lr : float
+        > 0.
+    steps : int
+    mask : array_like of {0, 1}, shape (m, d), optional
+    batch : int, default 1
+    label_noise : float, default 0
+    settle_steps : int, default 0
+    settle_lr : float, optional
+        Default ``lr``.
+    runs : int, default 1
+    seed : int, default 0
+    record_every : int, default 1
+        ``times`` count steps × lr with the step size in force.
+
+    Returns
+    -------
+    SGDRuns
+
+    Raises
+    ------
+    ValueError
+        Naming the argument.
     """
     weights0, goal = _check_chain(start, target)
     observed = np.argwhere(observation_mask(mask, goal.shape) == 1)
@@ -395,7 +620,23 @@ def sgd_runs(
 def rank_transitions(ranks: ArrayLike, max_rank: int) -> NDArray[np.int64]:
     """Counts C[a, b] of consecutive records with rank a then rank b, summed over runs.
 
-    ``ranks``: integer array (runs, n) of ranks in 0..max_rank. Jumps up lie above the diagonal."""
+    Jumps up lie above the diagonal.
+
+    Parameters
+    ----------
+    ranks : array_like of int, shape (runs, n)
+        Values in 0..max_rank.
+    max_rank : int
+
+    Returns
+    -------
+    ndarray of int64, shape (max_rank + 1, max_rank + 1)
+
+    Raises
+    ------
+    ValueError
+        When ``ranks`` is not such an array.
+    """
     array = np.asarray(ranks)
     if array.ndim != 2 or array.min() < 0 or array.max() > max_rank:
         raise ValueError(f"ranks must be a (runs, n) array with values in 0..{max_rank}")

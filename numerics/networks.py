@@ -24,8 +24,30 @@ MODULES: dict[str, type[torch.nn.Module]] = {"relu": torch.nn.ReLU, "identity": 
 
 def mlp(widths: list[int], *, bias: bool = True, output_bias: bool = False, activation: str = "relu",
         seed: int = 0, scale: float = 1.0) -> torch.nn.Sequential:
-    """A float64 MLP with layer sizes ``widths`` = [d_in, w_1, …, d_out]: hidden layers with biases
-    when ``bias``, the output layer with one when ``output_bias``; He-like init times ``scale``."""
+    """A float64 MLP with layer sizes [d_in, w_1, …, d_out] and He-like initialization.
+
+    Parameters
+    ----------
+    widths : list of int
+        At least the input and output sizes.
+    bias : bool, default True
+        Biases on the hidden layers.
+    output_bias : bool, default False
+    activation : str, default "relu"
+        A name of ``MODULES``.
+    seed : int, default 0
+    scale : float, default 1
+        Multiplies the initialization.
+
+    Returns
+    -------
+    torch.nn.Sequential
+
+    Raises
+    ------
+    ValueError
+        Fewer than two widths, an unknown activation, a non-positive width.
+    """
     sizes = [positive_int(w, "widths[i]") for w in widths]
     if len(sizes) < 2:
         raise ValueError(f"widths must list at least the input and output sizes, got {widths}")
@@ -48,9 +70,27 @@ def mlp(widths: list[int], *, bias: bool = True, output_bias: bool = False, acti
 
 
 def accordion(sizes: list[int], hidden: int, *, seed: int = 0) -> torch.nn.Sequential:
-    """An accordion network f = f_L ∘ … ∘ f_1 with f_ℓ(z) = W_ℓ σ(V_ℓ z + b_ℓ) + c_ℓ a shallow ReLU
-    network ℝ^{d_{ℓ−1}} → ℝ^{d_ℓ} of width ``hidden``, ``sizes`` = [d_0, d_1, …, d_L]: wide hidden
-    layers alternate with narrow linear ones (Jacot, Choi, Wen, arXiv 2407.05664)."""
+    """An accordion network f = f_L ∘ … ∘ f_1 of shallow ReLU networks (Jacot, Choi, Wen, arXiv 2407.05664).
+
+    f_ℓ(z) = W_ℓ σ(V_ℓ z + b_ℓ) + c_ℓ maps ℝ^{d_{ℓ−1}} → ℝ^{d_ℓ} with width ``hidden``: wide hidden
+    layers alternate with narrow linear ones.
+
+    Parameters
+    ----------
+    sizes : list of int
+        [d_0, d_1, …, d_L], at least two.
+    hidden : int
+    seed : int, default 0
+
+    Returns
+    -------
+    torch.nn.Sequential
+
+    Raises
+    ------
+    ValueError
+        Fewer than two sizes, a non-positive size.
+    """
     outer = [positive_int(d, "sizes[i]") for d in sizes]
     if len(outer) < 2:
         raise ValueError(f"sizes must list at least the input and output sizes, got {sizes}")
@@ -61,16 +101,52 @@ def accordion(sizes: list[int], hidden: int, *, seed: int = 0) -> torch.nn.Seque
 
 
 def regularized_loss(net: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, lam: float) -> torch.Tensor:
-    """L(θ) = (1/N)‖f_θ(X) − Y‖_F² + λ‖θ‖² (a torch scalar)."""
+    """L(θ) = (1/N)‖f_θ(X) − Y‖_F² + λ‖θ‖².
+
+    Parameters
+    ----------
+    net : torch.nn.Module
+    X : torch.Tensor, shape (N, d)
+    Y : torch.Tensor, shape (N, d_out)
+    lam : float
+
+    Returns
+    -------
+    torch.Tensor, scalar
+    """
     fit = torch.sum((net(X) - Y) ** 2) / X.shape[0]
     return fit + lam * sum(torch.sum(p**2) for p in net.parameters())
 
 
 def fit_adam(net: torch.nn.Module, X: ArrayLike, Y: ArrayLike, lam: float, *, steps: int, lr: float
              ) -> float:
-    """Minimize L(θ) full batch by ``steps`` Adam steps with a cosine learning-rate decay from ``lr``
-    to 0 (a fixed budget, no stopping rule: scaling-law sweeps need the same work per case). Trains
-    ``net`` in place and returns the final L(θ)."""
+    """Minimize L(θ) full batch by ``steps`` Adam steps with a cosine learning-rate decay to 0.
+
+    A fixed budget, no stopping rule: scaling-law sweeps need the same work per case. Trains ``net``
+    in place.
+
+    Parameters
+    ----------
+    net : torch.nn.Module
+    X : array_like, shape (N, d)
+    Y : array_like, shape (N, d_out)
+    lam : float
+        λ >= 0.
+    steps : int
+    lr : float
+        The starting rate, > 0.
+
+    Returns
+    -------
+    float
+        The final L(θ).
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: non-finite data, different row counts, non-positive ``steps`` or
+        ``lr``, a negative λ.
+    """
     points, targets = as_matrix(X, "X"), as_matrix(Y, "Y")
     if points.shape[0] != targets.shape[0]:
         raise ValueError(f"X and Y must have the same number of rows, got {points.shape[0]} and "

@@ -26,14 +26,34 @@ MASK = np.array([[0.0, 1.0], [1.0, 1.0]])
 
 
 def schatten_norm(singular_values: ArrayLike, power: float) -> NDArray[np.float64]:
-    """(Σ s_i^p)^{1/p} row by row of an (n, k) array of singular values; p > 0 (p < 1: quasi-norm)."""
+    """(Σ s_i^p)^{1/p} row by row (p < 1: a quasi-norm).
+
+    Parameters
+    ----------
+    singular_values : array_like, shape (n, k)
+    power : float
+        p > 0.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+    """
     values = np.atleast_2d(np.asarray(singular_values, dtype=np.float64))
     power = nonnegative_float(power, "power", positive=True)
     return np.sum(values**power, axis=1) ** (1 / power)
 
 
 def effective_rank(singular_values: ArrayLike) -> NDArray[np.float64]:
-    """exp of the entropy of s/Σs, row by row of an (n, k) array (Roy and Vetterli, 2007)."""
+    """exp of the entropy of s/Σs, row by row (Roy and Vetterli, 2007).
+
+    Parameters
+    ----------
+    singular_values : array_like, shape (n, k)
+
+    Returns
+    -------
+    ndarray, shape (n,)
+    """
     values = np.atleast_2d(np.asarray(singular_values, dtype=np.float64))
     weights = values / values.sum(axis=1, keepdims=True)
     logs = np.log(weights, out=np.zeros_like(weights), where=weights > 0)
@@ -42,8 +62,21 @@ def effective_rank(singular_values: ArrayLike) -> NDArray[np.float64]:
 
 @dataclass(frozen=True)
 class CompletionTrajectory:
-    """times (n,), products W_L⋯W_1 (n, 2, 2), free entry W₁₁ (n,), det (n,), singular values
-    (n, 2) descending, loss ½Σ_observed (W_ij − target_ij)² (n,)."""
+    """A trajectory of the 2×2 completion (Razin & Cohen 2020, arXiv 2005.06398).
+
+    Attributes
+    ----------
+    times : ndarray, shape (n,)
+    products : ndarray, shape (n, 2, 2)
+        W_L⋯W_1.
+    free_entry : ndarray, shape (n,)
+        The unobserved entry W₁₁.
+    determinant : ndarray, shape (n,)
+    singular_values : ndarray, shape (n, 2)
+        Descending.
+    loss : ndarray, shape (n,)
+        ½Σ_observed (W_ij − target_ij)².
+    """
 
     times: NDArray[np.float64]
     products: NDArray[np.float64]
@@ -54,21 +87,61 @@ class CompletionTrajectory:
 
     @classmethod
     def from_flow(cls, flow: Flow) -> CompletionTrajectory:
+        """The trajectory of a ``rankcheck.numerics.linear_dynamics.Flow`` of this completion.
+
+        Parameters
+        ----------
+        flow : Flow
+
+        Returns
+        -------
+        CompletionTrajectory
+        """
         return cls(flow.times, flow.products, flow.products[:, 0, 0].copy(),
                    np.linalg.det(flow.products), np.linalg.svd(flow.products, compute_uv=False),
                    flow.losses)
 
     def schatten(self, power: float) -> NDArray[np.float64]:
-        """Schatten-p (quasi-)norm over time: p = 1 nuclear, p = 2 Frobenius."""
+        """Schatten-p (quasi-)norm over time: p = 1 nuclear, p = 2 Frobenius.
+
+        Parameters
+        ----------
+        power : float
+            p > 0.
+
+        Returns
+        -------
+        ndarray, shape (n,)
+        """
         return schatten_norm(self.singular_values, power)
 
     def effective_rank(self) -> NDArray[np.float64]:
+        """The effective rank over time (``effective_rank``).
+
+        Returns
+        -------
+        ndarray, shape (n,)
+        """
         return effective_rank(self.singular_values)
 
 
 def balanced_start(depth: int, scale: float, seed: int = 0) -> list[NDArray[np.float64]]:
-    """W_ℓ = scale·R_ℓ with R_ℓ random rotations (det +1) drawn from ``seed``: balanced
-    (W_{ℓ+1}ᵀW_{ℓ+1} = W_ℓW_ℓᵀ = scale²·I) with det(W_L⋯W_1) = scale^{2L} > 0."""
+    """W_ℓ = scale·R_ℓ with R_ℓ random rotations (det +1): a balanced start with det > 0.
+
+    W_{ℓ+1}ᵀW_{ℓ+1} = W_ℓW_ℓᵀ = scale²·I and det(W_L⋯W_1) = scale^{2L} > 0.
+
+    Parameters
+    ----------
+    depth : int
+        L >= 1.
+    scale : float
+        > 0.
+    seed : int, default 0
+
+    Returns
+    -------
+    list of ndarray, L of shape (2, 2)
+    """
     depth = positive_int(depth, "depth", minimum=2)
     scale = nonnegative_float(scale, "init", positive=True)
     angles = np.random.default_rng(seed).uniform(0.0, 2 * np.pi, size=depth)
@@ -86,9 +159,30 @@ def _start(depth: int, init: float | list[ArrayLike], seed: int) -> list[NDArray
 
 def train_completion(depth: int, init: float | list[ArrayLike], steps: int, lr: float, *,
                      record_every: int = 1, seed: int = 0) -> CompletionTrajectory:
-    """Full-batch torch GD (float64) for ``steps`` steps of size ``lr`` on the observed entries,
-    recording every ``record_every`` steps (time = steps × lr). ``init``: a scale for
-    ``balanced_start`` or the L weight matrices (first layer first)."""
+    """Full-batch torch GD (float64) on the observed entries of the 2×2 completion.
+
+    Records every ``record_every`` steps (time = steps × lr).
+
+    Parameters
+    ----------
+    depth : int
+        L >= 1.
+    init : float or list of array_like
+        A scale for ``balanced_start``, or the L weight matrices (first layer first).
+    steps : int
+    lr : float
+    record_every : int, default 1
+    seed : int, default 0
+
+    Returns
+    -------
+    CompletionTrajectory
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a non-positive size, scale or step, weights of the wrong shape.
+    """
     steps = positive_int(steps, "steps")
     every = positive_int(record_every, "record_every")
     lr = nonnegative_float(lr, "lr", positive=True)
@@ -99,6 +193,24 @@ def train_completion(depth: int, init: float | list[ArrayLike], steps: int, lr: 
 
 def completion_flow(depth: int, init: float | list[ArrayLike], t_eval: ArrayLike, *,
                     seed: int = 0) -> CompletionTrajectory:
-    """The gradient flow of the same loss at the times ``t_eval`` (``parameter_flow``, DOP853)."""
+    """The gradient flow of the same loss at the times ``t_eval`` (``parameter_flow``, DOP853).
+
+    Parameters
+    ----------
+    depth : int
+    init : float or list of array_like
+    t_eval : array_like, shape (n,)
+        Increasing times >= 0.
+    seed : int, default 0
+
+    Returns
+    -------
+    CompletionTrajectory
+
+    Raises
+    ------
+    ValueError, NotConvergedError
+        As ``rankcheck.numerics.linear_dynamics.parameter_flow``.
+    """
     return CompletionTrajectory.from_flow(
         parameter_flow(_start(depth, init, seed), TARGET, t_eval, mask=MASK))

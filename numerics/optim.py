@@ -17,8 +17,23 @@ Closure = Callable[[], torch.Tensor]
 
 def lbfgs(objective: Closure, parameters: list[torch.Tensor], *, max_iter: int, tolerance_grad: float,
           tolerance_change: float) -> tuple[torch.optim.LBFGS, Closure]:
-    """A float64 L-BFGS optimizer (strong Wolfe line search, history 50) over ``parameters`` and the
-    closure that evaluates ``objective()`` with fresh gradients."""
+    """A float64 L-BFGS optimizer (strong Wolfe line search, history 50) and its closure.
+
+    Parameters
+    ----------
+    objective : callable () -> torch.Tensor
+        The scalar to minimize.
+    parameters : list of torch.Tensor
+    max_iter : int
+    tolerance_grad, tolerance_change : float
+        torch's stopping rules.
+
+    Returns
+    -------
+    optimizer : torch.optim.LBFGS
+    closure : callable () -> torch.Tensor
+        Evaluates ``objective()`` with fresh gradients.
+    """
     optimizer = torch.optim.LBFGS(parameters, lr=1.0, max_iter=max_iter, tolerance_grad=tolerance_grad,
                                   tolerance_change=tolerance_change, history_size=50,
                                   line_search_fn="strong_wolfe")
@@ -35,15 +50,35 @@ def lbfgs(objective: Closure, parameters: list[torch.Tensor], *, max_iter: int, 
 def minimize_to_stationarity(objective: Closure, parameters: list[torch.Tensor],
                              rounds: int, gradient_tol: float, name: str, *,
                              plateau_rtol: float | None = None) -> float:
-    """Minimize ``objective()`` over ``parameters`` by rounds of L-BFGS (500 iterations, strong
-    Wolfe) until every gradient entry is <= ``gradient_tol``; returns that largest entry, raises
-    ``NotConvergedError`` naming ``name`` when ``rounds`` do not get there.
+    """Minimize by rounds of L-BFGS until every gradient entry is <= ``gradient_tol``.
 
     With ``plateau_rtol`` it also stops when a round lowers the objective by less than
     ``plateau_rtol`` × its value: the iterates no longer move. ReLU networks with biases fitted to
     few points reach their minima on kinks (a unit's hyperplane through a data point), where the
     gradient jumps and never falls below a tolerance; the returned gradient then says how far from
-    smooth stationarity the stop is."""
+    smooth stationarity the stop is.
+
+    Parameters
+    ----------
+    objective : callable () -> torch.Tensor
+    parameters : list of torch.Tensor
+    rounds : int
+        Rounds of 500 iterations (strong Wolfe).
+    gradient_tol : float
+    name : str
+        Names the solver in the error message.
+    plateau_rtol : float, optional
+
+    Returns
+    -------
+    float
+        The largest gradient entry at the stop.
+
+    Raises
+    ------
+    NotConvergedError
+        Naming ``name`` when ``rounds`` do not reach either rule.
+    """
     optimizer, closure = lbfgs(objective, parameters, max_iter=500, tolerance_grad=gradient_tol / 10,
                                tolerance_change=1e-16)
     gradient, previous = np.inf, np.inf

@@ -49,8 +49,26 @@ def _degree(value: object, name: str) -> int:
 
 
 def hermite_functions(x: ArrayLike, max_degree: int) -> NDArray[np.float64]:
-    """h_k(x) for k = 0..max_degree, shape (max_degree + 1, len(x)), by the stable recurrence
-    h_{k+1} = (x·h_k − √k·h_{k−1})/√(k + 1) (no factorials, no overflow below |x| ~ 30)."""
+    """The orthonormal probabilists' Hermite polynomials h_k(x), k = 0..max_degree.
+
+    By the stable recurrence h_{k+1} = (x·h_k − √k·h_{k−1})/√(k + 1): no factorials, no overflow
+    below |x| ~ 30. Orthonormal for the standard Gaussian: E[h_j(Z)h_k(Z)] = δ_jk.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+    max_degree : int
+        >= 0.
+
+    Returns
+    -------
+    ndarray, shape (max_degree + 1, n)
+
+    Raises
+    ------
+    ValueError
+        When ``max_degree`` is not an integer >= 0.
+    """
     return _three_term(x, max_degree,
                        lambda k, t, now, before: (t * now - np.sqrt(k) * before) / np.sqrt(k + 1))
 
@@ -81,14 +99,31 @@ def _activation(activation: str | Callable) -> tuple[Callable, tuple[float, ...]
 
 def hermite_coefficients(activation: str | Callable, max_degree: int, *,
                          breakpoints: tuple[float, ...] | None = None) -> NDArray[np.float64]:
-    """a_k = E[σ(Z)h_k(Z)], k = 0..max_degree, Z ~ N(0, 1); float64 array of length max_degree + 1.
+    """a_k = E[σ(Z)h_k(Z)], Z ~ N(0, 1): an activation's coefficients in the orthonormal probabilists'
+    Hermite basis.
 
-    ``activation``: a name in ``NAMED`` (kinks known) or a vectorized callable. Without breakpoints:
-    Gauss–Hermite with max(2·max_degree, 200) nodes, exact for polynomials of that degree and
-    accurate to ~1e-13 for smooth activations. With ``breakpoints`` (default: the named
-    activation's kinks): Gauss–Legendre with 2·max_degree + 200 nodes on each piece of
-    [−Z, Z], Z = √(4·max_degree + 2) + 14 (beyond Z the Gaussian weight is below 1e-21).
-    Without the breakpoints a kink costs accuracy: ReLU's a_k is then off by ~1e-3 (see the note).
+    Without breakpoints: Gauss–Hermite with max(2·max_degree, 200) nodes, exact for polynomials of
+    that degree and accurate to ~1e-13 for smooth activations. With ``breakpoints`` (default: the
+    named activation's kinks): Gauss–Legendre with 2·max_degree + 200 nodes on each piece of
+    [−Z, Z], Z = √(4·max_degree + 2) + 14 (beyond Z the Gaussian weight is below 1e-21). Without the
+    breakpoints a kink costs accuracy: ReLU's a_k is then off by ~1e-3 (notes/spectra.md).
+
+    Parameters
+    ----------
+    activation : str or callable
+        A name in ``NAMED`` (kinks known) or a vectorized callable.
+    max_degree : int
+        >= 0.
+    breakpoints : tuple of float, optional
+
+    Returns
+    -------
+    ndarray of float64, shape (max_degree + 1,)
+
+    Raises
+    ------
+    ValueError
+        An unknown activation name, or ``max_degree`` not an integer >= 0.
     """
     function, kinks = _activation(activation)
     degree = _degree(max_degree, "max_degree")
@@ -109,7 +144,26 @@ def hermite_coefficients(activation: str | Callable, max_degree: int, *,
 
 
 def harmonic_multiplicity(dim: int, degree: int) -> int:
-    """N(d, k) = (2k + d − 2)/k·C(k + d − 3, d − 2) (N(d, 0) = 1): exact Python integer."""
+    """N(d, k) = (2k + d − 2)/k·C(k + d − 3, d − 2), N(d, 0) = 1: the dimension of the degree-k
+    spherical harmonics on S^{d−1}.
+
+    Parameters
+    ----------
+    dim : int
+        d >= 2.
+    degree : int
+        k >= 0.
+
+    Returns
+    -------
+    int
+        Exact.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument when it is not an integer in range.
+    """
     dim = positive_int(dim, "dim", minimum=2)
     degree = _degree(degree, "degree")
     if degree == 0:
@@ -118,9 +172,21 @@ def harmonic_multiplicity(dim: int, degree: int) -> int:
 
 
 def legendre_sphere(t: ArrayLike, dim: int, max_degree: int) -> NDArray[np.float64]:
-    """P_k^{(d)}(t), k = 0..max_degree, normalized to P(1) = 1; shape (max_degree + 1, len(t)).
+    """The Gegenbauer–Legendre polynomials P_k^{(d)}(t) of S^{d−1}, normalized to P(1) = 1.
 
-    Recurrence (k + d − 2)P_{k+1} = (2k + d − 2)·t·P_k − k·P_{k−1}, P_0 = 1, P_1 = t."""
+    Recurrence (k + d − 2)P_{k+1} = (2k + d − 2)·t·P_k − k·P_{k−1}, P_0 = 1, P_1 = t.
+
+    Parameters
+    ----------
+    t : array_like, shape (n,)
+    dim : int
+        d >= 2.
+    max_degree : int
+
+    Returns
+    -------
+    ndarray, shape (max_degree + 1, n)
+    """
     dim = positive_int(dim, "dim", minimum=2)
     return _three_term(t, max_degree, lambda k, x, now, before:
                        ((2 * k + dim - 2) * x * now - k * before) / (k + dim - 2))
@@ -128,11 +194,17 @@ def legendre_sphere(t: ArrayLike, dim: int, max_degree: int) -> NDArray[np.float
 
 @dataclass(frozen=True)
 class AnalyticKernel:
-    """A dot-product kernel κ(t) = Σ_j b_j t^j with b_j >= 0, analytic in the open unit disk:
-    ``function`` must accept complex arrays (numpy's principal branches do for arccos, sqrt).
-    ``coefficients`` (optional) gives b_j exactly; otherwise they are read off by FFT, which
-    loses those below ~1e-13·max|κ| to round-off — harmless for the slowly decaying b_j of ReLU
-    kernels, fatal at large d for an entire kernel such as exp (pass its 1/j! instead)."""
+    """A dot-product kernel κ(t) = Σ_j b_j t^j with b_j >= 0, analytic in the open unit disk.
+
+    Attributes
+    ----------
+    function : callable
+        κ, which must accept complex arrays (numpy's principal branches do for arccos, sqrt).
+    coefficients : tuple of float, optional
+        b_j exactly; otherwise they are read off by FFT, which loses those below ~1e-13·max|κ| to
+        round-off — harmless for the slowly decaying b_j of ReLU kernels, fatal at large d for an
+        entire kernel such as exp (pass its 1/j! instead).
+    """
 
     function: Callable[[NDArray], NDArray]
     coefficients: tuple[float, ...] | None = None
@@ -141,9 +213,18 @@ class AnalyticKernel:
         return self.function(np.asarray(t))
 
     def taylor(self, terms: int, radius: float | None = None) -> NDArray[np.float64]:
-        """b_0..b_{terms−1}: the given ``coefficients`` (zero-padded), or an FFT of κ on the circle
-        |t| = r (default 1 − 8/terms) with 8·terms points: aliasing ~ r^{8·terms} ≈ e^{−64};
-        round-off ε·max|κ|/r^j <= ε·e^8·max|κ|."""
+        """b_0..b_{terms−1}: the given ``coefficients`` (zero-padded), or an FFT of κ on a circle.
+
+        Parameters
+        ----------
+        terms : int
+        radius : float, optional
+            Radius r < 1 of the FFT's circle (default 1 − 8/terms); b_j = FFT_j / r^j.
+
+        Returns
+        -------
+        ndarray, shape (terms,)
+        """
         count = positive_int(terms, "terms")
         if self.coefficients is not None:
             given = np.zeros(count)
@@ -159,9 +240,23 @@ class AnalyticKernel:
 
 @cache
 def monomial_eigenvalues(dim: int, max_degree: int, powers: int) -> NDArray[np.float64]:
-    """c(d, k, j): Funk–Hecke eigenvalue of t^j on degree k, shape (max_degree + 1, powers);
-    j!/(j − k)!·Γ(d/2)Γ((j − k + 1)/2)/(2^k √π Γ((j + k + d)/2)) when j >= k, j − k even, else 0.
-    Computed in logs (all positive)."""
+    """c(d, k, j): the Funk–Hecke eigenvalue of t^j on the degree-k harmonics of S^{d−1}.
+
+    j!/(j − k)!·Γ(d/2)Γ((j − k + 1)/2)/(2^k √π Γ((j + k + d)/2)) when j >= k and j − k is even,
+    else 0; computed in logs (all positive).
+
+    Parameters
+    ----------
+    dim : int
+        d >= 2.
+    max_degree : int
+    powers : int
+        j = 0..powers − 1.
+
+    Returns
+    -------
+    ndarray, shape (max_degree + 1, powers)
+    """
     k = np.arange(max_degree + 1)[:, None]
     j = np.arange(powers)[None, :]
     valid = (j >= k) & ((j - k) % 2 == 0)
@@ -176,15 +271,33 @@ def funk_hecke_eigenvalues(kernel: Callable | AnalyticKernel, dim: int, max_degr
     """μ_k, k = 0..max_degree, of κ(⟨x, x'⟩) on S^{d−1}: κ(⟨x, ·⟩) acts on degree-k harmonics as μ_k.
 
     μ_k = Γ(d/2)/(√π Γ((d−1)/2)) ∫₋₁¹ κ(t)P_k^{(d)}(t)(1 − t²)^{(d−3)/2} dt.
+    ``method="quadrature"``: Gauss–Jacobi with max_degree + 300 nodes (any callable; absolute accuracy
+    ~1e-16·max|κ|, so μ_k far below that is lost to cancellation, which happens at large d and k).
+    ``"series"`` (``AnalyticKernel`` only): Σ_j b_j·c(d, k, j) over the first ``terms`` Taylor
+    coefficients, all terms positive. The omitted tail matters only in small dimension, where
+    c(d, k, j) decays slowly in j: for a depth-5 ReLU NTK layer, relative 6e-6 at d = 11, k = 100
+    (J = 16384) and 1e-14 at d = 100 (J = 4096), but 3e-6 already at k = 0 for d = 3 — hence
+    ``"auto"``: quadrature for d <= 10 or plain callables, series otherwise.
 
-    ``method="quadrature"``: Gauss–Jacobi with max_degree + 300 nodes (any callable; absolute
-    accuracy ~1e-16·max|κ|, so μ_k far below that is lost to cancellation, which happens at large
-    d and k). ``"series"`` (``AnalyticKernel`` only): Σ_j b_j·c(d, k, j) over the first ``terms``
-    Taylor coefficients (default 16384 below d = 30, else 4096), all terms positive. The omitted
-    tail Σ_{j>J} b_j c(d, k, j) matters only in small dimension, where c(d, k, j) decays slowly in
-    j: for a depth-5 ReLU NTK layer, relative 6e-6 at d = 11, k = 100 (J = 16384) and 1e-14 at
-    d = 100 (J = 4096), but 3e-6 already at k = 0 for d = 3 — hence ``"auto"``: quadrature for
-    d <= 10 or plain callables, series otherwise.
+    Parameters
+    ----------
+    kernel : callable or AnalyticKernel
+        κ on [−1, 1].
+    dim : int
+        d >= 2.
+    max_degree : int
+    method : {"auto", "quadrature", "series"}, default "auto"
+    terms : int, optional
+        Taylor terms of "series" (default 16384 below d = 30, else 4096).
+
+    Returns
+    -------
+    ndarray, shape (max_degree + 1,)
+
+    Raises
+    ------
+    ValueError
+        An unknown method, a kernel that is not callable, "series" without an ``AnalyticKernel``.
     """
     dim = positive_int(dim, "dim", minimum=2)
     degree = _degree(max_degree, "max_degree")
@@ -247,23 +360,55 @@ def _layer_contribution(depth: int, layer: int) -> Callable[[NDArray], NDArray]:
 
 
 def relu_ntk_layer_kernels(depth: int) -> list[AnalyticKernel]:
-    """Θ_1..Θ_L of a depth-L bias-free ReLU MLP with He scaling (CLAIMS.md §9): the NTK
-    contribution of each layer's weights as a function of t = ⟨x, x'⟩ on the sphere; Θ_ℓ(1) = 1
-    and Σ_ℓ Θ_ℓ is the NTK with Θ(1) = L."""
+    """Θ_1..Θ_L: each layer's NTK contribution of a depth-L bias-free ReLU MLP with He scaling.
+
+    As functions of t = ⟨x, x'⟩ on the sphere, by the arc-cosine recursion; Θ_ℓ(1) = 1 and Σ_ℓ Θ_ℓ is
+    the NTK with Θ(1) = L.
+
+    Parameters
+    ----------
+    depth : int
+        L >= 1.
+
+    Returns
+    -------
+    list of AnalyticKernel, length L
+    """
     depth = positive_int(depth, "depth")
     return [AnalyticKernel(_layer_contribution(depth, layer)) for layer in range(1, depth + 1)]
 
 
 def layer_gradient_shares(targets: ArrayLike, points: ArrayLike, depth: int, width: int, *,
                           steps: int = 10, lr: float = 0.5, seed: int = 0) -> NDArray[np.float64]:
-    """Per-layer share of the loss decrease of a ReLU MLP trained by GD on ``targets``.
+    """Per-layer share of the loss decrease of a ReLU MLP trained by gradient descent.
 
-    The network (bias-free, NTK parameterization, He scaling) is f(x) = W_L·a_{L−1}, a_ℓ =
-    √(2/w)·relu(W_ℓ a_{ℓ−1}), a_0 = x, all entries N(0, 1) from ``seed``; f is centred at its
-    initial value (f − f₀) so the residual starts at −y. ``steps`` GD steps of size ``lr`` on
-    ½·mean(f − y)²; the decrease of the loss in one step is ≈ lr·Σ_ℓ ‖∇_{W_ℓ}‖², and the share of
-    layer ℓ is its part of that sum over all steps: shape (depth,), summing to 1. In the infinite
-    width and sample limit, with y in the degree-k harmonics, it is μ_k(Θ_ℓ)/μ_k(Θ).
+    The network (bias-free, NTK parameterization, He scaling) is f(x) = W_L·a_{L−1},
+    a_ℓ = √(2/w)·relu(W_ℓ a_{ℓ−1}), a_0 = x, all entries N(0, 1) from ``seed``; f is centred at its
+    initial value so the residual starts at −y. ``steps`` GD steps of size ``lr`` on ½·mean(f − y)²;
+    the decrease of the loss in one step is ≈ lr·Σ_ℓ ‖∇_{W_ℓ}‖², and the share of layer ℓ is its part
+    of that sum over all steps. In the infinite width and sample limit, with y in the degree-k
+    harmonics, it is μ_k(Θ_ℓ)/μ_k(Θ).
+
+    Parameters
+    ----------
+    targets : array_like, shape (n,)
+    points : array_like, shape (n, d)
+        On the unit sphere.
+    depth : int
+    width : int
+    steps : int, default 10
+    lr : float, default 0.5
+    seed : int, default 0
+
+    Returns
+    -------
+    ndarray, shape (depth,)
+        Summing to 1.
+
+    Raises
+    ------
+    ValueError
+        When the shapes of ``points`` and ``targets`` do not match.
     """
     import torch
 
@@ -297,7 +442,18 @@ def layer_gradient_shares(targets: ArrayLike, points: ArrayLike, depth: int, wid
 
 
 def zonal_harmonic(points: ArrayLike, degree: int, *, axis: int = 0) -> NDArray[np.float64]:
-    """A degree-k spherical harmonic at the rows of ``points`` (n, d) on S^{d−1}:
-    P_k^{(d)}(x_axis), the zonal harmonic around a coordinate axis."""
+    """A degree-k spherical harmonic: the zonal harmonic P_k^{(d)}(x_axis) around a coordinate axis.
+
+    Parameters
+    ----------
+    points : array_like, shape (n, d)
+        On S^{d−1}.
+    degree : int
+    axis : int, default 0
+
+    Returns
+    -------
+    ndarray, shape (n,)
+    """
     data = np.asarray(points, dtype=np.float64)
     return legendre_sphere(data[:, axis], data.shape[1], _degree(degree, "degree"))[-1]

@@ -42,10 +42,26 @@ def as_array(value: object) -> object:
 
 
 def as_matrix(value: ArrayLike, name: str, *, square: bool = False) -> NDArray[np.float64]:
-    """Return ``value`` as a finite, non-empty float64 matrix of shape (m, n).
+    """Return ``value`` as a finite, non-empty float64 matrix.
 
-    Raises ``ValueError`` naming ``name`` when it is not 2-D, empty, non-finite or (with
-    ``square=True``) not square.
+    Parameters
+    ----------
+    value : array_like, shape (m, n)
+        A nested sequence, numpy array or torch tensor of real numbers.
+    name : str
+        The argument's name, used in the error message.
+    square : bool, default False
+        Also require m == n.
+
+    Returns
+    -------
+    ndarray of float64, shape (m, n)
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` when ``value`` is not real, not 2-D, empty, non-finite or (with
+        ``square=True``) not square.
     """
     try:
         array = np.asarray(as_array(value), dtype=np.float64)
@@ -63,7 +79,26 @@ def as_matrix(value: ArrayLike, name: str, *, square: bool = False) -> NDArray[n
 
 
 def as_vector(value: ArrayLike, name: str, *, nonnegative: bool = False) -> NDArray[np.float64]:
-    """Return ``value`` as a finite float64 vector of shape (k,), k >= 1 (scalars become (1,))."""
+    """Return ``value`` as a finite, non-empty float64 vector (a scalar becomes a vector of length 1).
+
+    Parameters
+    ----------
+    value : array_like, shape (k,) or scalar
+    name : str
+        The argument's name, used in the error message.
+    nonnegative : bool, default False
+        Also require every entry >= 0.
+
+    Returns
+    -------
+    ndarray of float64, shape (k,), k >= 1
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` when ``value`` is not real, not 1-D, empty, non-finite or (with
+        ``nonnegative=True``) has a negative entry.
+    """
     try:
         array = np.atleast_1d(np.asarray(as_array(value), dtype=np.float64))
     except (TypeError, ValueError) as err:
@@ -78,7 +113,25 @@ def as_vector(value: ArrayLike, name: str, *, nonnegative: bool = False) -> NDAr
 
 
 def positive_int(value: object, name: str, *, minimum: int = 1) -> int:
-    """Return ``value`` as an int >= ``minimum``; bools and non-integers are rejected."""
+    """Return ``value`` as an int >= ``minimum``.
+
+    Parameters
+    ----------
+    value : object
+        An integer (numpy integers included); bools and floats are refused, even integral ones.
+    name : str
+        The argument's name, used in the error message.
+    minimum : int, default 1
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` when ``value`` is not an integer or is below ``minimum``.
+    """
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if value < minimum:
@@ -87,7 +140,27 @@ def positive_int(value: object, name: str, *, minimum: int = 1) -> int:
 
 
 def nonnegative_float(value: object, name: str, *, positive: bool = False) -> float:
-    """Return ``value`` as a finite float that is >= 0 (> 0 with ``positive=True``)."""
+    """Return ``value`` as a finite float >= 0 (> 0 with ``positive=True``).
+
+    Parameters
+    ----------
+    value : object
+        A real number (ints and numpy floats included); bools are refused.
+    name : str
+        The argument's name, used in the error message.
+    positive : bool, default False
+        Require ``value > 0``.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` when ``value`` is not a finite real number or is negative (zero with
+        ``positive=True``).
+    """
     if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(float(value)):
         raise ValueError(f"{name} must be a finite real number, got {value!r}")
     value = float(value)

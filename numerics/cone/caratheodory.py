@@ -1,6 +1,6 @@
 """Carathéodory reduction of a layer: at most N(N+1) neurons with the same covariances.
 
-Source: Jacot, Golikov, Hongler, Gabriel 2022, arXiv 2205.15809, §4 (the cone of the pairs
+Source: Jacot, Golikov, Hongler, Gabriel 2022, arXiv 2205.15809 (the cone of the pairs
 (K̃, K) and the width bound). The reduction is exact: a conic Carathéodory step on the neurons'
 rank-one generators, by a simplex-like crossover and a final non-negative least-squares polish.
 """
@@ -29,16 +29,38 @@ from rankcheck.validation import as_matrix, as_vector, positive_int
 __all__ = ["conic_caratheodory", "cone_generators", "Reduction", "caratheodory_reduce", "reduce_network"]
 
 def conic_caratheodory(G: ArrayLike, weights: ArrayLike, *, block: int = 1024) -> NDArray[np.float64]:
-    """Carathéodory's theorem for cones, constructively: weights c ≥ 0 with G c = G·weights and at
-    most rank(G) non-zeros.
+    """Carathéodory's theorem for cones, constructively: c >= 0 with G c = G·weights and at most
+    rank(G) non-zeros.
 
-    G is (D, n), one generator per column. Method: a basis B of rank(G) columns (pivoted QR) and a
-    sweep over the other columns j, as in the crossover step of a simplex method: with Bα = g_j the
-    vector (α on B, −1 at j) is in the null space of G; moving the weights along it until one of
-    them hits zero either drops j or swaps it into the basis for the column that dropped (a pivot).
-    Columns go in blocks: α for a block is one LU solve B⁻¹G_J, and the pivots inside a block update
-    the rest of it through the product form of the inverse, 32 pivots per matrix product. Cost
-    O(n·r² + r³·n/block) for rank r. Exact linear algebra: the only tolerance is the numerical rank.
+    Method: a basis B of rank(G) columns (pivoted QR) and a sweep over the other columns j, as in the
+    crossover step of a simplex method: with Bα = g_j the vector (α on B, −1 at j) is in the null
+    space of G; moving the weights along it until one of them hits zero either drops j or swaps it
+    into the basis for the column that dropped (a pivot). Columns go in blocks: α for a block is one
+    LU solve B⁻¹G_J, and the pivots inside a block update the rest of it through the product form of
+    the inverse, 32 pivots per matrix product. Cost O(n·r² + r³·n/block) for rank r. Exact linear
+    algebra: the only tolerance is the numerical rank.
+
+    Parameters
+    ----------
+    G : array_like, shape (D, n)
+        One generator per column.
+    weights : array_like, shape (n,)
+        Non-negative starting weights.
+    block : int, default 1024
+        Columns per LU solve.
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+        c >= 0 with at most rank(G) non-zeros.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a non-finite ``G``, ``weights`` of another length or with a negative
+        entry, ``block`` < 1.
+    NotConvergedError
+        When no basis of full rank is found (round-off at the numerical rank cut).
     """
     return _conic_caratheodory(as_matrix(G, "G"), weights, block)[0]
 
@@ -224,11 +246,27 @@ def _whitened_rows(M: NDArray) -> NDArray:
 
 
 def cone_generators(Z: ArrayLike, activation: str = "relu") -> NDArray[np.float64]:
-    """The generators (z zᵀ, σ(z)σ(z)ᵀ) of the neurons of a layer, one column per row z of Z (w, N).
+    """The generators (z zᵀ, σ(z)σ(z)ᵀ) of the neurons of a layer, one column per neuron.
 
-    Exact change of coordinates: each half is written in the basis V S of the row space of Z (resp.
-    σ(Z)) from its SVD (``_whitened_rows``), so the result has p(p+1)/2 + q(q+1)/2 ≤ N(N+1) rows
-    for ranks p, q, and the layer's own pair is (I_p, I_q).
+    An exact change of coordinates: each half is written in the basis V S of the row space of Z
+    (resp. σ(Z)) from its SVD, so the result has p(p+1)/2 + q(q+1)/2 <= N(N+1) rows for ranks p, q,
+    and the layer's own pair is (I_p, I_q).
+
+    Parameters
+    ----------
+    Z : array_like, shape (w, N)
+        Pre-activations of the layer's w neurons on N points, one row per neuron.
+    activation : {"relu", "identity", "abs"}, default "relu"
+        A positively homogeneous σ.
+
+    Returns
+    -------
+    ndarray of float64, shape (p(p+1)/2 + q(q+1)/2, w)
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a non-finite ``Z``, an activation that is not positively homogeneous.
     """
     pre = as_matrix(Z, "Z")
     post = activation_function(activation)(pre)
@@ -237,10 +275,19 @@ def cone_generators(Z: ArrayLike, activation: str = "relu") -> NDArray[np.float6
 
 @dataclass(frozen=True)
 class Reduction:
-    """Output of ``caratheodory_reduce``: neurons ``kept`` (indices into the rows of Z) with
-    weights c > 0 such that Σ_kept c_i (z_i z_iᵀ, σ(z_i)σ(z_i)ᵀ) = (K̃, K); ``rank``: the numerical rank
-    of the generators (an upper bound on len(kept)); ``error``: the largest relative error of the two
-    covariances."""
+    """Outcome of ``caratheodory_reduce``.
+
+    Attributes
+    ----------
+    kept : ndarray of intp, shape (k,)
+        Indices into the rows of Z of the neurons kept.
+    weights : ndarray of float64, shape (k,)
+        c > 0 with Σ_kept c_i (z_i z_iᵀ, σ(z_i)σ(z_i)ᵀ) = (K̃, K).
+    rank : int
+        The numerical rank of the generators (an upper bound on k).
+    error : float
+        The largest relative error of the two covariances.
+    """
 
     kept: NDArray[np.intp]
     weights: NDArray[np.float64]
@@ -252,11 +299,30 @@ def caratheodory_reduce(Z: ArrayLike, activation: str = "relu", weights: ArrayLi
                         *, block: int = 1024) -> Reduction:
     """Keep at most N(N+1) neurons of a layer with the same pair of covariances.
 
-    Z (w, N) holds the pre-activations of the layer's w neurons on N points (one row per neuron).
-    Returns c ≥ 0 with at most rank(generators) ≤ N(N+1) non-zeros such that Σ_i c_i·z_i z_iᵀ = K̃
-    and Σ_i c_i·σ(z_i)σ(z_i)ᵀ = K, for the pair (K̃, K) = Σ_i weights_i·(…) (weights default to 1:
-    the layer's own covariances). Scaling neuron i's incoming weights (and bias) by √c_i gives a
-    layer with these covariances (σ positively homogeneous); see ``reduce_network``.
+    Finds c >= 0 with at most rank(generators) <= N(N+1) non-zeros such that Σ_i c_i·z_i z_iᵀ = K̃
+    and Σ_i c_i·σ(z_i)σ(z_i)ᵀ = K, for the pair (K̃, K) = Σ_i weights_i·(…). Scaling neuron i's
+    incoming weights (and bias) by √c_i gives a layer with these covariances (σ positively
+    homogeneous); see ``reduce_network``. Source: Jacot et al. 2022, arXiv 2205.15809.
+
+    Parameters
+    ----------
+    Z : array_like, shape (w, N)
+        Pre-activations of the layer's w neurons on N points, one row per neuron.
+    activation : {"relu", "identity", "abs"}, default "relu"
+    weights : array_like, shape (w,), optional
+        Default 1: the layer's own covariances.
+    block : int, default 1024
+        Columns per LU solve of ``conic_caratheodory``.
+
+    Returns
+    -------
+    Reduction
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a non-finite ``Z``, an activation that is not positively homogeneous,
+        ``weights`` of another length than the rows of Z.
     """
     pre = as_matrix(Z, "Z")
     sigma = activation_function(activation)
@@ -272,13 +338,29 @@ def caratheodory_reduce(Z: ArrayLike, activation: str = "relu", weights: ArrayLi
 
 
 def reduce_network(net: torch.nn.Module, X: ArrayLike) -> torch.nn.Sequential:
-    """The network with every hidden layer Carathéodory-reduced on the data X (N, d).
+    """The network with every hidden layer Carathéodory-reduced on the data X.
 
     Layer by layer: keep the neurons of ``caratheodory_reduce`` scaled by √c_i (same K̃_ℓ, same K_ℓ),
-    and give the next layer the least-norm weights W = Z̃_next Z_ℓ'⁺ (with the bias column when it
-    has a bias) that reproduce its pre-activations on X exactly. Outputs on X are unchanged; each
-    reduced layer keeps at most N(N+1) neurons; ‖θ‖² becomes Σ Tr[K̃_ℓ K_{ℓ−1}⁺], the original's when
-    its weights were least-norm (as at any critical point of the regularized loss).
+    and give the next layer the least-norm weights W = Z̃_next Z_ℓ'⁺ (with the bias column when it has
+    a bias) that reproduce its pre-activations on X exactly. Outputs on X are unchanged; each reduced
+    layer keeps at most N(N+1) neurons; ‖θ‖² becomes Σ Tr[K̃_ℓ K_{ℓ−1}⁺], the original's when its
+    weights were least-norm (as at any critical point of the regularized loss).
+
+    Parameters
+    ----------
+    net : torch.nn.Module
+        An MLP of ``torch.nn.Linear`` layers and one positively homogeneous activation.
+    X : array_like, shape (N, d)
+
+    Returns
+    -------
+    torch.nn.Sequential
+        A new network; ``net`` is not changed.
+
+    Raises
+    ------
+    ValueError
+        When ``net`` is not such an MLP or X has the wrong number of columns.
     """
     linears, name = _layers(net)
     points = as_matrix(X, "X")

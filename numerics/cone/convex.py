@@ -33,13 +33,32 @@ def _general_position(points: NDArray) -> bool:
 
 def activation_patterns(points: ArrayLike, *, samples: int | None = None, seed: int = 0
                         ) -> tuple[NDArray[np.bool_], str]:
-    """The ReLU activation patterns 1[X u ≥ 0] of the rows of X (N, d) over directions u.
+    """The ReLU activation patterns 1[X u >= 0] of the rows of X over all directions u.
 
     Exact (``samples=None``, for points in general position): every region of the central
     arrangement {u : x_iᵀu = 0} touches a ray where d − 1 of the hyperplanes meet; each such ray ±u
-    and each sign choice on its d − 1 points gives one pattern. Sampled (``samples=n``): patterns
+    and each sign choice on its d − 1 points gives one pattern. Sampled (``samples=n``): the patterns
     of n Gaussian directions, a subset (the convex program then gives an upper bound). The all-zero
-    pattern (a dead neuron) is dropped. Returns (patterns (P, N) bool, "exact" or "sampled").
+    pattern (a dead neuron) is dropped.
+
+    Parameters
+    ----------
+    points : array_like, shape (N, d)
+    samples : int, optional
+        Sample this many directions instead of enumerating.
+    seed : int, default 0
+        Seed of the sampled directions.
+
+    Returns
+    -------
+    patterns : ndarray of bool, shape (P, N)
+    mode : {"exact", "sampled"}
+
+    Raises
+    ------
+    ValueError
+        When exact enumeration is asked for points not in general position (every d of them
+        independent).
     """
     X = as_matrix(points, "points")
     n, d = X.shape
@@ -69,14 +88,26 @@ def activation_patterns(points: ArrayLike, *, samples: int | None = None, seed: 
 
 @dataclass(frozen=True)
 class ConvexOptimum:
-    """Output of ``shallow_convex_optimum``.
+    """Outcome of ``shallow_convex_optimum``.
 
-    value: the convex program's optimum (the network loss of its solution, recomputed in numpy);
-    lower_bound: a certified lower bound from a dual-feasible point (Lagrange dual of the program);
-    a, W, b: the optimal network f(x) = Σ_i a_i·relu(w_iᵀx + b_i), at most N + 1 neurons, balanced;
-    status: the solver's status; patterns, mode: how many activation patterns and whether they were
-    enumerated exactly (then ``value`` is the global minimum) or sampled (an upper bound on it);
-    violation: the largest violation of the pattern constraints by the solver's solution.
+    Attributes
+    ----------
+    value : float
+        The convex program's optimum (the network loss of its solution, recomputed in numpy).
+    lower_bound : float
+        A certified lower bound from a dual-feasible point (Lagrange dual of the program).
+    a : ndarray, shape (k,)
+    W : ndarray, shape (k, d)
+    b : ndarray, shape (k,)
+        The optimal network f(x) = Σ_i a_i·relu(w_iᵀx + b_i), k <= N + 1 neurons, balanced.
+    status : str
+        The solver's status.
+    patterns : int
+        How many activation patterns the program used.
+    mode : {"exact", "sampled"}
+        Exact: ``value`` is the global minimum; sampled: an upper bound on it.
+    violation : float
+        The largest violation of the pattern constraints by the solver's solution.
     """
 
     value: float
@@ -91,7 +122,12 @@ class ConvexOptimum:
 
     @property
     def gap(self) -> float:
-        """value − lower_bound, relative to value."""
+        """The duality gap (value − lower_bound) / value.
+
+        Returns
+        -------
+        float
+        """
         return (self.value - self.lower_bound) / max(abs(self.value), np.finfo(float).tiny)
 
 
@@ -118,17 +154,45 @@ def _dual_bound(Xa: NDArray, y: NDArray, patterns: NDArray, residual: NDArray, l
 def shallow_convex_optimum(X: ArrayLike, y: ArrayLike, lam: float, *, bias: bool = True,
                            samples: int | None = None, seed: int = 0, solver: str = "CLARABEL",
                            tol: float = 1e-10) -> ConvexOptimum:
-    """The exact global minimum of L(θ) = (1/N)‖f(X) − y‖² + λ‖θ‖² over one-hidden-layer ReLU
-    networks f(x) = Σ_i a_i·relu(w_iᵀx + b_i) of any width (biases regularized, no output bias).
+    """The exact global minimum of weight-decayed training of one-hidden-layer ReLU networks.
 
-    Pilanci–Ergen: with X̃ = [X, 1] and the activation patterns D_i of X̃, the convex program
+    L(θ) = (1/N)‖f(X) − y‖² + λ‖θ‖² over f(x) = Σ_i a_i·relu(w_iᵀx + b_i) of any width (biases
+    regularized, no output bias). Pilanci–Ergen (arXiv 2002.10553): with X̃ = [X, 1] and the
+    activation patterns D_i of X̃, the convex program
+
         min (1/N)‖Σ_i D_i X̃ (v_i − u_i) − y‖² + 2λ Σ_i (‖v_i‖ + ‖u_i‖),
-        (2D_i − I) X̃ v_i ≥ 0, (2D_i − I) X̃ u_i ≥ 0,
-    has the same optimal value (λ‖θ‖² of a balanced neuron is 2λ|a|‖w‖ = 2λ‖v‖). Solved by cvxpy
-    with ``solver`` at tolerance ``tol``; neurons with ‖v_i‖ > 0 become (a = ±√‖v‖, w = v/√‖v‖) and
-    are Carathéodory-reduced to at most N + 1 (generators (outputs on X, path cost) in ℝ^{N+1}).
-    Patterns are enumerated exactly when ``samples`` is None (points in general position), else
-    sampled. A status other than optimal raises ``NotConvergedError`` with the status.
+        (2D_i − I) X̃ v_i >= 0, (2D_i − I) X̃ u_i >= 0,
+
+    has the same optimal value (λ‖θ‖² of a balanced neuron is 2λ|a|‖w‖ = 2λ‖v‖). Neurons with
+    ‖v_i‖ > 0 become (a = ±√‖v‖, w = v/√‖v‖) and are Carathéodory-reduced to at most N + 1.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, d)
+    y : array_like, shape (N,)
+    lam : float
+        λ > 0.
+    bias : bool, default True
+    samples : int, optional
+        Sample this many directions for the patterns instead of enumerating them exactly (points
+        in general position).
+    seed : int, default 0
+    solver : str, default "CLARABEL"
+        A cvxpy solver name.
+    tol : float, default 1e-10
+        The solver's tolerance.
+
+    Returns
+    -------
+    ConvexOptimum
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: non-finite or mismatched X and y, λ <= 0, points not in general
+        position for exact enumeration.
+    NotConvergedError
+        When the solver's status is not optimal.
     """
     points, targets = as_matrix(X, "X"), as_vector(y, "y")
     if points.shape[0] != targets.size:

@@ -15,8 +15,17 @@ __all__ = ["Trained", "train"]
 
 @dataclass(frozen=True)
 class Trained:
-    """Outcome of ``train``: the network, its final loss L(θ) and the gradient norm ‖∇L‖ at the end
-    (tolerances derived from stationarity use it)."""
+    """Outcome of ``train``.
+
+    Attributes
+    ----------
+    net : torch.nn.Sequential
+        The trained network (the one passed in, trained in place).
+    loss : float
+        The final L(θ).
+    grad_norm : float
+        ‖∇L‖ at the end (tolerances derived from stationarity use it).
+    """
 
     net: torch.nn.Sequential
     loss: float
@@ -25,8 +34,32 @@ class Trained:
 
 def train(net: torch.nn.Sequential, X: ArrayLike, Y: ArrayLike, lam: float, *, adam_steps: int = 2000,
           lr: float = 1e-2, lbfgs_steps: int = 500) -> Trained:
-    """Minimize L(θ) full-batch in float64: Adam (``adam_steps`` at ``lr``) to find a basin, then
-    L-BFGS with strong-Wolfe line search to a tight stationary point. Trains ``net`` in place."""
+    """Minimize L(θ) = (1/N)‖f_θ(X) − Y‖² + λ‖θ‖² full-batch in float64, in place.
+
+    Adam (``adam_steps`` at ``lr``) to find a basin, then L-BFGS with strong-Wolfe line search to a
+    tight stationary point.
+
+    Parameters
+    ----------
+    net : torch.nn.Sequential
+        A float64 MLP (``rankcheck.numerics.networks.mlp``).
+    X : array_like, shape (N, d)
+    Y : array_like, shape (N, d_out)
+    lam : float
+        λ >= 0.
+    adam_steps : int, default 2000
+    lr : float, default 1e-2
+    lbfgs_steps : int, default 500
+
+    Returns
+    -------
+    Trained
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: non-finite data, X and Y of different row counts, a negative λ.
+    """
     points, targets = as_matrix(X, "X"), as_matrix(Y, "Y")
     if points.shape[0] != targets.shape[0]:
         raise ValueError(f"X and Y must have the same number of rows, got {points.shape[0]} and "

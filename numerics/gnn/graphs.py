@@ -69,27 +69,78 @@ def check_edge_index(edge_index: ArrayLike, num_nodes: int | None = None) -> tup
 
 
 def adjacency(edges: NDArray, num_nodes: int, dtype=np.int64) -> sparse.csr_matrix:
-    """Â = A + I as a sparse CSR matrix (n×n)."""
+    """Â = A + I of an undirected graph, as a sparse matrix.
+
+    Parameters
+    ----------
+    edges : ndarray of int64, shape (2, E)
+        A validated ``edge_index`` (``check_edge_index``).
+    num_nodes : int
+        n, the number of vertices.
+    dtype : numpy dtype, default int64
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (n, n)
+    """
     ones = np.ones(edges.shape[1], dtype=dtype)
     matrix = sparse.csr_matrix((ones, (edges[0], edges[1])), shape=(num_nodes, num_nodes))
     return (matrix + sparse.identity(num_nodes, dtype=dtype, format="csr")).tocsr()
 
 
 def undirected_pairs(edges: NDArray) -> NDArray[np.int64]:
-    """The E/2 undirected edges as sorted pairs (u < v), in lexicographic order, shape (E/2, 2)."""
+    """The undirected edges of a validated ``edge_index``, each once.
+
+    Parameters
+    ----------
+    edges : ndarray of int64, shape (2, E)
+        Both directions of every edge.
+
+    Returns
+    -------
+    ndarray of int64, shape (E/2, 2)
+        Pairs (u, v) with u < v, in lexicographic order.
+    """
     pairs = edges[:, edges[0] < edges[1]].T
     return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
 
 
 def edge_index_of(pairs: ArrayLike) -> NDArray[np.int64]:
-    """A torch_geometric edge_index (2×2k, both directions) from k undirected pairs (k, 2)."""
+    """A torch_geometric ``edge_index`` from undirected pairs.
+
+    Parameters
+    ----------
+    pairs : array_like of int, shape (k, 2)
+
+    Returns
+    -------
+    ndarray of int64, shape (2, 2k)
+        Both directions of every pair.
+    """
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     return np.concatenate([pairs.T, pairs[:, ::-1].T], axis=1) if len(pairs) else np.zeros((2, 0),
                                                                                           np.int64)
 
 
 def without(edge_index: ArrayLike, removed: ArrayLike) -> NDArray[np.int64]:
-    """``edge_index`` minus the undirected edges in ``removed`` (k, 2), both directions."""
+    """A graph minus some of its undirected edges.
+
+    Parameters
+    ----------
+    edge_index : array_like of int, shape (2, E), or torch_geometric.data.Data
+    removed : array_like of int, shape (k, 2)
+        Undirected edges to remove, in either orientation.
+
+    Returns
+    -------
+    ndarray of int64, shape (2, E − 2k')
+        ``edge_index`` without both directions of the k' removed edges it contains.
+
+    Raises
+    ------
+    ValueError
+        When ``edge_index`` is not a valid undirected graph (``check_edge_index``).
+    """
     edges, count = check_edge_index(edge_index)
     gone = np.asarray(removed, dtype=np.int64).reshape(-1, 2)
     keys = np.minimum(edges[0], edges[1]) * count + np.maximum(edges[0], edges[1])

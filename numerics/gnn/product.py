@@ -1,6 +1,6 @@
 """Product-aggregation GNNs, their grid tensors and exact separation ranks over F_p.
 
-The architecture of Razin, Verbin, Cohen 2023 (arXiv 2211.16494, §3): h⁽⁰⁾_i = x_i,
+The architecture of Razin, Verbin, Cohen 2023 (arXiv 2211.16494): h⁽⁰⁾_i = x_i,
 h⁽ˡ⁾_i = ⊙_{j∈N[i]} W⁽ˡ⁾h⁽ˡ⁻¹⁾_j. Grid tensors evaluate the network on every assignment of template
 features to vertices; their matricization ranks, computed exactly modulo a prime, lower-bound the
 separation rank that ``rankcheck.theory.gnn`` bounds by the walk index.
@@ -26,19 +26,50 @@ PRIME = 1_000_000_007  # < 2^30: a product of two residues and a sum of 8 such f
 
 @dataclass(frozen=True)
 class ProductGNN:
-    """A GNN with product aggregation (the architecture of theory.gnn):
-    h⁽⁰⁾_i = x_i, h⁽ˡ⁾_i = ⊙_{j∈N[i]} W⁽ˡ⁾h⁽ˡ⁻¹⁾_j, output ⟨readout, h⁽ᴸ⁾_t⟩ or ⟨readout, ⊙_i h⁽ᴸ⁾_i⟩.
-    ``weights``: W⁽¹⁾ (D_h×D_x), then L − 1 matrices D_h×D_h; ``readout``: (D_h,)."""
+    """A GNN with product aggregation, the architecture of ``rankcheck.theory.gnn``.
+
+    h⁽⁰⁾_i = x_i, h⁽ˡ⁾_i = ⊙_{j∈N[i]} W⁽ˡ⁾h⁽ˡ⁻¹⁾_j; the output is ⟨readout, h⁽ᴸ⁾_t⟩ (vertex
+    prediction at t) or ⟨readout, ⊙_i h⁽ᴸ⁾_i⟩ (graph prediction).
+
+    Attributes
+    ----------
+    weights : tuple of ndarray
+        W⁽¹⁾ of shape (D_h, D_x), then L − 1 matrices of shape (D_h, D_h).
+    readout : ndarray, shape (D_h,)
+    """
 
     weights: tuple[NDArray, ...]
     readout: NDArray
 
 
 def random_product_gnn(depth: int, hidden: int, features: int, seed: int) -> ProductGNN:
-    """Integer weights drawn uniformly from {±1, ±2, ±3} (seeded), so that exact arithmetic is
-    possible. No entry is zero and the square weights are redrawn until invertible: a singular W
-    (e.g. rank one, W = uvᵀ) makes ⊙_j W h_j separable and the rank collapse for a trivial reason;
-    the lower bounds concern almost all weights, which integer draws only approximate."""
+    """A product GNN with integer weights drawn uniformly from {±1, ±2, ±3}, so that exact arithmetic
+    is possible.
+
+    No entry is zero and the square weights are redrawn until invertible: a singular W (e.g. rank
+    one, W = uvᵀ) makes ⊙_j W h_j separable and the rank collapse for a trivial reason; the lower
+    bounds concern almost all weights, which integer draws only approximate.
+
+    Parameters
+    ----------
+    depth : int
+        L >= 1.
+    hidden : int
+        D_h >= 1.
+    features : int
+        D_x >= 1.
+    seed : int
+        Seed of the numpy generator.
+
+    Returns
+    -------
+    ProductGNN
+
+    Raises
+    ------
+    ValueError
+        Naming the argument when a size is not a positive integer.
+    """
     depth, hidden = positive_int(depth, "depth"), positive_int(hidden, "hidden")
     features = positive_int(features, "features")
     rng = np.random.default_rng(seed)
@@ -58,8 +89,31 @@ def random_product_gnn(depth: int, hidden: int, features: int, seed: int) -> Pro
 
 def product_gnn(features: ArrayLike, edge_index: ArrayLike, gnn: ProductGNN, target: int | None = None,
                 *, modulus: int | None = None) -> NDArray:
-    """Outputs of ``gnn`` on a batch of vertex features (B, n, D_x) → (B,): in float64, or exactly in
-    the integers mod ``modulus`` (a prime < 2^30) for integer features and weights."""
+    """Outputs of a product GNN on a batch of vertex features.
+
+    In float64, or exactly in the integers mod ``modulus`` for integer features and weights.
+
+    Parameters
+    ----------
+    features : array_like, shape (B, n, D_x)
+    edge_index : array_like of int, shape (2, E), or torch_geometric.data.Data
+    gnn : ProductGNN
+    target : int, optional
+        The vertex predicted at; None for graph prediction.
+    modulus : int, optional
+        A prime < 2³⁰ for exact arithmetic (``PRIME`` is one).
+
+    Returns
+    -------
+    ndarray, shape (B,)
+        float64, or int64 residues with ``modulus``.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: features of the wrong shape or dimension, a ``target`` outside
+        [0, n), or a ``modulus`` with non-integer features or outside (0, 2³⁰).
+    """
     batch = np.asarray(features)
     if batch.ndim != 3:
         raise ValueError(f"features must have shape (batch, nodes, dim), got {batch.shape}")
@@ -104,9 +158,35 @@ def product_gnn(features: ArrayLike, edge_index: ArrayLike, gnn: ProductGNN, tar
 def grid_tensor(edge_index: ArrayLike, gnn: ProductGNN, templates: ArrayLike, target: int | None = None,
                 *, num_nodes: int | None = None, modulus: int | None = None,
                 max_entries: int = 2_000_000) -> NDArray:
-    """The grid tensor T[i_1, …, i_n] = f(x⁽ⁱ¹⁾, …, x⁽ⁱⁿ⁾) over M template features (M, D_x) per
-    vertex: an order-n tensor of shape (M,)*n. Any matricization's rank is a lower bound on the
-    separation rank (Cohen & Shashua's grid-tensor argument)."""
+    """The grid tensor T[i_1, …, i_n] = f(x⁽ⁱ¹⁾, …, x⁽ⁱⁿ⁾) of a product GNN over M template features.
+
+    Any matricization's rank is a lower bound on the separation rank (Cohen & Shashua's grid-tensor
+    argument), which ``rankcheck.theory.gnn`` bounds by the walk index.
+
+    Parameters
+    ----------
+    edge_index : array_like of int, shape (2, E), or torch_geometric.data.Data
+    gnn : ProductGNN
+    templates : array_like, shape (M, D_x)
+        The features each vertex takes in turn.
+    target : int, optional
+        The vertex predicted at; None for graph prediction.
+    num_nodes : int, optional
+        n (default: the largest id + 1).
+    modulus : int, optional
+        A prime < 2³⁰ for exact arithmetic.
+    max_entries : int, default 2 000 000
+        Refuse a tensor with more than this many entries (M^n).
+
+    Returns
+    -------
+    ndarray, shape (M,) * n
+
+    Raises
+    ------
+    ValueError
+        Templates of the wrong shape, or M^n > ``max_entries``.
+    """
     _, count = check_edge_index(edge_index, num_nodes)
     grid = np.asarray(templates)
     if grid.ndim != 2:
@@ -130,9 +210,21 @@ def _matricize(tensor: NDArray, partition: ArrayLike) -> NDArray:
 
 
 def rank_mod(matrix: NDArray, modulus: int = PRIME) -> int:
-    """Rank over the field of integers mod a prime < 2^30 (Gaussian elimination, exact). For an
-    integer matrix it is <= the rank over ℚ, with equality unless the prime divides every maximal
-    non-vanishing minor."""
+    """Rank of an integer matrix over the field of integers mod a prime, by exact Gaussian elimination.
+
+    For an integer matrix it is at most the rank over ℚ, with equality unless the prime divides
+    every maximal non-vanishing minor.
+
+    Parameters
+    ----------
+    matrix : ndarray of int, shape (m, n)
+    modulus : int, default PRIME
+        A prime < 2³⁰, so that products of two residues fit in int64.
+
+    Returns
+    -------
+    int
+    """
     work = np.asarray(matrix, dtype=np.int64) % modulus
     rank = 0
     for column in range(work.shape[1]):
@@ -153,9 +245,27 @@ def rank_mod(matrix: NDArray, modulus: int = PRIME) -> int:
 
 def separation_rank(tensor: ArrayLike, partition: ArrayLike, *, tol: float = 1e-9,
                     modulus: int | None = None) -> int:
-    """Rank of the matricization of a grid tensor with rows indexed by the modes in ``partition``:
-    numerically (singular values > tol·σ₁ of the float64 matrix), or exactly mod ``modulus`` for a
-    grid tensor computed mod that prime."""
+    """Rank of the matricization of a grid tensor with rows indexed by the modes in ``partition``.
+
+    Parameters
+    ----------
+    tensor : array_like, shape (M,) * n
+    partition : array_like of int, shape (k,)
+        The modes (vertices) of I.
+    tol : float, default 1e-9
+        Numerical rank: singular values > tol·σ₁ of the float64 matrix.
+    modulus : int, optional
+        Exact rank mod this prime, for a grid tensor computed mod that prime.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        When ``partition`` is not a non-empty proper subset of the tensor's modes.
+    """
     matrix = _matricize(np.asarray(tensor), partition)
     if modulus is not None:
         return rank_mod(matrix, modulus)

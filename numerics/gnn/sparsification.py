@@ -1,7 +1,7 @@
 """Walk Index Sparsification (WIS) and the edge-removal baselines it is compared with.
 
-Source: Razin, Verbin, Cohen 2023, arXiv 2211.16494, §5 (Algorithms 1–2: (L−1)-WIS and its
-efficient 1-WIS special case). Baselines: random removal, removal by degree, and spectral
+Source: Razin, Verbin, Cohen 2023, arXiv 2211.16494 ((L−1)-WIS and its efficient
+1-WIS special case). Baselines: random removal, removal by degree, and spectral
 sparsification by effective resistances (Spielman–Srivastava).
 """
 
@@ -33,14 +33,31 @@ def _check_removal(edges: NDArray, num_remove: int) -> int:
 
 
 def one_wis(edge_index: ArrayLike, num_remove: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """1-WIS: repeatedly remove the undirected edge maximizing min(deg u, deg v), ties broken by
-    the larger max(deg u, deg v), then by the smaller (u, v). Returns (kept edge_index with both
-    directions, removal order as an (num_remove, 2) array of (u, v), u < v).
+    """1-WIS: greedily remove the undirected edge maximizing min(deg u, deg v).
 
-    A heap of keys (−min deg, −max deg, (u, v)) packed into one integer, with lazy re-keying:
-    degrees only fall, so a stored key never ranks above the true one; an entry popped with a stale
-    key is pushed back with its current key, and one popped with a current key is the true maximum
-    (ties included). 1e6 edges, half removed: 12 s on one core (the note).
+    Ties go to the larger max(deg u, deg v), then to the smaller (u, v). A heap of keys
+    (−min deg, −max deg, (u, v)) packed into one integer, with lazy re-keying: degrees only fall, so a
+    stored key never ranks above the true one; an entry popped with a stale key is pushed back with
+    its current key, and one popped with a current key is the true maximum (ties included). 10⁶
+    edges, half removed: 12 s on one core (notes/gnn.md).
+
+    Parameters
+    ----------
+    edge_index : array_like of int, shape (2, E), or torch_geometric.data.Data
+    num_remove : int
+        Undirected edges to remove, 0 <= num_remove <= E/2.
+
+    Returns
+    -------
+    kept : ndarray of int64, shape (2, E − 2·num_remove)
+        The remaining graph, both directions.
+    order : ndarray of int64, shape (num_remove, 2)
+        The removed edges (u, v), u < v, in removal order.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a bad graph, or ``num_remove`` outside [0, E/2].
     """
     edges, count = check_edge_index(edge_index)
     remove = _check_removal(edges, num_remove)
@@ -132,18 +149,37 @@ def _lexicographically_larger(first: tuple, second: tuple) -> bool:
 
 def wis(edge_index: ArrayLike, num_remove: int, depth: int, *,
         chunk: int = 1) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """(depth − 1)-WIS: repeatedly remove the undirected edge after whose removal the sorted vector
-    of singleton walk indices WI_{depth−1}({v}) (target v) is lexicographically largest — the
-    smallest index is protected first; ties go to the smaller (u, v). Returns (kept edge_index,
-    removal order (num_remove, 2)). ``chunk`` > 1 removes the ``chunk`` best-ranked edges of one
-    ranking before ranking again (the authors' code uses chunks of 100 for speed; chunk = 1 is the
-    exact greedy rule).
+    """(depth − 1)-WIS: greedily remove the edge that keeps the sorted singleton walk indices largest.
 
-    Incremental: each candidate's effect is computed on the ball of radius depth − 1 around it
-    (``_removal_effect``) and cached; a removal invalidates only the candidates with an endpoint
-    within depth − 1 hops of the removed edge (the others' regions do not contain it). Candidates
-    are compared by their changes alone (``_lexicographically_larger``), never by the full sorted
-    vectors.
+    At each step the undirected edge is removed after whose removal the sorted vector of
+    WI_{depth−1}({v}) (target v) is lexicographically largest — the smallest index is protected
+    first; ties go to the smaller (u, v) (Razin, Verbin, Cohen 2023, arXiv 2211.16494). Incremental: each
+    candidate's effect is computed on the ball of radius depth − 1 around it and cached; a removal
+    invalidates only the candidates with an endpoint within depth − 1 hops of the removed edge.
+    Candidates are compared by their changes alone, never by the full sorted vectors.
+
+    Parameters
+    ----------
+    edge_index : array_like of int, shape (2, E), or torch_geometric.data.Data
+    num_remove : int
+        Undirected edges to remove, 0 <= num_remove <= E/2.
+    depth : int
+        L >= 1 of the GNN whose walk indices are protected.
+    chunk : int, default 1
+        Remove the ``chunk`` best-ranked edges of one ranking before ranking again (the authors'
+        code uses 100 for speed); 1 is the exact greedy rule.
+
+    Returns
+    -------
+    kept : ndarray of int64, shape (2, E − 2·num_remove)
+    order : ndarray of int64, shape (num_remove, 2)
+        The removed edges (u, v), u < v, in removal order.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a bad graph, ``num_remove`` outside [0, E/2], ``depth`` < 1 or
+        ``chunk`` < 1.
     """
     edges, count = check_edge_index(edge_index)
     remove = _check_removal(edges, num_remove)
@@ -206,7 +242,26 @@ def _best_candidates(changes: dict[tuple[int, int], tuple], count: int) -> list[
 
 
 def random_removal(edge_index: ArrayLike, num_remove: int, seed: int = 0) -> tuple[NDArray, NDArray]:
-    """Baseline: remove ``num_remove`` undirected edges uniformly at random (seeded)."""
+    """Baseline: remove ``num_remove`` undirected edges uniformly at random.
+
+    Parameters
+    ----------
+    edge_index : array_like of int, shape (2, E), or torch_geometric.data.Data
+    num_remove : int
+        0 <= num_remove <= E/2.
+    seed : int, default 0
+        Seed of the numpy generator.
+
+    Returns
+    -------
+    kept : ndarray of int64, shape (2, E − 2·num_remove)
+    order : ndarray of int64, shape (num_remove, 2)
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a bad graph or ``num_remove`` outside [0, E/2].
+    """
     edges, _ = check_edge_index(edge_index)
     remove = _check_removal(edges, num_remove)
     pairs = undirected_pairs(edges)
@@ -217,8 +272,26 @@ def random_removal(edge_index: ArrayLike, num_remove: int, seed: int = 0) -> tup
 
 
 def degree_removal(edge_index: ArrayLike, num_remove: int) -> tuple[NDArray, NDArray]:
-    """Baseline: remove the edges with the largest deg u + deg v in the original graph (ties by
-    (u, v)), without updating degrees."""
+    """Baseline: remove the edges with the largest deg u + deg v in the original graph.
+
+    Ties go to the smaller (u, v); degrees are not updated between removals.
+
+    Parameters
+    ----------
+    edge_index : array_like of int, shape (2, E), or torch_geometric.data.Data
+    num_remove : int
+        0 <= num_remove <= E/2.
+
+    Returns
+    -------
+    kept : ndarray of int64, shape (2, E − 2·num_remove)
+    order : ndarray of int64, shape (num_remove, 2)
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a bad graph or ``num_remove`` outside [0, E/2].
+    """
     edges, count = check_edge_index(edge_index)
     remove = _check_removal(edges, num_remove)
     pairs = undirected_pairs(edges)
@@ -230,9 +303,28 @@ def degree_removal(edge_index: ArrayLike, num_remove: int) -> tuple[NDArray, NDA
 
 
 def effective_resistances(edge_index: ArrayLike, *, max_nodes: int = 4000) -> tuple[NDArray, NDArray]:
-    """(undirected pairs (E/2, 2), their effective resistances R_uv = (e_u − e_v)ᵀL⁺(e_u − e_v)),
-    exactly, through the dense pseudo-inverse of the Laplacian L = D − A (n <= ``max_nodes``:
-    O(n³) time, O(n²) memory). A bridge has R = 1; Σ_e R_e = n − (number of components)."""
+    """Effective resistances R_uv = (e_u − e_v)ᵀ L⁺ (e_u − e_v) of every edge, exactly.
+
+    Through the dense pseudo-inverse of the Laplacian L = D − A: O(n³) time, O(n²) memory. A bridge
+    has R = 1; Σ_e R_e = n − (number of components).
+
+    Parameters
+    ----------
+    edge_index : array_like of int, shape (2, E), or torch_geometric.data.Data
+    max_nodes : int, default 4000
+        Refuse larger graphs (the dense pseudo-inverse would not fit the budget).
+
+    Returns
+    -------
+    pairs : ndarray of int64, shape (E/2, 2)
+        The undirected edges (``undirected_pairs``).
+    resistances : ndarray of float64, shape (E/2,)
+
+    Raises
+    ------
+    ValueError
+        A bad graph, or more than ``max_nodes`` vertices.
+    """
     edges, count = check_edge_index(edge_index)
     if count > max_nodes:
         raise ValueError(f"effective_resistances is exact and dense: at most {max_nodes} vertices, "
@@ -246,8 +338,27 @@ def effective_resistances(edge_index: ArrayLike, *, max_nodes: int = 4000) -> tu
 
 
 def spectral_removal(edge_index: ArrayLike, num_remove: int) -> tuple[NDArray, NDArray]:
-    """Baseline after Spielman–Srivastava: edges matter in proportion to their effective resistance,
-    so remove the ``num_remove`` edges of smallest R_e (ties by (u, v)), computed once."""
+    """Baseline after Spielman–Srivastava: remove the ``num_remove`` edges of smallest resistance.
+
+    Edges matter in proportion to their effective resistance R_e (computed once,
+    ``effective_resistances``); ties go to the smaller (u, v).
+
+    Parameters
+    ----------
+    edge_index : array_like of int, shape (2, E), or torch_geometric.data.Data
+    num_remove : int
+        0 <= num_remove <= E/2.
+
+    Returns
+    -------
+    kept : ndarray of int64, shape (2, E − 2·num_remove)
+    order : ndarray of int64, shape (num_remove, 2)
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a bad graph, too many vertices, or ``num_remove`` outside [0, E/2].
+    """
     edges, _ = check_edge_index(edge_index)
     remove = _check_removal(edges, num_remove)
     pairs, resistance = effective_resistances(edges)
@@ -262,9 +373,33 @@ REMOVALS = ("wis", "one_wis", "random", "degree", "spectral")
 
 def removal_order(method: str, edge_index: ArrayLike, num_remove: int, *, depth: int = 3,
                   seed: int = 0, chunk: int = 100) -> NDArray[np.int64]:
-    """The undirected edges (num_remove, 2) that ``method`` removes, in order: "wis" is the
-    (depth − 1)-WIS with the paper's chunks of ``chunk`` removals between rankings, "one_wis",
-    "random" (``seed``), "degree", "spectral". Prefixes are the removals for smaller counts."""
+    """The undirected edges that a removal method removes, in order.
+
+    Prefixes of the order are the removals for smaller counts.
+
+    Parameters
+    ----------
+    method : {"wis", "one_wis", "random", "degree", "spectral"}
+        "wis" is the (depth − 1)-WIS with chunks of ``chunk`` removals between rankings.
+    edge_index : array_like of int, shape (2, E), or torch_geometric.data.Data
+    num_remove : int
+        0 <= num_remove <= E/2.
+    depth : int, default 3
+        L of the WIS ("wis" only).
+    seed : int, default 0
+        Seed of the "random" baseline.
+    chunk : int, default 100
+        Removals per ranking of "wis".
+
+    Returns
+    -------
+    ndarray of int64, shape (num_remove, 2)
+
+    Raises
+    ------
+    ValueError
+        An unknown ``method``, or what the chosen method raises.
+    """
     if method not in REMOVALS:
         raise ValueError(f"method must be one of {REMOVALS}, got {method!r}")
     if method == "wis":

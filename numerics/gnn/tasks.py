@@ -23,8 +23,19 @@ __all__ = [
 
 @dataclass(frozen=True)
 class GraphTask:
-    """``edge_index`` 2×E, labels (n,) in {0, 1}, ``block`` (n,) in {0, 1} and the raw feature ``z``
-    (n,); the GCN's input features depend on the graph it is given (``task_features``)."""
+    """A generated vertex-prediction task.
+
+    Attributes
+    ----------
+    edge_index : ndarray of int64, shape (2, E)
+    labels : ndarray of int64, shape (n,)
+        In {0, 1}.
+    block : ndarray of int64, shape (n,)
+        The SBM block of each vertex, in {0, 1}.
+    z : ndarray of float64, shape (n,)
+        The raw vertex feature (z for "sum", b in {0, 1} for "reach"); the GCN's input features
+        depend on the graph it is given (``task_features``).
+    """
 
     edge_index: NDArray
     labels: NDArray
@@ -50,11 +61,37 @@ def interaction_sbm(num_nodes: int, seed: int, *, label: str = "sum", hops: int 
       with its label.
     - ``label="reach"``: features b_v ~ Bernoulli(``active``), label 1{an active vertex within
       ``hops`` of v} = 1 − Π_{dist(u, v) <= hops}(1 − b_u) (``reach_labels``): a product across
-      ({v}, rest) over the ball of radius ``hops``. By default ``active`` = 1 − 2^{−1/m̄} with m̄
-      the mean ball size, which would balance the labels if every ball had m̄ vertices.
+      ({v}, rest) over the ball of radius ``hops``.
 
     The graph and z do not depend on ``label``: the tasks of one seed share their graph.
-    Deterministic in ``seed``; ``z`` of the returned task holds the features (z or b)."""
+
+    Parameters
+    ----------
+    num_nodes : int
+        n >= 4.
+    seed : int
+        Every random draw derives from it.
+    label : {"sum", "reach"}, default "sum"
+    hops : int, default 1
+        Radius of the "reach" label (must stay 1 for "sum").
+    active : float, optional
+        P(b_v = 1) of "reach"; default 1 − 2^{−1/m̄} with m̄ the mean ball size, which would
+        balance the labels if every ball had m̄ vertices.
+    degree_in, degree_out : float
+        Mean degrees within and across blocks before the degree correction.
+    tail : float, default 2.5
+        Pareto exponent of the vertex weights.
+
+    Returns
+    -------
+    GraphTask
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: an unknown ``label``, ``hops`` != 1 with "sum", an ``active`` outside
+        (0, 1), or a non-positive size.
+    """
     num_nodes = positive_int(num_nodes, "num_nodes", minimum=4)
     if label not in LABELS:
         raise ValueError(f"label must be one of {LABELS}, got {label!r}")
@@ -96,13 +133,43 @@ def _balls(edge_index: ArrayLike, hops: int, num_nodes: int | None) -> sparse.cs
 
 
 def ball_sizes(edge_index: ArrayLike, hops: int, *, num_nodes: int | None = None) -> NDArray[np.int64]:
-    """|{u : dist(u, v) <= hops}| for every vertex v (v included), by boolean sparse products."""
+    """|{u : dist(u, v) <= hops}| for every vertex v (v included), by boolean sparse products.
+
+    Parameters
+    ----------
+    edge_index : array_like of int, shape (2, E), or torch_geometric.data.Data
+    hops : int
+        Radius >= 1.
+    num_nodes : int, optional
+        n (default: the largest id + 1).
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+    """
     return np.asarray(_balls(edge_index, hops, num_nodes).sum(axis=1)).ravel().astype(np.int64)
 
 
 def reach_labels(edge_index: ArrayLike, active: ArrayLike, hops: int) -> NDArray[np.int64]:
-    """1{some u with active_u = 1 lies within ``hops`` of v} for every vertex v of the graph
-    (active (n,) in {0, 1}; n fixes the number of vertices, isolated ones included)."""
+    """1{some active vertex lies within ``hops`` of v} for every vertex v.
+
+    Parameters
+    ----------
+    edge_index : array_like of int, shape (2, E), or torch_geometric.data.Data
+    active : array_like of {0, 1}, shape (n,)
+        n fixes the number of vertices, isolated ones included.
+    hops : int
+        Radius >= 1.
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+
+    Raises
+    ------
+    ValueError
+        When ``active`` is not a 0/1 vector with one entry per vertex.
+    """
     flags = np.asarray(active)
     if flags.ndim != 1 or not np.all((flags == 0) | (flags == 1)):
         raise ValueError(f"active must be a 0/1 vector, one entry per vertex, got shape {flags.shape}")
@@ -115,9 +182,22 @@ def _reached(balls: sparse.csr_matrix, active: NDArray) -> NDArray[np.int64]:
 
 
 def task_features(z: NDArray, block: NDArray, edge_index: NDArray) -> NDArray:
-    """[z_v·√(d_v + 1), 1{block 0}, 1{block 1}] with d_v the degree in ``edge_index`` (the graph
-    the GCN sees): GCN's propagation D̂^{-1/2}ÂD̂^{-1/2} then sums z over N[v], up to the factor
-    1/√(d_v + 1), so one layer can read the label's sum off the graph it is given."""
+    """The GCN's input features [z_v·√(d_v + 1), 1{block 0}, 1{block 1}] on a given graph.
+
+    d_v is the degree in ``edge_index`` (the graph the GCN sees): GCN's propagation D̂^{-1/2}ÂD̂^{-1/2}
+    then sums z over N[v], up to the factor 1/√(d_v + 1), so one layer can read the label's sum off
+    the graph it is given.
+
+    Parameters
+    ----------
+    z : ndarray, shape (n,)
+    block : ndarray of int, shape (n,)
+    edge_index : ndarray of int64, shape (2, E)
+
+    Returns
+    -------
+    ndarray of float64, shape (n, 3)
+    """
     degree = np.bincount(edge_index[0], minlength=z.size)
     return np.stack([z * np.sqrt(degree + 1.0), block == 0, block == 1], axis=1).astype(float)
 
@@ -125,9 +205,37 @@ def task_features(z: NDArray, block: NDArray, edge_index: NDArray) -> NDArray:
 def gcn_accuracy(task: GraphTask, edge_index: ArrayLike, train: ArrayLike, test: ArrayLike, *,
                  seed: int, depth: int = 3, hidden: int = 64, epochs: int = 300, lr: float = 0.01,
                  weight_decay: float = 5e-4) -> float:
-    """Test accuracy of a depth-``depth`` GCN (torch_geometric GCNConv, ReLU, float64) trained
-    full-batch with Adam on the ``train`` vertices of ``task`` over the graph ``edge_index`` (the
-    features are recomputed for that graph, ``task_features``)."""
+    """Test accuracy of a GCN trained on a task over a given (possibly sparsified) graph.
+
+    A depth-``depth`` GCN (torch_geometric ``GCNConv``, ReLU, float64) trained full-batch with Adam on
+    the ``train`` vertices; the features are recomputed for the graph it is given
+    (``task_features``).
+
+    Parameters
+    ----------
+    task : GraphTask
+    edge_index : array_like of int, shape (2, E'), or torch_geometric.data.Data
+        The graph the GCN sees (the task's, or what a sparsification kept of it).
+    train, test : array_like of int
+        Vertex ids.
+    seed : int
+        Seed of torch's generator (initialization).
+    depth : int, default 3
+    hidden : int, default 64
+    epochs : int, default 300
+    lr : float, default 0.01
+    weight_decay : float, default 5e-4
+
+    Returns
+    -------
+    float
+        The share of ``test`` vertices whose label the trained GCN predicts.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a bad graph or a non-positive size.
+    """
     import torch
     from torch_geometric.nn import GCNConv
 

@@ -1,4 +1,4 @@
-"""Walk indices of graph partitions (Razin, Verbin, Cohen 2023, arXiv 2211.16494, §4, Def. 3).
+"""Walk indices of graph partitions (Razin, Verbin, Cohen 2023, arXiv 2211.16494).
 
 Self-loops are added for the walk counts (Â = A + I), as in the paper. For a partition (I, Iᶜ)
 the boundary C_I holds the vertices of I with a neighbour in Iᶜ and those of Iᶜ with a neighbour in
@@ -35,7 +35,22 @@ def _walk_vector(matrix: sparse.csr_matrix, start: NDArray, length: int, bound: 
 
 
 def boundary(edges: NDArray, num_nodes: int, part: NDArray) -> NDArray[np.bool_]:
-    """C_I as a boolean mask: endpoints of the edges that cross the partition."""
+    """The boundary C_I of a partition (I, Iᶜ) as a boolean mask.
+
+    Parameters
+    ----------
+    edges : ndarray of int64, shape (2, E)
+        A validated ``edge_index``.
+    num_nodes : int
+        n, the number of vertices.
+    part : ndarray of int, shape (k,)
+        The vertices of I.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+        True at the endpoints of the edges that cross the partition.
+    """
     inside = np.zeros(num_nodes, dtype=bool)
     inside[part] = True
     crossing = inside[edges[0]] != inside[edges[1]]
@@ -46,10 +61,38 @@ def boundary(edges: NDArray, num_nodes: int, part: NDArray) -> NDArray[np.bool_]
 
 def walk_index(edge_index: ArrayLike, partition: ArrayLike, depth: int, target: int | None = None,
                *, num_nodes: int | None = None, self_loops: bool = True) -> int:
-    """WI_{depth−1}(I): length-(depth − 1) walks of A + I from the boundary C_I, ending anywhere
-    (``target=None``) or at ``target``. ``partition``: the vertex ids of I (non-empty, distinct, a
-    proper subset of the vertices). Computed by depth − 1 sparse matrix–vector products.
-    ``self_loops=False`` counts walks of A instead (not the paper's definition; for comparison)."""
+    """The walk index WI_{depth−1}(I) of a partition (Razin, Verbin, Cohen 2023, arXiv 2211.16494).
+
+    The number of length-(depth − 1) walks of A + I that start in the boundary C_I and end anywhere
+    (``target=None``, graph prediction) or at ``target`` (vertex prediction), computed exactly by
+    depth − 1 sparse matrix–vector products.
+
+    Parameters
+    ----------
+    edge_index : array_like of int, shape (2, E), or torch_geometric.data.Data
+        An undirected graph (``check_edge_index``).
+    partition : array_like of int, shape (k,)
+        The vertex ids of I: non-empty, distinct, a proper subset of the vertices.
+    depth : int
+        L, the network's depth (walks have length L − 1).
+    target : int, optional
+        The vertex a vertex-prediction network predicts at; None for graph prediction.
+    num_nodes : int, optional
+        Number of vertices (default: the largest id + 1).
+    self_loops : bool, default True
+        False counts walks of A instead (not the paper's definition; for comparison).
+
+    Returns
+    -------
+    int
+        Exact (a Python int beyond int64).
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a bad graph, an empty or repeated ``partition``, one covering every
+        vertex, ``depth`` < 1, or a ``target`` outside [0, n).
+    """
     edges, count = check_edge_index(edge_index, num_nodes)
     depth = positive_int(depth, "depth")
     part = np.asarray(partition)
@@ -76,9 +119,30 @@ def walk_index(edge_index: ArrayLike, partition: ArrayLike, depth: int, target: 
 
 def singleton_walk_indices(edge_index: ArrayLike, depth: int, *,
                            num_nodes: int | None = None) -> NDArray:
-    """WI_{depth−1}({v}) with target v, for every vertex v: the length-(depth − 1) walks from the
-    closed neighbourhood N[v] back to v, i.e. (Â^depth)_vv, and 0 for an isolated v (empty
-    boundary). Computed as the diagonal of Â^depth by sparse products (never dense)."""
+    """WI_{depth−1}({v}) with target v, for every vertex v.
+
+    The length-(depth − 1) walks from the closed neighbourhood N[v] back to v, i.e. (Â^depth)_vv,
+    and 0 for an isolated v (empty boundary); computed as the diagonal of Â^depth by sparse
+    products, never densely.
+
+    Parameters
+    ----------
+    edge_index : array_like of int, shape (2, E), or torch_geometric.data.Data
+    depth : int
+        L >= 1.
+    num_nodes : int, optional
+        Number of vertices (default: the largest id + 1).
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        int64, or Python ints (object dtype) where the counts could overflow int64.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a bad graph or ``depth`` < 1.
+    """
     edges, count = check_edge_index(edge_index, num_nodes)
     depth = positive_int(depth, "depth")
     return _singleton_indices(edges, count, depth)

@@ -13,7 +13,7 @@ One subject per module, every public name re-exported here
     scikit-learn's digits encoded as entries of a high-order tensor.
 ``locality``
     a long-range "same class" task on a digits canvas, a small CNN and the input-gradient-change
-    regularizer that counters locality (arXiv 2201.11729, §6).
+    regularizer that counters locality (arXiv 2201.11729).
 """
 
 from rankcheck.numerics.tensor import cp, data, hierarchical, locality

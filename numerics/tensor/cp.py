@@ -29,11 +29,27 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CPTrajectory:
-    """times (n,), loss (n,), component norms σ (n, R), alignments g (n, R), estimated rank (n,)
-    (components with σ_r above ``threshold``·max σ), final factors [(d_n, R)] for n = 1..N,
-    ``probes`` (n, P, R): σ_r after a trial GD step of each size in ``probe_steps`` from the
-    recorded state (P = 0 without probes), and ``unfolding`` (n, min(d_1, Π_{n>1} d_n)): the
-    singular values of the mode-1 matricization of the tensor, descending."""
+    """The trajectory of ``cp_completion``: n records of a CP factorization with R components.
+
+    Attributes
+    ----------
+    times : ndarray, shape (n,)
+        Steps × lr at each record.
+    loss : ndarray, shape (n,)
+    component_norms : ndarray, shape (n, R)
+        σ_r = Π_n ‖w_r^n‖.
+    alignments : ndarray, shape (n, R)
+        g_r = ⟨−∇ℓ(W), Ŵ_r⟩ with Ŵ_r the unit rank-one tensor of component r.
+    ranks : ndarray of int64, shape (n,)
+        Components with σ_r above ``threshold``·max σ.
+    factors : list of ndarray, shapes (d_n, R)
+        The final factor matrices, n = 1..N.
+    probes : ndarray, shape (n, P, R)
+        σ_r after a trial GD step of each size in ``probe_steps`` from the recorded state (P = 0
+        without probes).
+    unfolding : ndarray, shape (n, min(d_1, Π_{n>1} d_n))
+        Singular values of the tensor's mode-1 matricization, descending.
+    """
 
     times: NDArray[np.float64]
     loss: NDArray[np.float64]
@@ -46,7 +62,16 @@ class CPTrajectory:
 
 
 def cp_tensor(factors: list) -> torch.Tensor:
-    """Σ_r w_r¹ ⊗ … ⊗ w_r^N from factor matrices (d_n, R) (torch or numpy), by one einsum."""
+    """The CP tensor Σ_r w_r¹ ⊗ … ⊗ w_r^N from its factor matrices, by one einsum.
+
+    Parameters
+    ----------
+    factors : list of tensor or ndarray, shapes (d_n, R)
+
+    Returns
+    -------
+    torch.Tensor, shape (d_1, …, d_N)
+    """
     tensors = [torch.as_tensor(f) for f in factors]
     letters = string.ascii_lowercase[: len(tensors)]
     spec = ",".join(f"{letter}z" for letter in letters) + "->" + letters
@@ -57,12 +82,47 @@ def cp_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shape
                   rank: int, init_scale: float, steps: int, lr: float, seed: int = 0, *,
                   record_every: int = 1, threshold: float = 0.1,
                   probe_steps: tuple[float, ...] = ()) -> CPTrajectory:
-    """GD on ℓ(W) = ½Σ_{observed} (W[i] − y_i)² over the factors of a rank-``rank`` CP tensor.
+    """Gradient descent on ℓ(W) = ½Σ_observed (W[i] − y_i)² over the factors of a rank-R CP tensor.
 
-    Initialization: each factor column is ``init_scale``^{1/N} times a random unit vector (seeded),
-    so every component starts balanced with norm σ_r = init_scale. Records every ``record_every``
-    steps (time = steps × lr) and always the last step; ``probe_steps`` adds, at each record, the
-    component norms after trial steps θ − s·∇ℓ(θ) (s = lr is the step GD takes).
+    Source: Razin, Maman, Cohen 2021, arXiv 2102.09972 (incremental rank learning from small
+    initialization). Each factor column starts as ``init_scale``^{1/N} times a random unit vector, so
+    every component starts balanced with norm σ_r = init_scale. Records every ``record_every`` steps
+    (time = steps × lr) and always the last step.
+
+    Parameters
+    ----------
+    observed_values : array_like, shape (k,)
+        The observed entries y_i.
+    observed_indices : array_like of int, shape (k, N)
+        Their positions (i_1, …, i_N) inside ``shape``.
+    shape : tuple of int, length N >= 2
+        (d_1, …, d_N).
+    rank : int
+        R >= 1, the number of components.
+    init_scale : float
+        σ_r at initialization, > 0.
+    steps : int
+    lr : float
+        Step size, > 0.
+    seed : int, default 0
+        Seed of torch's generator (the initial directions).
+    record_every : int, default 1
+    threshold : float, default 0.1
+        Rank estimate: components with σ_r > threshold·max σ.
+    probe_steps : tuple of float, default ()
+        At each record, also the component norms after trial steps θ − s·∇ℓ(θ) (s = lr is the step
+        GD takes).
+
+    Returns
+    -------
+    CPTrajectory
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a shape of order < 2 or with non-positive entries, ``rank`` < 1,
+        indices outside ``shape`` or of another count than the values, a non-positive
+        ``init_scale``, ``lr`` or probe step, ``steps`` or ``record_every`` < 1.
     """
     values, indices, dims, rank = _check(observed_values, observed_indices, shape, rank)
     scale = nonnegative_float(init_scale, "init_scale", positive=True)
@@ -115,10 +175,33 @@ def cp_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shape
 
 
 def lowest_cp_rank(tensor: ArrayLike, tol: float, max_rank: int = 8, seed: int = 0) -> tuple[int, float]:
-    """The least R <= ``max_rank`` for which tensorly's CP decomposition (ALS from an SVD start)
-    fits ``tensor`` to relative Frobenius error below ``tol``, and that error; (max_rank + 1, error
-    at max_rank) when none does. An upper bound on the CP rank at tolerance ``tol`` (ALS may miss
-    a fit that exists), from a library independent of this package."""
+    """The least R <= ``max_rank`` for which tensorly's CP decomposition fits ``tensor`` to ``tol``.
+
+    ALS from an SVD start, relative Frobenius error: an upper bound on the CP rank at tolerance
+    ``tol`` (ALS may miss a fit that exists), from a library independent of this package.
+
+    Parameters
+    ----------
+    tensor : array_like, order >= 2
+    tol : float
+        Relative Frobenius error, > 0.
+    max_rank : int, default 8
+    seed : int, default 0
+        Seed of tensorly's random state.
+
+    Returns
+    -------
+    rank : int
+        The least R that fits, or ``max_rank + 1`` when none does.
+    error : float
+        The relative error at that R (at ``max_rank`` when none fits).
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a tensor that is not finite or of order < 2, a non-positive ``tol``,
+        ``max_rank`` < 1.
+    """
     import tensorly as tl
     from tensorly.decomposition import parafac
 
@@ -139,17 +222,35 @@ def lowest_cp_rank(tensor: ArrayLike, tol: float, max_rank: int = 8, seed: int =
 
 
 def cp_entries(factors: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
-    """Entries W[i] = Σ_r Π_n A_n[i_n, r] of a CP tensor at the rows of ``indices`` (k, N), from
-    ``factors`` stacked as one (N, d, R) array: a gather and a product, never the full tensor (which
-    has d^N entries)."""
+    """Entries W[i] = Σ_r Π_n A_n[i_n, r] of a CP tensor at given positions, never the full tensor.
+
+    A gather and a product: fine for tensors with d^N entries far beyond memory (4¹⁶).
+
+    Parameters
+    ----------
+    factors : torch.Tensor, shape (N, d, R)
+        The N factor matrices stacked (equal dimensions d).
+    indices : torch.Tensor of int64, shape (k, N)
+
+    Returns
+    -------
+    torch.Tensor, shape (k,)
+    """
     modes = torch.arange(factors.shape[0])
     return factors[modes[None, :], indices].prod(dim=1).sum(dim=1)
 
 
 @dataclass(frozen=True)
 class RankFit:
-    """Output of ``cp_fit_error``: the best relative error ‖W_obs − y‖/‖y‖ over the restarts, and
-    every restart's error (their spread is the fit's optimization noise)."""
+    """Outcome of ``cp_fit_error``.
+
+    Attributes
+    ----------
+    error : float
+        The best relative error ‖W_obs − y‖/‖y‖ over the restarts.
+    restarts : ndarray, shape (restarts,)
+        Every restart's error (their spread is the fit's optimization noise).
+    """
 
     error: float
     restarts: NDArray[np.float64]
@@ -158,13 +259,39 @@ class RankFit:
 def cp_fit_error(observed_values: ArrayLike, observed_indices: ArrayLike, shape: tuple[int, ...],
                  rank: int, *, steps: int = 2000, lr: float = 0.02, restarts: int = 2,
                  seed: int = 0) -> RankFit:
-    """Distance of the observations from the rank-``rank`` CP tensors, by fitting: the least relative
-    error ‖W[i] − y‖/‖y‖ over the observed entries reached by Adam (``steps``, ``lr``) from
-    ``restarts`` seeded starts. An upper bound on the true distance (the fit is non-convex).
+    """Distance of observed entries from the rank-R CP tensors, by fitting with Adam.
 
-    Any order: entries come from ``cp_entries`` (a gather), so tensors with 4¹⁶ entries are fine.
-    Start: factor entries 1 + 0.3·N(0, 1) (products of many factors stay O(1)), component weights
-    0.1·N(0, 1) folded into the first factor."""
+    The least relative error ‖W[i] − y‖/‖y‖ over the observed entries reached from ``restarts``
+    seeded starts: an upper bound on the true distance (the fit is non-convex). Any order: entries
+    come from ``cp_entries``. Start: factor entries 1 + 0.3·N(0, 1) (products of many factors stay
+    O(1)), component weights 0.1·N(0, 1) folded into the first factor.
+
+    Parameters
+    ----------
+    observed_values : array_like, shape (k,)
+        The observed entries y_i.
+    observed_indices : array_like of int, shape (k, N)
+        Their positions (i_1, …, i_N) inside ``shape``.
+    shape : tuple of int, length N >= 2
+        (d_1, …, d_N).
+        All d_n equal (one-hot encoded inputs).
+    rank : int
+        R >= 1.
+    steps : int, default 2000
+    lr : float, default 0.02
+    restarts : int, default 2
+    seed : int, default 0
+
+    Returns
+    -------
+    RankFit
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: unequal dimensions, bad observations (as ``cp_completion``), a
+        non-positive ``lr``, ``steps`` or ``restarts`` < 1.
+    """
     values, indices, dims, rank = _check(observed_values, observed_indices, shape, rank)
     if len(set(dims)) != 1:
         raise ValueError(f"cp_fit_error needs equal dimensions (one-hot encoded inputs), got shape {dims}")

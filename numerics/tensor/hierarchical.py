@@ -25,17 +25,34 @@ __all__ = [
 
 @dataclass(frozen=True)
 class HTFTrajectory:
-    """Output of ``htf_completion``: times (n,), loss (n,), ``local_norms`` (n, nodes, R) — for each
-    internal node of the tree (level by level from the bottom, the root last) the norms of its R
-    local components, ‖child₁ column r‖·‖child₂ column r‖·‖row r of the node‖ — and
-    ``spectra`` (n, len(tree_nodes), k): the singular values of the matricization of the tensor with
-    the modes of each non-root tree node as rows (``tree_nodes``; padded with 0 to k), whose counts
-    above a threshold are the hierarchical ranks; the final ``leaves`` (d_n, R), ``nodes`` (R, R) and
-    ``root`` (R,); ``alignments`` (n, nodes, R): g = ⟨−∇ℓ(W), C⟩/σ for each local component, C its
-    contribution to the tensor (``local_contributions``) and σ its norm, computed as −⟨z, ∇_z ℓ⟩/σ
-    with z the component's row of the node's matrix; ``probes`` (n, P, nodes, R):
-    the local norms after a trial GD step of each size in ``probe_steps`` from the recorded state
-    (``htf_completion`` only; P = 0 without probes)."""
+    """The trajectory of a hierarchical factorization (``htf_completion``, ``htf_flow``): n records.
+
+    Internal nodes are ordered level by level from the bottom, the root last; R is the width.
+
+    Attributes
+    ----------
+    times : ndarray, shape (n,)
+    loss : ndarray, shape (n,)
+    local_norms : ndarray, shape (n, nodes, R)
+        For each internal node the norms of its R local components,
+        ‖child₁ column r‖·‖child₂ column r‖·‖row r of the node‖.
+    spectra : ndarray, shape (n, len(tree_nodes), k)
+        Singular values of the matricization of the tensor with the modes of each non-root tree node
+        as rows (``tree_nodes``; padded with 0 to k); their counts above a threshold are the
+        hierarchical ranks.
+    leaves : list of ndarray, shapes (d_n, R)
+        The final leaf matrices.
+    nodes : list of ndarray, shapes (R, R)
+        The final internal non-root node matrices.
+    root : ndarray, shape (R,)
+    alignments : ndarray, shape (n, nodes, R)
+        g = ⟨−∇ℓ(W), C⟩/σ for each local component, C its contribution to the tensor
+        (``local_contributions``) and σ its norm, computed as −⟨z, ∇_z ℓ⟩/σ with z the component's
+        row of the node's matrix.
+    probes : ndarray, shape (n, P, nodes, R)
+        The local norms after a trial GD step of each size in ``probe_steps`` (``htf_completion``
+        only; P = 0 without probes).
+    """
 
     times: NDArray[np.float64]
     loss: NDArray[np.float64]
@@ -49,8 +66,23 @@ class HTFTrajectory:
 
 
 def tree_nodes(order: int) -> list[list[int]]:
-    """The mode sets of the non-root nodes of the perfect binary tree over ``order`` = 2^L modes,
-    leaves first: [[0], [1], …, [0, 1], [2, 3], …, [0, …, N/2 − 1], [N/2, …, N − 1]]."""
+    """The mode sets of the non-root nodes of the perfect binary tree over 2^L modes, leaves first.
+
+    Parameters
+    ----------
+    order : int
+        N = 2^L >= 2.
+
+    Returns
+    -------
+    list of list of int
+        [[0], [1], …, [0, 1], [2, 3], …, [0, …, N/2 − 1], [N/2, …, N − 1]].
+
+    Raises
+    ------
+    ValueError
+        When ``order`` is not a power of 2 (>= 2).
+    """
     levels = _tree_levels(order)
     return [list(range(start, start + 2**level)) for level in range(levels)
             for start in range(0, order, 2**level)]
@@ -67,10 +99,20 @@ def _tree_levels(order: int) -> int:
 def htf_tensor(leaves: list, nodes: list, root) -> torch.Tensor:
     """The tensor of a hierarchical factorization over a perfect binary tree of the N = 2^L modes.
 
-    ``leaves``: N matrices (d_n, R); ``nodes``: the internal non-root nodes level by level from the
-    bottom, N/2 + N/4 + … + 2 matrices (R, R); ``root``: (R,). A node with children φ_a (D_a, R),
-    φ_b (D_b, R) and matrix M gives φ (D_a·D_b, R) with φ[(i, j), s] = Σ_r φ_a[i, r]·φ_b[j, r]·M[r, s];
-    the root gives W[(i, j)] = Σ_r φ_a[i, r]·φ_b[j, r]·root[r], reshaped to (d_1, …, d_N).
+    A node with children φ_a (D_a, R), φ_b (D_b, R) and matrix M gives φ (D_a·D_b, R) with
+    φ[(i, j), s] = Σ_r φ_a[i, r]·φ_b[j, r]·M[r, s]; the root gives
+    W[(i, j)] = Σ_r φ_a[i, r]·φ_b[j, r]·root[r], reshaped to (d_1, …, d_N).
+
+    Parameters
+    ----------
+    leaves : list of tensor, N matrices of shape (d_n, R)
+    nodes : list of tensor, N/2 + N/4 + … + 2 matrices of shape (R, R)
+        The internal non-root nodes level by level from the bottom.
+    root : tensor, shape (R,)
+
+    Returns
+    -------
+    torch.Tensor, shape (d_1, …, d_N)
     """
     current = [torch.as_tensor(leaf) for leaf in leaves]
     dims = [c.shape[0] for c in current]
@@ -98,11 +140,23 @@ def _local_norms(leaves: list, nodes: list, root) -> torch.Tensor:
 
 
 def local_contributions(leaves: list, nodes: list, root) -> torch.Tensor:
-    """(internal nodes, R, d_1, …, d_N): C_{ν,r}, the tensor of the factorization with only the r-th
-    term kept at node ν (row r of its matrix, entry r of the root; internal nodes level by level
-    from the bottom, the root last, as in ``HTFTrajectory.local_norms``). The tensor is linear in
-    that term's scale, W(ε) = W + ε·C_{ν,r} when the r-th local component is scaled by 1 + ε, and
-    Σ_r C_{ν,r} = W at every node ν."""
+    """C_{ν,r}: the tensor of the factorization with only the r-th term kept at node ν.
+
+    Row r of the node's matrix (entry r of the root) is kept, the others zeroed. The tensor is linear
+    in that term's scale, W(ε) = W + ε·C_{ν,r} when the r-th local component is scaled by 1 + ε, and
+    Σ_r C_{ν,r} = W at every node ν.
+
+    Parameters
+    ----------
+    leaves, nodes, root
+        As ``htf_tensor``.
+
+    Returns
+    -------
+    torch.Tensor, shape (internal nodes, R, d_1, …, d_N)
+        Internal nodes level by level from the bottom, the root last (as
+        ``HTFTrajectory.local_norms``).
+    """
     leaves, nodes = [torch.as_tensor(m) for m in leaves], [torch.as_tensor(m) for m in nodes]
     root = torch.as_tensor(root)
     out = []
@@ -203,11 +257,45 @@ class _HTFProblem:
 def htf_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shape: tuple[int, ...],
                    rank: int, init_scale: float, steps: int, lr: float, seed: int = 0, *,
                    record_every: int = 1, probe_steps: tuple[float, ...] = ()) -> HTFTrajectory:
-    """GD on ℓ(W) = ½Σ_{observed} (W[i] − y_i)² over a hierarchical factorization of width ``rank``
-    at every node (``htf_tensor``), order a power of 2, from the balanced start of ``_htf_start``
-    (every local component with norm ``init_scale``). Records every ``record_every`` steps and the
-    last (time = steps × lr); ``probe_steps`` adds, at each record, the local norms after trial
-    steps θ − s·∇ℓ(θ) (s = lr is the step GD takes)."""
+    """Gradient descent on ℓ(W) = ½Σ_observed (W[i] − y_i)² over a hierarchical factorization.
+
+    Source: Razin, Maman, Cohen 2022, arXiv 2201.11729. Width R at every node (``htf_tensor``),
+    from a balanced start (every local component with norm ``init_scale``). Records every
+    ``record_every`` steps and the last (time = steps × lr).
+
+    Parameters
+    ----------
+    observed_values : array_like, shape (k,)
+        The observed entries y_i.
+    observed_indices : array_like of int, shape (k, N)
+        Their positions inside ``shape``.
+    shape : tuple of int, length N = 2^L >= 2
+        (d_1, …, d_N).
+    rank : int
+        R >= 1, the width of every node.
+    init_scale : float
+        Norm of every local component at initialization, > 0.
+    steps : int
+    lr : float
+        Step size, > 0.
+    seed : int, default 0
+    record_every : int, default 1
+    probe_steps : tuple of float, default ()
+        At each record, also the local norms after trial steps θ − s·∇ℓ(θ) (s = lr is the step GD
+        takes).
+
+    Returns
+    -------
+    HTFTrajectory
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: bad observations (as ``cp_completion``), an order that is not a power
+        of 2, non-positive ``init_scale``, ``lr`` or probe steps, ``steps`` or ``record_every`` < 1.
+    NotConvergedError
+        When the loss becomes non-finite (the step diverged).
+    """
     problem = _HTFProblem(observed_values, observed_indices, shape, rank)
     steps, lr = positive_int(steps, "steps"), nonnegative_float(lr, "lr", positive=True)
     every = positive_int(record_every, "record_every")
@@ -238,20 +326,52 @@ def htf_flow(observed_values: ArrayLike, observed_indices: ArrayLike, shape: tup
              rank: int, init_scale: float, seed: int = 0, *, max_time: float = 1e8, rtol: float = 1e-4,
              stop_ratio: float = 1e-6, record_every: int = 1,
              max_evaluations: int = 50_000) -> HTFTrajectory:
-    """Gradient flow dθ/dt = −∇ℓ(θ) of the same factorization and loss as ``htf_completion``,
-    integrated by scipy's BDF (implicit, relative tolerance ``rtol``, absolute rtol·1e-3) with the
-    exact Hessian from ``torch.func`` as Jacobian, until ℓ ≤ ``stop_ratio``·½‖y‖² (the loss of
-    the zero tensor).
+    """Gradient flow dθ/dt = −∇ℓ(θ) of the same factorization and loss as ``htf_completion``.
 
-    Why implicit: small initializations sit on a plateau of length ∝ init_scale^{−5/3} (order 4:
-    seven factors of scale init_scale^{1/3}, each moving at a rate ∝ its scale⁶);
-    once a component is learned the flow is stiff (curvature ~10 along it) while the next one
-    escapes its saddle over thousands of time units, so explicit steps (GD, RK45) need 10⁴–10⁵
-    steps where BDF needs a few hundred. Records every ``record_every`` accepted steps and the
-    last. Raises ``NotConvergedError`` when ``max_time`` passes before the stopping loss, or when
-    the integrator has evaluated the gradient ``max_evaluations`` times (a deterministic budget,
-    about 5 minutes on one core: typical runs need ~10³; on some draws the flow creeps after its
-    escape, stiff and slow at once, and BDF would need hours)."""
+    Integrated by scipy's BDF (implicit, relative tolerance ``rtol``, absolute rtol·1e-3) with the
+    exact Hessian from ``torch.func`` as Jacobian, until ℓ <= ``stop_ratio``·½‖y‖² (the loss of the
+    zero tensor). Why implicit: small initializations sit on a plateau of length ∝
+    init_scale^{−5/3} (order 4: seven factors of scale init_scale^{1/3}, each moving at a rate ∝ its
+    scale⁶); once a component is learned the flow is stiff (curvature ~10 along it) while the next
+    one escapes its saddle over thousands of time units, so explicit steps (GD, RK45) need 10⁴–10⁵
+    steps where BDF needs a few hundred. Records every ``record_every`` accepted steps and the last.
+
+    Parameters
+    ----------
+    observed_values : array_like, shape (k,)
+        The observed entries y_i.
+    observed_indices : array_like of int, shape (k, N)
+        Their positions inside ``shape``.
+    shape : tuple of int, length N = 2^L >= 2
+        (d_1, …, d_N).
+    rank : int
+        R >= 1.
+    init_scale : float
+        > 0.
+    seed : int, default 0
+    max_time : float, default 1e8
+    rtol : float, default 1e-4
+    stop_ratio : float, default 1e-6
+    record_every : int, default 1
+    max_evaluations : int, default 50 000
+        A deterministic budget of gradient evaluations (about 5 minutes on one core; typical runs
+        need ~10³; on some draws the flow creeps after its escape, stiff and slow at once, and BDF
+        would need hours).
+
+    Returns
+    -------
+    HTFTrajectory
+        With ``probes`` of shape (n, 0, nodes, R).
+
+    Raises
+    ------
+    ValueError
+        Naming the argument, as ``htf_completion``, or a non-positive ``max_time``, ``rtol``,
+        ``stop_ratio``, ``max_evaluations``.
+    NotConvergedError
+        When ``max_time`` passes before the stopping loss, or the gradient was evaluated
+        ``max_evaluations`` times.
+    """
     from scipy.integrate import solve_ivp
 
     problem = _HTFProblem(observed_values, observed_indices, shape, rank)
@@ -306,9 +426,24 @@ def htf_flow(observed_values: ArrayLike, observed_indices: ArrayLike, shape: tup
 
 
 def tree_spectra(tensor: ArrayLike) -> NDArray[np.float64]:
-    """(len(tree_nodes), k): the singular values of the matricization of ``tensor`` (order 2^L) with
-    the modes of each non-root tree node as rows, descending, padded with 0 to the longest k; their
-    counts above a threshold are the hierarchical ranks."""
+    """Singular values of the matricizations a binary tree of modes defines (the hierarchical ranks).
+
+    Parameters
+    ----------
+    tensor : array_like, order N = 2^L
+
+    Returns
+    -------
+    ndarray, shape (len(tree_nodes(N)), k)
+        For each non-root tree node, the singular values of the matricization with its modes as
+        rows, descending, padded with 0 to the longest k; their counts above a threshold are the
+        hierarchical ranks.
+
+    Raises
+    ------
+    ValueError
+        When the order is not a power of 2.
+    """
     array = np.asarray(tensor, dtype=np.float64)
     spectra = [_matricization_spectrum(array, g) for g in tree_nodes(array.ndim)]
     width = max(len(sv) for sv in spectra)
