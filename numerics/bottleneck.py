@@ -16,7 +16,7 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.numerics.optim import minimize_to_stationarity
-from rankcheck.validation import as_matrix, as_vector, nonnegative_float, positive_int
+from rankcheck.validation import as_array, as_matrix, as_vector, nonnegative_float, positive_int
 
 __all__ = [
     "MLPFit", "relu_mlp", "train_mlp", "shallow_target", "shallow_weights", "jacobians",
@@ -265,7 +265,7 @@ def numerical_ranks(matrices: ArrayLike, rtol: float) -> NDArray[np.int64]:
     ValueError
         When ``matrices`` is not a finite stack of shape (n, a, b).
     """
-    stack = np.asarray(matrices, dtype=np.float64)
+    stack = np.asarray(as_array(matrices), dtype=np.float64)
     if stack.ndim != 3:
         raise ValueError(f"matrices must be a stack of shape (n, a, b), got {stack.shape}")
     values = np.linalg.svd(stack, compute_uv=False)
@@ -291,7 +291,7 @@ def log_pseudo_determinants(matrices: ArrayLike, rtol: float) -> NDArray[np.floa
     ValueError
         When ``matrices`` is not a finite stack of shape (n, a, b).
     """
-    stack = np.asarray(matrices, dtype=np.float64)
+    stack = np.asarray(as_array(matrices), dtype=np.float64)
     if stack.ndim != 3:
         raise ValueError(f"matrices must be a stack of shape (n, a, b), got {stack.shape}")
     values = np.linalg.svd(stack, compute_uv=False)

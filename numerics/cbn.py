@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.numerics.bottleneck import shallow_target
 from rankcheck.numerics.optim import minimize_to_stationarity
-from rankcheck.validation import nonnegative_float, positive_int
+from rankcheck.validation import as_array, nonnegative_float, positive_int
 
 __all__ = [
     "CNNFit", "circular_conv", "end_to_end", "train_linear_cnn", "relu_cnn_hidden", "relu_cnn",
@@ -254,7 +254,7 @@ def hidden_spectra(layers: list[ArrayLike], X: ArrayLike) -> NDArray[np.float64]
     signals = torch.from_numpy(np.array(X, dtype=np.float64))
     if signals.ndim != 3:
         raise ValueError(f"X must be signals of shape (N, C, n), got {tuple(signals.shape)}")
-    filters = [torch.from_numpy(np.asarray(layer, dtype=np.float64)) for layer in layers]
+    filters = [torch.from_numpy(np.asarray(as_array(layer), dtype=np.float64)) for layer in layers]
     with torch.no_grad():
         return torch.stack([(torch.fft.fft(z).abs() ** 2).sum(dim=(0, 1)) / signals.shape[-1]
                             for z in relu_cnn_hidden(filters, signals)]).numpy()
@@ -275,7 +275,7 @@ def frequency_ranks(layer: ArrayLike, rtol: float) -> NDArray[np.int64]:
     -------
     ndarray of int64, shape (n,)
     """
-    spectrum = np.moveaxis(np.fft.fft(np.asarray(layer, dtype=np.float64), axis=-1), -1, 0)
+    spectrum = np.moveaxis(np.fft.fft(np.asarray(as_array(layer), dtype=np.float64), axis=-1), -1, 0)
     values = np.linalg.svd(spectrum, compute_uv=False)  # (n, min(C_out, C_in))
     return np.sum(values > nonnegative_float(rtol, "rtol", positive=True) * values.max(), axis=1)
 
@@ -345,7 +345,7 @@ def mean_target(X: ArrayLike, rank: int, outputs: int, seed: int = 0) -> NDArray
     ValueError
         When X is not a signal array of shape (N, C, n).
     """
-    signals = np.asarray(X, dtype=np.float64)
+    signals = np.asarray(as_array(X), dtype=np.float64)
     if signals.ndim != 3:
         raise ValueError(f"X must be signals of shape (N, C, n), got {signals.shape}")
     values = shallow_target(signals.mean(axis=2).T, rank, outputs, seed=seed)  # (outputs, N)

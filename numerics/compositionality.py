@@ -28,7 +28,7 @@ from scipy.spatial.distance import cdist
 
 from rankcheck.errors import NotConvergedError
 from rankcheck.numerics.networks import accordion, fit_adam, mlp
-from rankcheck.validation import as_matrix, as_vector, nonnegative_float, positive_int
+from rankcheck.validation import as_array, as_matrix, as_vector, nonnegative_float, positive_int
 
 __all__ = [
     "shallow_relu", "parameter_cost", "path_cost", "rebalance", "least_rescaled_cost", "matern_kernel",
@@ -208,7 +208,7 @@ def matern_kernel(distances: ArrayLike, nu: float, lengthscale: float = 1.0) -> 
     ValueError
         Naming the argument: negative or non-finite distances, non-positive ν or ℓ.
     """
-    r = np.asarray(distances, dtype=np.float64)
+    r = np.asarray(as_array(distances), dtype=np.float64)
     if np.any(r < 0) or not np.all(np.isfinite(r)):
         raise ValueError("distances must be finite and >= 0")
     nu = nonnegative_float(nu, "nu", positive=True)
@@ -571,7 +571,7 @@ def scaling_fit(n: ArrayLike, errors: ArrayLike, groups: ArrayLike, level: float
         of freedom.
     """
     sizes, values = as_vector(n, "n"), as_vector(errors, "errors")
-    labels = np.asarray(groups)
+    labels = np.asarray(as_array(groups))
     if not (sizes.size == values.size == labels.size):
         raise ValueError(f"n, errors and groups must have the same length, got {sizes.size}, "
                          f"{values.size} and {labels.size}")

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.errors import NotConvergedError
 from rankcheck.numerics.optim import lbfgs, minimize_to_stationarity
-from rankcheck.validation import as_matrix, nonnegative_float, positive_int
+from rankcheck.validation import as_array, as_matrix, nonnegative_float, positive_int
 
 __all__ = [
     "cost_of_identity", "Geodesic", "step_hamiltonians", "solve_geodesic",
@@ -139,7 +139,7 @@ def step_hamiltonians(path: ArrayLike, leak: float, *, gamma: float = 0.0,
     ValueError
         Naming the argument: a path of the wrong shape, a non-positive ``leak``.
     """
-    reps = np.asarray(path, dtype=np.float64)
+    reps = np.asarray(as_array(path), dtype=np.float64)
     if reps.ndim != 3 or reps.shape[0] < 2:
         raise ValueError(f"path must have shape (steps + 1, w, N) with steps >= 1, got {reps.shape}")
     leak = nonnegative_float(leak, "leak", positive=True)
@@ -189,7 +189,8 @@ def solve_geodesic(A0: ArrayLike, A1: ArrayLike, leak: float, steps: int, *, act
     gamma = nonnegative_float(gamma, "gamma")
     _sigma(activation)
     weights = np.linspace(0.0, 1.0, steps + 1)[:, None, None]
-    initial = (1 - weights) * begin + weights * end if start is None else np.asarray(start, dtype=float)
+    straight = (1 - weights) * begin + weights * end
+    initial = straight if start is None else np.asarray(as_array(start), dtype=float)
     if initial.shape != (steps + 1, *begin.shape):
         raise ValueError(f"start must have shape {(steps + 1, *begin.shape)}, got {initial.shape}")
     ends = (torch.as_tensor(begin)[None], torch.as_tensor(end)[None])
@@ -512,7 +513,7 @@ def solve_geodesic_bvp(A0: ArrayLike, A1: ArrayLike, leak: float, *, start: Arra
     if start is None:
         start = solve_geodesic(begin, end, leak, segments * max(1, 8 // segments), gamma=0.0,
                                iterations=20000, grad_tol=1e-4).path
-    guess = np.asarray(start, dtype=np.float64)
+    guess = np.asarray(as_array(start), dtype=np.float64)
     if guess.ndim != 3 or guess.shape[1:] != begin.shape or (guess.shape[0] - 1) % segments:
         raise ValueError(f"start must be a path (n·segments + 1, {begin.shape[0]}, {begin.shape[1]}), got "
                          f"{guess.shape}")
@@ -628,8 +629,8 @@ def adaptive_steps(path: ArrayLike, rho: ArrayLike, leak: float,
     ValueError
         Naming the argument: shapes that do not match, a ``cap`` outside (0, 1) or too small.
     """
-    reps = np.asarray(path, dtype=np.float64)
-    steps = np.asarray(rho, dtype=np.float64)
+    reps = np.asarray(as_array(path), dtype=np.float64)
+    steps = np.asarray(as_array(rho), dtype=np.float64)
     if reps.ndim != 3 or steps.shape != (reps.shape[0] - 1,):
         raise ValueError(f"path must be (L + 1, w, N) and rho (L,), got {reps.shape} and {steps.shape}")
     leak = nonnegative_float(leak, "leak", positive=True)
@@ -701,7 +702,7 @@ def train_leaky_resnet(X: ArrayLike, Y: ArrayLike, depth: int, leak: float, lam:
     if adaptive_rounds and depth * ADAPTIVE_CAP <= leak:
         raise ValueError(f"adaptive_rounds needs depth * {ADAPTIVE_CAP} > leak (room for the capped steps), "
                          f"got depth={depth}, leak={leak}")
-    steps = np.full(depth, 1.0 / depth) if rho is None else np.asarray(rho, dtype=np.float64)
+    steps = np.full(depth, 1.0 / depth) if rho is None else np.asarray(as_array(rho), dtype=np.float64)
     if steps.shape != (depth,) or np.any(steps <= 0) or abs(steps.sum() - 1) > 1e-12:
         raise ValueError(f"rho must be {depth} positive layer steps summing to 1, got {steps}")
     if np.any(steps * leak >= 1):
@@ -757,7 +758,7 @@ def discrete_action(path: ArrayLike, rho: ArrayLike, leak: float) -> float:
     -------
     float
     """
-    reps, steps = np.asarray(path, dtype=np.float64), np.asarray(rho, dtype=np.float64)
+    reps, steps = np.asarray(as_array(path), dtype=np.float64), np.asarray(as_array(rho), dtype=np.float64)
     total = 0.0
     for before, after, step in zip(reps[:-1], reps[1:], steps, strict=True):
         post = np.maximum(before, 0.0)

@@ -28,7 +28,7 @@ from scipy.integrate import solve_ivp
 
 from rankcheck.errors import NotConvergedError
 from rankcheck.numerics.dln import chain_product, product_gradients, unpack_weights
-from rankcheck.validation import as_matrix, as_vector, nonnegative_float, positive_int
+from rankcheck.validation import as_array, as_matrix, as_vector, nonnegative_float, positive_int
 
 __all__ = [
     "balanced_mode_flow", "mode_crossing_time", "psd_sqrt", "observation_mask", "Flow",
@@ -637,7 +637,7 @@ def rank_transitions(ranks: ArrayLike, max_rank: int) -> NDArray[np.int64]:
     ValueError
         When ``ranks`` is not such an array.
     """
-    array = np.asarray(ranks)
+    array = np.asarray(as_array(ranks))
     if array.ndim != 2 or array.min() < 0 or array.max() > max_rank:
         raise ValueError(f"ranks must be a (runs, n) array with values in 0..{max_rank}")
     counts = np.zeros((max_rank + 1, max_rank + 1), dtype=np.int64)

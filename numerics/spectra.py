@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import gammaln, roots_hermitenorm, roots_jacobi, roots_legendre
 
-from rankcheck.validation import positive_int
+from rankcheck.validation import as_array, positive_int
 
 __all__ = [
     "NAMED", "hermite_functions", "hermite_coefficients", "harmonic_multiplicity", "legendre_sphere",
@@ -75,7 +75,7 @@ def hermite_functions(x: ArrayLike, max_degree: int) -> NDArray[np.float64]:
 
 def _three_term(x: ArrayLike, max_degree: int, step: Callable) -> NDArray[np.float64]:
     """Rows p_0 = 1, p_1 = x, p_{k+1} = step(k, x, p_k, p_{k−1}) for k = 1..max_degree − 1."""
-    points = np.atleast_1d(np.asarray(x, dtype=np.float64))
+    points = np.atleast_1d(np.asarray(as_array(x), dtype=np.float64))
     degree = _degree(max_degree, "max_degree")
     values = np.empty((degree + 1, points.size))
     values[0] = 1.0
@@ -346,7 +346,7 @@ def _layer_contribution(depth: int, layer: int) -> Callable[[NDArray], NDArray]:
     """x ↦ Θ_ℓ(x) = Σ^ℓ(x)·Π_{m=ℓ+1}^{L} κ₀(Σ^{m−1}(x)), Σ¹ = x, Σ^{m} = κ₁(Σ^{m−1})."""
 
     def contribution(x: NDArray) -> NDArray:
-        sigma = x if np.iscomplexobj(x) else np.clip(np.asarray(x, dtype=np.float64), -1.0, 1.0)
+        sigma = x if np.iscomplexobj(x) else np.clip(np.asarray(as_array(x), dtype=np.float64), -1.0, 1.0)
         result = sigma if layer == 1 else None
         for level in range(2, depth + 1):
             derivative, sigma = _step_dual(sigma), _relu_dual(sigma)
@@ -412,8 +412,8 @@ def layer_gradient_shares(targets: ArrayLike, points: ArrayLike, depth: int, wid
     """
     import torch
 
-    data = torch.as_tensor(np.asarray(points, dtype=np.float64))
-    goal = torch.as_tensor(np.asarray(targets, dtype=np.float64))
+    data = torch.as_tensor(np.asarray(as_array(points), dtype=np.float64))
+    goal = torch.as_tensor(np.asarray(as_array(targets), dtype=np.float64))
     depth, width = positive_int(depth, "depth", minimum=2), positive_int(width, "width")
     if data.ndim != 2 or goal.shape != (data.shape[0],):
         raise ValueError(f"points must be (n, d) and targets (n,), got {tuple(data.shape)} and "
@@ -455,5 +455,5 @@ def zonal_harmonic(points: ArrayLike, degree: int, *, axis: int = 0) -> NDArray[
     -------
     ndarray, shape (n,)
     """
-    data = np.asarray(points, dtype=np.float64)
+    data = np.asarray(as_array(points), dtype=np.float64)
     return legendre_sphere(data[:, axis], data.shape[1], _degree(degree, "degree"))[-1]

@@ -53,6 +53,7 @@ def _broken_cost(x_norm: float, s: float, depth: int) -> float:
 
 @claim(
     "bottleneck.one_point",
+    seed_label="rank.one_point",  # its id before the rename: the same seeds
     statement="A depth-L bias-free ReLU MLP (L = 2…8) trained to a stationary point of "
     "½‖f(x) − y‖² + λ‖θ‖² on one point x ↦ y has the exact one-point cost "
     "‖θ‖² = L·(‖f(x)‖/‖x‖)^{2/L}, an output along y, and ‖f(x)‖ at a local minimum of the scalar "
@@ -168,6 +169,7 @@ def _depth_grid(ctx: Context) -> tuple[list[tuple[int, int]], dict[tuple[int, in
 
 @claim(
     "bottleneck.rank_limit",
+    seed_label="rank.bottleneck_limit",  # its id before the rename: the same seeds
     statement="For targets f(x) = A·relu(Bx) of Bottleneck and Jacobian rank k (k = 1…3, ℝ⁶ → ℝ⁶), "
     "the parameter norm of bias-free ReLU MLPs trained with weight decay grows linearly in depth, "
     "‖θ‖² ≈ L·R⁽⁰⁾ + R⁽¹⁾ with a fitted R⁽⁰⁾ = k (so ‖θ‖²/L → k), the trained function has "
@@ -231,6 +233,7 @@ def _plot_limit(ctx: Context, fits: list) -> None:
 
 @claim(
     "bottleneck.structure",
+    seed_label="rank.bottleneck_structure",  # its id before the rename: the same seeds
     statement="In the deepest converged networks of bottleneck.rank_limit's grid (targets A·relu(Bx) of "
     "rank k), the middle weight matrices (all but the first and the last) have k singular values near "
     "1 (above ½) and the others below L^{−1/2}, and the hidden representations have numerical rank k.",
@@ -305,6 +308,7 @@ def _recovering(ranks: dict[tuple[int, int], int], points: int, rank: int) -> li
 
 @claim(
     "bottleneck.underestimation",
+    seed_label="rank.underestimation",  # its id before the rename: the same seeds
     statement="For targets A·relu(Bx) of rank 2 (ℝ⁶ → ℝ⁶), the best of several trained ReLU MLPs with "
     "biases and weight decay (λ = 10⁻³, near interpolation) has Jacobian rank 1 when the depth is "
     "large for the number of points (the deepest depth of the grid at N = 5 points): a rank-1 "

@@ -41,6 +41,7 @@ def _network(case: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
 
 @claim(
     "compositionality.rebalancing",
+    seed_label="f1.rebalancing",  # its id before the rename: the same seeds
     statement="Rescaling each neuron of a shallow ReLU network so that |a_i| = ‖(w_i, b_i)‖ leaves "
     "the function unchanged and brings ‖θ‖² to its least value over rescalings, twice the path "
     "cost Σ_i |a_i|·‖(w_i, b_i)‖ (the F1 cost of the representation).",
@@ -219,6 +220,7 @@ def _broken_composition(nu_h: float) -> float:
 
 @claim(
     "compositionality.composition_rate",
+    seed_label="f1.composition_rate",  # its id before the rename: the same seeds
     statement="On f* = h∘g with g = ‖·‖ on ℝ^4 (a symmetry quotient into ℝ^1, ν_g = ∞) and h a "
     "random Fourier series of Sobolev smoothness ν_h = ½ (Matérn-½ spectral decay), the test error "
     "of an L2-regularized deep ReLU network decays at "
@@ -286,6 +288,7 @@ def _plot_exponents(ctx: Context, fits: dict, nus: list[float], predict: Callabl
 
 @claim(
     "compositionality.phase_transition",
+    seed_label="f1.phase_transition",  # its id before the rename: the same seeds
     statement="Over a sweep of the smoothness ν_h of h in f* = h∘‖·‖ (ℝ^4 → ℝ^1 → ℝ), the deep "
     "network's fitted error exponent is at least the predicted min(½, ν_g/d_in, ν_h/d_mid) at every "
     "ν_h, and its increments between grid values follow the predicted curve's: it grows with ν_h "

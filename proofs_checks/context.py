@@ -113,13 +113,14 @@ class Context:
     Attributes:
         claim_id: the claim being checked.
         profile: ``quick`` (seconds, CI) or ``full`` (paper scale).
-        seed: the run's seed; every drawn case derives from (seed, claim_id, label).
+        seed: the run's seed; every drawn case derives from (seed, seed_key, label).
         out_dir: where figures go (None: figures are not saved).
         control: True while the check runs against the broken prediction.
         memo: shared by the verdict run and the control run of the same claim, so that costly
             measurements (solvers, trainings) are made once (see ``cached``).
         show_progress: show progress bars on stderr.
         executor: how ``sweep`` runs its cases (serial, a process pool, Dask).
+        seed_key: the label the seeds derive from (the claim's ``seed_key``; default ``claim_id``).
     """
 
     claim_id: str
@@ -131,8 +132,10 @@ class Context:
     show_progress: bool = False
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     figures: list[str] = field(default_factory=list)
+    seed_key: str = ""
 
     def __post_init__(self) -> None:
+        self.seed_key = self.seed_key or self.claim_id
         if self.profile not in PROFILES:
             raise ValueError(f"profile must be one of {PROFILES}, got {self.profile!r}")
 
@@ -141,12 +144,12 @@ class Context:
         return quick if self.profile == "quick" else full
 
     def draw(self, strategy: st.SearchStrategy[T], n: int, label: str = "cases") -> list[T]:
-        """``n`` cases from ``strategy``, seeded by (seed, claim_id, label)."""
-        return draw(strategy, n, derive_seed(self.seed, self.claim_id, label))
+        """``n`` cases from ``strategy``, seeded by (seed, seed_key, label)."""
+        return draw(strategy, n, derive_seed(self.seed, self.seed_key, label))
 
     def seeds(self, n: int, label: str = "seeds") -> list[int]:
-        """``n`` seeds for sweep cases, derived from (seed, claim_id, label): ``--seed`` changes them."""
-        return [derive_seed(self.seed, self.claim_id, label, str(k)) for k in range(n)]
+        """``n`` seeds for sweep cases, derived from (seed, seed_key, label): ``--seed`` changes them."""
+        return [derive_seed(self.seed, self.seed_key, label, str(k)) for k in range(n)]
 
     def cached(self, key: str, compute: Callable[[], T]) -> T:
         """Compute once per claim run (shared with the control run), then reuse."""

@@ -83,6 +83,7 @@ def _plot_scaling(ctx: Context, sigmas, rows, predict) -> None:
 
 @claim(
     "linear_dynamics.saddle_to_saddle",
+    seed_label="dln.saddle_to_saddle",  # its id before the rename: the same seeds
     statement="From small balanced initialization, each singular mode of a deep linear network "
     "follows da/dt = L·a^{2−2/L}(y − a): it leaves the saddle at the exact escape time "
     "y^{−(2−2/L)}·T_L(s₀/y), so modes are learned one at a time in decreasing order of y, with "
@@ -250,6 +251,7 @@ def _broken_kernel(gram, sigma2_w):
 
 @claim(
     "linear_dynamics.mixed_regime",
+    seed_label="linear.mixed_regime",  # its id before the rename: the same seeds
     statement="For A = W₂W₁ of width w from i.i.d. N(0, σ²) weights, gradient flow on ½‖A − A*‖² "
     "follows dA/dt = −[(AAᵀ + c²I)^{1/2}G + G(AᵀA + c²I)^{1/2}] with c = σ²w up to O(√(d/w)): "
     "singular values of A* below c are learned lazily (kernel ≈ c), those above it in the balanced "
@@ -377,6 +379,7 @@ def _plot_jumps(ctx: Context, rows: list[dict], counts: np.ndarray, radius: floa
 
 @claim(
     "linear_dynamics.sgd_one_way_jumps",
+    seed_label="dln.sgd_one_way_jumps",  # its id before the rename: the same seeds
     statement="For an L2-regularized depth-3 linear network whose loss has minima of ranks 2 and 3, "
     "SGD with label noise jumps from the rank-3 minimum to the rank-2 one with positive "
     "probability and never back: once a singular value is below the absorbing radius "

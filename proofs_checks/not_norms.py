@@ -80,6 +80,7 @@ def _plot(ctx: Context, rows: list[dict], cases: list[dict]) -> None:
 
 @claim(
     "not_norms.norms_grow",
+    seed_label="norms.not_norms",  # its id before the rename: the same seeds
     statement="On the 2×2 completion with W₁₂ = W₂₁ = 1, W₂₂ = 0 observed (every completion has "
     "det = −1), a depth-L factorization (L >= 3 measured) trained from a small balanced start with "
     "det > 0 keeps det > 0, so fitting the observations drives |W₁₁| up: its singular values follow "

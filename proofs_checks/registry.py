@@ -60,6 +60,16 @@ class Claim:
     broken: Callable[..., Any]
     broken_how: str
     profiles: tuple[str, ...] = PROFILES
+    seed_label: str = ""
+
+    @property
+    def seed_key(self) -> str:
+        """The label every seed of the claim derives from: ``seed_label`` when set, else the id.
+
+        A claim renamed after its designs were fixed keeps its old id here, so that its drawn
+        cases and sweep seeds — and every recorded or pre-registered run — stay what they were.
+        """
+        return self.seed_label or self.id
 
     @property
     def family(self) -> str:
@@ -67,28 +77,32 @@ class Claim:
         return self.id.split(".", 1)[0]
 
     def files(self) -> dict[str, list[str]]:
-        """The claim's files by role, as paths (installed modules) or checkout-relative paths.
+        """The claim's files by role: paths relative to the checkout, or absolute in an installation.
 
         Returns
         -------
-        dict
+        dict of str to list of str
             ``derivation`` (the theory module), ``solver`` (the numerics module or sub-package),
             ``check`` (the check's source file and line), ``tests`` and ``note`` (in the checkout;
             empty lists when rankcheck runs from an installed wheel, which ships neither).
         """
+        def shown(path: Path) -> str:
+            in_checkout = (ROOT / "notes").is_dir() and path.is_relative_to(ROOT)
+            return str(path.relative_to(ROOT)) if in_checkout else str(path)
+
         def module_path(package: str) -> list[str]:
             spec = importlib.util.find_spec(f"rankcheck.{package}.{self.family}")
             if spec is None or spec.origin is None:
                 return []
             origin = Path(spec.origin)
-            return [str(origin.parent if origin.name == "__init__.py" else origin)]
+            return [shown(origin.parent if origin.name == "__init__.py" else origin)]
 
         check = inspect.unwrap(self.check)
         line = inspect.getsourcelines(check)[1]
         return {
             "derivation": module_path("theory"),
             "solver": module_path("numerics"),
-            "check": [f"{inspect.getsourcefile(check)}:{line}"],
+            "check": [f"{shown(Path(inspect.getsourcefile(check)))}:{line}"],
             "tests": sorted(str(p.relative_to(ROOT))
                             for p in (ROOT / "tests").glob(f"test_{self.family}*.py")),
             "note": [f"notes/{self.family}.md"] if (ROOT / "notes" / f"{self.family}.md").exists() else [],
@@ -107,8 +121,13 @@ def claim(
     broken: Callable[..., Any],
     broken_how: str,
     profiles: Sequence[str] = PROFILES,
+    seed_label: str = "",
 ) -> Callable[[Check], Check]:
-    """Register the decorated check under ``claim_id`` (lower-case dotted, e.g. ``dln.rank_limit``)."""
+    """Register the decorated check under ``claim_id`` (lower-case dotted, e.g. ``dln.rank_limit``).
+
+    ``seed_label`` (default: the id) is what the claim's seeds derive from; a renamed claim passes
+    its old id, so that renaming changes no drawn case.
+    """
     if not ID_PATTERN.match(claim_id):
         raise ValueError(f"claim_id must be lower-case and dotted like 'family.name', got {claim_id!r}")
     unknown = set(profiles) - set(PROFILES)
@@ -119,7 +138,8 @@ def claim(
         if claim_id in REGISTRY:
             raise ValueError(f"claim {claim_id!r} is registered twice")
         REGISTRY[claim_id] = Claim(
-            claim_id, statement, source, check, predict, broken, broken_how, tuple(profiles)
+            claim_id, statement, source, check, predict, broken, broken_how, tuple(profiles),
+            seed_label,
         )
         return check
 

@@ -34,7 +34,7 @@ def evaluate(claim: Claim, predict: Callable[..., Any], ctx: Context) -> Outcome
     A solver that did not converge (``NotConvergedError``) or a check that gave up (``Inconclusive``)
     gives ``inconclusive``; any other exception is a ``fail`` carrying its traceback.
     """
-    seed_everything(derive_seed(ctx.seed, claim.id, "control" if ctx.control else "verdict"))
+    seed_everything(derive_seed(ctx.seed, claim.seed_key, "control" if ctx.control else "verdict"))
     try:
         result = claim.check(ctx, predict)
     except (Inconclusive, NotConvergedError) as err:
@@ -69,9 +69,11 @@ def run_claim(
                        {"reason": f"profile {profile!r} not supported by this claim"})
     memo: dict[str, Any] = {}
     executor = executor or ExecutorConfig()
-    ctx = Context(claim.id, profile, seed, out_dir, False, memo, show_progress, executor)
+    ctx = Context(claim.id, profile, seed, out_dir, False, memo, show_progress, executor,
+                  seed_key=claim.seed_key)
     outcome = evaluate(claim, claim.predict, ctx)
-    control_ctx = Context(claim.id, profile, seed, out_dir, True, memo, False, executor)
+    control_ctx = Context(claim.id, profile, seed, out_dir, True, memo, False, executor,
+                          seed_key=claim.seed_key)
     control = evaluate(claim, claim.broken, control_ctx)
     caught = control.status == "fail" and bool(control.comparisons)
     status: Status = outcome.status if caught or outcome.status == "inconclusive" else "fail"

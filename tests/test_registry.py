@@ -9,7 +9,14 @@ import rankcheck.proofs_checks as proofs_checks
 from rankcheck.errors import NotConvergedError
 from rankcheck.proofs_checks import cli
 from rankcheck.proofs_checks.context import Context, draw
-from rankcheck.proofs_checks.registry import REGISTRY, UnknownClaimError, claim, load_families, select
+from rankcheck.proofs_checks.registry import (
+    REGISTRY,
+    UnknownClaimError,
+    all_claims,
+    claim,
+    load_families,
+    select,
+)
 from rankcheck.proofs_checks.report import load_report
 from rankcheck.proofs_checks.runner import run_claim
 from rankcheck.proofs_checks.verdict import Verdict, compare
@@ -172,3 +179,18 @@ def test_per_case_and_per_entry_tolerances():
     assert not bad.passed and bad.worst_index == 1
     with pytest.raises(ValueError, match="one per case"):
         compare("c", [1.0, 1.0], [1.0, 1.0], rtol=0.0, atol=[0.1], why="w")
+
+
+def test_renamed_claims_keep_the_seeds_of_their_old_ids():
+    """Renaming a claim changes no drawn case: its seeds derive from its old id (values computed
+    by the code before the rename), so recorded and pre-registered runs stay reproducible."""
+    claims = {c.id: c for c in all_claims()}
+    phase = claims["compositionality.phase_transition"]
+    assert phase.seed_key == "f1.phase_transition"
+    context = Context(phase.id, seed_key=phase.seed_key)
+    assert context.seeds(3, label="draws") == [147157137, 2143436807, 1724584381]
+    one_point = claims["bottleneck.one_point"]
+    assert Context(one_point.id, seed_key=one_point.seed_key).seeds(2) == [2075340156, 213130730]
+    assert claims["dln.rank_limit"].seed_key == "dln.rank_limit"  # never renamed: its own id
+    renamed = {c.seed_label for c in claims.values() if c.seed_label}
+    assert len(renamed) == 11 and not renamed & set(claims)  # old ids are no claim's id now

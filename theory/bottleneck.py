@@ -32,14 +32,31 @@ rho = sp.Symbol("rho", real=True)  # log(‖y‖/‖x‖)
 
 
 def one_point_cost() -> sp.Expr:
-    """R(x ↦ y; L) = L·(‖y‖/‖x‖)^{2/L}, in the symbols ``dln.L``, ``x_norm``, ``y_norm``."""
+    """R(x ↦ y; L) = L·(‖y‖/‖x‖)^{2/L}, in the symbols ``dln.L``, ``x_norm``, ``y_norm``.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     return dln.scalar_representation_cost().subs(dln.s, y_norm / x_norm)
 
 
 def one_point_expansion(order: int) -> sp.Expr:
-    """The first ``order`` + 1 terms of the cost in powers of L, in ρ = log(‖y‖/‖x‖):
+    """The cost L·(‖y‖/‖x‖)^{2/L} in powers of L, in ρ = log(‖y‖/‖x‖), to a given order.
+
     L·R⁽⁰⁾ + R⁽¹⁾ + R⁽²⁾/L + … + R⁽ᵒʳᵈᵉʳ⁾/L^{order−1}, with R⁽⁰⁾ = 1 (the rank of a one-point
-    function), R⁽¹⁾ = 2ρ, and in general R⁽ᵏ⁾ = (2ρ)^k/k!."""
+    function), R⁽¹⁾ = 2ρ, and in general R⁽ᵏ⁾ = (2ρ)^k/k!.
+
+    Parameters
+    ----------
+    order : int
+        >= 0.
+
+    Returns
+    -------
+    sympy.Expr
+        In L and the symbol rho.
+    """
     order = positive_int(order, "order")
     in_rho = one_point_cost().subs(y_norm, x_norm * sp.exp(rho))
     series = sp.series(sp.powsimp(in_rho.subs(dln.L, 1 / epsilon), force=True), epsilon, 0, order).removeO()
@@ -48,13 +65,27 @@ def one_point_expansion(order: int) -> sp.Expr:
 
 def one_point_regularized(x_value: float, y_value: float, depth: int, lam_value: float,
                           minimum: str = "global") -> tuple[float, float]:
-    """Global minimum of ½‖f(x) − y‖² + λ‖θ‖² over depth-``depth`` ReLU networks, one point with
-    norms ‖x‖ = ``x_value``, ‖y‖ = ``y_value``. The network's output is s·ŷ and its least cost
-    L·(s/‖x‖)^{2/L}, so with t = s/‖x‖ the problem is ‖x‖²·[½(t − ‖y‖/‖x‖)² + (λ/‖x‖²)·L·t^{2/L}],
-    the DLN scalar problem (``dln.regularized_singular_values``) at target ‖y‖/‖x‖ and coefficient
-    λ/‖x‖². Returns (‖f(x)‖, ‖θ‖²) at the global minimizer (both 0 below the depth's threshold)
-    or, with ``minimum="local"``, at the non-zero local minimum (``dln.regularized_local_minima``;
-    for L ≥ 3 it exists above a lower threshold and training from a generic start ends there)."""
+    """Global minimum of ½‖f(x) − y‖² + λ‖θ‖² over depth-L ReLU networks on one point.
+
+    The network's output is s·ŷ and its least cost L·(s/‖x‖)^{2/L}, so with t = s/‖x‖ the problem is
+    ‖x‖²·[½(t − ‖y‖/‖x‖)² + (λ/‖x‖²)·L·t^{2/L}], the DLN scalar problem
+    (``rankcheck.theory.dln.regularized_singular_values``) at target ‖y‖/‖x‖ and coefficient λ/‖x‖².
+
+    Parameters
+    ----------
+    x_value, y_value : float
+        ‖x‖ > 0 and ‖y‖ >= 0.
+    depth : int
+    lam_value : float
+    minimum : {"global", "local"}, default "global"
+        "local": the non-zero local minimum (for L >= 3 it exists above a lower threshold, and
+        training from a generic start ends there).
+
+    Returns
+    -------
+    (output_norm, cost) : tuple of float
+        ‖f(x)‖ and ‖θ‖² at the minimizer (both 0 below the depth's threshold).
+    """
     x_value = nonnegative_float(x_value, "x_value", positive=True)
     y_value = nonnegative_float(y_value, "y_value")
     depth = positive_int(depth, "depth")
@@ -65,26 +96,51 @@ def one_point_regularized(x_value: float, y_value: float, depth: int, lam_value:
 
 @cache
 def one_point_cost_fn():
-    """``(x_norm, y_norm, L) -> cost`` as a numpy function."""
+    """``one_point_cost`` as a numpy function.
+
+    Returns
+    -------
+    callable (x_norm, y_norm, L) -> float
+    """
     return sp.lambdify((x_norm, y_norm, dln.L), one_point_cost(), "numpy")
 
 
 
 
 def pseudo_determinant_bound(rank: int) -> sp.Expr:
-    """2·log|J|₊ = 2·Σ_{i ≤ rank} log s_i for a Jacobian J with non-zero singular values
-    s_1 … s_rank (``dln.sv``): the lower bound R⁽¹⁾(f) >= 2·log|Jf(x)|₊ at points x where
-    rank Jf(x) = R⁽⁰⁾(f) (arXiv 2305.19008; the form — no absolute value — is CLAIMS.md's, the
-    theorem's text was not retrievable here). For a linear map it holds with equality
-    (``pseudo_determinant_gap_linear``)."""
+    """2·log|J|₊ = 2·Σ_{i <= rank} log s_i for a Jacobian J with non-zero singular values s_1 … s_rank.
+
+    The lower bound R⁽¹⁾(f) >= 2·log|Jf(x)|₊ at points x where rank Jf(x) = R⁽⁰⁾(f) (Jacot, arXiv
+    2305.19008; see notes/bottleneck.md for the form checked). For a linear map it holds with
+    equality (``pseudo_determinant_gap_linear``).
+
+    Parameters
+    ----------
+    rank : int
+        >= 1.
+
+    Returns
+    -------
+    sympy.Expr
+        In the singular-value symbols ``dln.sv``.
+    """
     k = positive_int(rank, "rank")
     return 2 * sum(sp.log(dln.sv[j]) for j in range(1, k + 1))
 
 
 def pseudo_determinant_gap_linear(rank: int) -> sp.Expr:
-    """R⁽¹⁾(A) − 2·log|A|₊ for a linear map A of the given rank, R⁽¹⁾ the L⁰ coefficient of the DLN
-    depth expansion (``dln.depth_expansion_coefficients``, reused): simplifies to 0, so the bound is
-    tight on linear maps (and on the one-point functions, R⁽¹⁾ = 2ρ = 2·log(‖y‖/‖x‖))."""
+    """R⁽¹⁾(A) − 2·log|A|₊ for a linear map A of the given rank: simplifies to 0 (the bound is tight).
+
+    R⁽¹⁾ is the L⁰ coefficient of the DLN depth expansion (``dln.depth_expansion_coefficients``).
+
+    Parameters
+    ----------
+    rank : int
+
+    Returns
+    -------
+    sympy.Expr
+    """
     k = positive_int(rank, "rank")
     r1 = dln.depth_expansion_coefficients(1)[1]
     log_sum = sum(sp.log(dln.sv[j]) for j in range(1, k + 1))
@@ -97,19 +153,38 @@ def _symbolic_matrix(name: str, rows: int, cols: int) -> sp.Matrix:
 
 
 def linear_composition_identity(n: int) -> sp.Expr:
-    """det(AB)² − det(A)²·det(B)² for symbolic n×n A, B, expanded: 0. For invertible linear maps
-    |AB|₊ = |A|₊·|B|₊, so R⁽¹⁾ = 2·log|·|₊ is exactly additive under composition,
-    R⁽¹⁾(AB) = R⁽¹⁾(A) + R⁽¹⁾(B), and R⁽⁰⁾ = rank is unchanged (n). With equal ranks but
-    singular maps only R⁽¹⁾(AB) <= R⁽¹⁾(A) + R⁽¹⁾(B) holds (Horn's inequality on the k largest
-    singular values; tested numerically)."""
+    """det(AB)² − det(A)²·det(B)² for symbolic n×n A, B, expanded: 0.
+
+    For invertible linear maps |AB|₊ = |A|₊·|B|₊, so R⁽¹⁾ = 2·log|·|₊ is exactly additive under
+    composition and R⁽⁰⁾ = rank is unchanged (n). With equal ranks but singular maps only
+    R⁽¹⁾(AB) <= R⁽¹⁾(A) + R⁽¹⁾(B) holds (Horn's inequality; tested numerically).
+
+    Parameters
+    ----------
+    n : int
+
+    Returns
+    -------
+    sympy.Expr
+    """
     size = positive_int(n, "n")
     A, B = _symbolic_matrix("a", size, size), _symbolic_matrix("b", size, size)
     return sp.expand((A * B).det() ** 2 - A.det() ** 2 * B.det() ** 2)
 
 
 def linear_direct_sum_identity(n: int, m: int) -> sp.Expr:
-    """det(A ⊕ B)² − det(A)²·det(B)² for symbolic A (n×n), B (m×m), expanded: 0. On a direct sum
-    (orthogonal ranges and co-ranges) R⁽⁰⁾ = rank and R⁽¹⁾ = 2·log|·|₊ are exactly additive:
-    R⁽ᵏ⁾(A + B) = R⁽ᵏ⁾(A) + R⁽ᵏ⁾(B), the equality case of their subadditivity under addition."""
+    """det(A ⊕ B)² − det(A)²·det(B)² for symbolic A (n×n), B (m×m), expanded: 0.
+
+    On a direct sum R⁽⁰⁾ = rank and R⁽¹⁾ = 2·log|·|₊ are exactly additive, the equality case of their
+    subadditivity under addition.
+
+    Parameters
+    ----------
+    n, m : int
+
+    Returns
+    -------
+    sympy.Expr
+    """
     A, B = _symbolic_matrix("a", positive_int(n, "n"), n), _symbolic_matrix("b", positive_int(m, "m"), m)
     return sp.expand(sp.diag(A, B).det() ** 2 - A.det() ** 2 * B.det() ** 2)

@@ -44,9 +44,19 @@ def _reduce(expr: sp.Expr, n: int) -> sp.Expr:
 
 
 def circulant_diagonalization(n: int) -> tuple[sp.Matrix, sp.Matrix]:
-    """(F·Circ(w)·F⁻¹, diag(ŵ)) for a symbolic filter w_0 … w_{n−1}, entries reduced exactly in
-    ζ = e^{−2πi/n} (F_ωt = ζ^{ωt}, F⁻¹_tω = ζ^{(n−1)ωt}/n): equal entry by entry (tested) — the
-    derivation of the block-diagonalization."""
+    """(F·Circ(w)·F⁻¹, diag(ŵ)) for a symbolic filter w_0 … w_{n−1}: the block-diagonalization.
+
+    Entries reduced exactly in ζ = e^{−2πi/n} (F_ωt = ζ^{ωt}, F⁻¹_tω = ζ^{(n−1)ωt}/n); the two are
+    equal entry by entry (tested).
+
+    Parameters
+    ----------
+    n : int
+
+    Returns
+    -------
+    tuple of two sympy.Matrix, n×n
+    """
     n = positive_int(n, "n", minimum=2)
     w = sp.symbols(f"w0:{n}", real=True)
     circulant = sp.Matrix(n, n, lambda t, u: w[(t - u) % n])
@@ -58,8 +68,18 @@ def circulant_diagonalization(n: int) -> tuple[sp.Matrix, sp.Matrix]:
 
 
 def parseval_identity(n: int) -> sp.Expr:
-    """Σ_t w_t² − (1/n)·Σ_ω ŵ(ω)·conj(ŵ(ω)) for a symbolic real filter, conj(ζ) = ζ^{n−1}, reduced
-    exactly (it is 0: Parseval, the 1/n of the per-frequency cost)."""
+    """Σ_t w_t² − (1/n)·Σ_ω ŵ(ω)·conj(ŵ(ω)) for a symbolic real filter, reduced exactly: 0.
+
+    Parseval, the 1/n of the per-frequency cost.
+
+    Parameters
+    ----------
+    n : int
+
+    Returns
+    -------
+    sympy.Expr
+    """
     n = positive_int(n, "n", minimum=2)
     w = sp.symbols(f"w0:{n}", real=True)
     energy = sum(sum(w[t] * zeta ** (f * t) for t in range(n)) * sum(w[t] * zeta ** ((n - 1) * f * t)
@@ -68,7 +88,16 @@ def parseval_identity(n: int) -> sp.Expr:
 
 
 def frequency_matrices(filters: ArrayLike) -> NDArray[np.complex128]:
-    """Â(ω) for filters (C_out, C_in, n): the DFT along the last axis, arranged (n, C_out, C_in)."""
+    """Â(ω): the DFT of multi-channel filters along the last axis, arranged frequency first.
+
+    Parameters
+    ----------
+    filters : array_like, shape (C_out, C_in, n)
+
+    Returns
+    -------
+    ndarray of complex128, shape (n, C_out, C_in)
+    """
     array = np.asarray(filters, dtype=np.float64)
     if array.ndim != 3:
         raise ValueError(f"filters must have shape (C_out, C_in, n), got {array.shape}")
@@ -81,8 +110,22 @@ def _spectra(filters: ArrayLike) -> NDArray[np.float64]:
 
 
 def linear_cnn_cost(filters: ArrayLike, depth: int) -> float:
-    """R = (L/n)·Σ_ω Σ_i s_i(Â(ω))^{2/L} of the end-to-end filters (C_out, C_in, n); singular values
-    below 1e-12·max count as 0 (s^{2/L} of round-off is not small)."""
+    """R = (L/n)·Σ_ω Σ_i s_i(Â(ω))^{2/L}: the predicted cost of a linear circular CNN (Wen & Jacot,
+    arXiv 2402.08010).
+
+    Singular values below 1e-12·max count as 0 (s^{2/L} of round-off is not small).
+
+    Parameters
+    ----------
+    filters : array_like, shape (C_out, C_in, n)
+        The end-to-end filters.
+    depth : int
+        L >= 1.
+
+    Returns
+    -------
+    float
+    """
     depth = positive_int(depth, "depth")
     values = _spectra(filters)
     kept = values[values > 1e-12 * max(values.max(), 1e-300)]
@@ -90,16 +133,41 @@ def linear_cnn_cost(filters: ArrayLike, depth: int) -> float:
 
 
 def cbn_rank(filters: ArrayLike, tol: float = 1e-8) -> float:
-    """(1/n)·Σ_ω rank Â(ω), the limit of R/L (singular values above ``tol``·max)."""
+    """(1/n)·Σ_ω rank Â(ω), the limit of R/L.
+
+    Parameters
+    ----------
+    filters : array_like, shape (C_out, C_in, n)
+    tol : float, default 1e-8
+        Singular values above ``tol``·max count.
+
+    Returns
+    -------
+    float
+    """
     values = _spectra(filters)
     return float(np.sum(values > nonnegative_float(tol, "tol") * values.max()) / values.shape[0])
 
 
 def regularized_spectra(target_filters: ArrayLike, depth: int, lam: float,
                         minimum: str = "global") -> NDArray[np.float64]:
-    """Predicted singular values of every learned Â(ω) (n, k) when the depth-L linear CNN is trained
-    on ½Σ‖A − A*‖² + λ‖θ‖² (impulse inputs): per frequency the DLN scalar problem at the target's
-    singular values, global minimizers or (``minimum="local"``) the non-zero local minima."""
+    """Predicted singular values of every learned Â(ω) of a depth-L linear CNN trained with weight decay.
+
+    On ½Σ‖A − A*‖² + λ‖θ‖² (impulse inputs): per frequency the DLN scalar problem at the target's
+    singular values, global minimizers or (``minimum="local"``) the non-zero local minima.
+
+    Parameters
+    ----------
+    target_filters : array_like, shape (C_out, C_in, n)
+    depth : int
+    lam : float
+        λ >= 0.
+    minimum : {"global", "local"}, default "global"
+
+    Returns
+    -------
+    ndarray, shape (n, min(C_out, C_in))
+    """
     targets = _spectra(target_filters)
     flat = dln.regularized_minima(targets.ravel(), depth, lam, minimum)
     return flat.reshape(targets.shape)

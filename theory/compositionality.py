@@ -24,23 +24,48 @@ a, r, c = sp.symbols("a r c", positive=True)
 
 
 def neuron_cost() -> sp.Expr:
-    """The cost of one neuron after rescaling by c: a²/c² + c²r² (r = ‖(w, b)‖, a = |outgoing|)."""
+    """The cost of one neuron after rescaling by c: a²/c² + c²r² (r = ‖(w, b)‖, a = |outgoing|).
+
+    Returns
+    -------
+    sympy.Expr
+    """
     return a**2 / c**2 + c**2 * r**2
 
 
 def optimal_rescaling() -> sp.Expr:
-    """The minimizing c: the positive root of d/dc (a²/c² + c²r²) = 0, c = √(a/r)."""
+    """The minimizing c: the positive root of d/dc (a²/c² + c²r²) = 0, c = √(a/r).
+
+    Returns
+    -------
+    sympy.Expr
+    """
     (root,) = sp.solve(sp.diff(neuron_cost(), c), c)
     return root
 
 
 def least_neuron_cost() -> sp.Expr:
-    """min_c a²/c² + c²r² = 2ar, with the second derivative 8r² > 0 at the minimizer."""
+    """min_c a²/c² + c²r² = 2ar, with the second derivative 8r² > 0 at the minimizer.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     return sp.simplify(neuron_cost().subs(c, optimal_rescaling()))
 
 
 def least_cost(path_cost):
-    """Least ‖θ‖² over per-neuron rescalings of a network with the given path cost: 2·path cost."""
+    """Least ‖θ‖² over per-neuron rescalings of a network with the given path cost: 2·path cost.
+
+    Parameters
+    ----------
+    path_cost : float or array_like or sympy.Expr
+
+    Returns
+    -------
+    The same type as ``path_cost``
+        2·path_cost: ``least_neuron_cost`` = 2ar summed over the neurons.
+    """
     return 2 * path_cost
 
 
@@ -54,26 +79,51 @@ def composition_exponent() -> sp.Expr:
     h ∈ W^{ν_h}(ℝ^{d_mid}): α = min(½, ν_g/d_in, ν_h/d_mid), the form CLAIMS.md §8 gives for arXiv
     2407.05664 (the F1 generalization bound, of order N^{−½}, balanced against the approximation of
     each Sobolev part by F1 functions). It is an upper bound on the error, so a lower bound on the
-    measured exponent. A smooth g (a symmetry quotient such as x ↦ ‖x‖) is ν_g = ∞."""
+    measured exponent. A smooth g (a symmetry quotient such as x ↦ ‖x‖) is ν_g = ∞.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     return sp.Min(sp.Rational(1, 2), nu_g / d_in, nu_h / d_mid)
 
 
 def shallow_exponent() -> sp.Expr:
     """The same rate for a learner that sees f* only as a function on ℝ^{d_in} (a shallow network, a
     kernel method): α = min(½, ν_f/d_in), with ν_f = min(ν_g, ν_h) the smoothness of h∘g (exact for
-    a smooth g, the case checked here)."""
+    a smooth g, the case checked here).
+
+    Returns
+    -------
+    sympy.Expr
+    """
     return sp.Min(sp.Rational(1, 2), sp.Min(nu_g, nu_h) / d_in)
 
 
 def kink() -> sp.Expr:
     """The ν_h at which the limiting term of ``composition_exponent`` switches from h (below) to
-    min(½, ν_g/d_in) (above): ν_h* = d_mid·min(½, ν_g/d_in)."""
+    min(½, ν_g/d_in) (above): ν_h* = d_mid·min(½, ν_g/d_in).
+
+    Returns
+    -------
+    sympy.Expr
+    """
     plateau = sp.Symbol("plateau", positive=True)  # min(½, ν_g/d_in); sympy does not solve through Min
     (root,) = sp.solve(sp.Eq(nu_h / d_mid, plateau), nu_h)
     return root.subs(plateau, sp.Min(sp.Rational(1, 2), nu_g / d_in))
 
 
 def exponent_fn(expression: sp.Expr):
-    """A numpy function (nu_g, d_in, nu_h, d_mid) ↦ value of a rate expression (np.inf allowed for
-    ν_g)."""
+    """A numpy function of a rate expression (``composition_exponent``, ``shallow_exponent``, ``kink``).
+
+    Parameters
+    ----------
+    expression : sympy.Expr
+        In the symbols nu_g, d_in, nu_h, d_mid.
+
+    Returns
+    -------
+    callable (nu_g, d_in, nu_h, d_mid) -> float
+        ``np.inf`` is allowed for ν_g (a smooth g).
+    """
     return sp.lambdify((nu_g, d_in, nu_h, d_mid), expression, modules="numpy")

@@ -42,8 +42,25 @@ r, x_norm, y = sp.symbols("r x_norm y", positive=True)
 
 
 def least_norm_by_lagrange(Z: sp.Matrix, Zt: sp.Matrix) -> sp.Expr:
-    """min ‖W‖_F² subject to W Z = Z̃, from the Lagrange conditions 2W = Λ Zᵀ, W Z = Z̃ solved by
-    sympy for the entries of W and Λ (the multipliers may stay free when Z is rank-deficient)."""
+    """min ‖W‖_F² subject to W Z = Z̃, from the Lagrange conditions solved by sympy.
+
+    2W = Λ Zᵀ, W Z = Z̃, solved for the entries of W and Λ (the multipliers may stay free when Z is
+    rank-deficient).
+
+    Parameters
+    ----------
+    Z : sympy.Matrix, shape (n_in, N)
+    Zt : sympy.Matrix, shape (n_out, N)
+
+    Returns
+    -------
+    sympy.Expr
+
+    Raises
+    ------
+    ValueError
+        When the Lagrange conditions have no unique solution for W.
+    """
     W = symbol_matrix("w", Zt.rows, Z.rows)
     multipliers = symbol_matrix("m", Zt.rows, Z.cols)
     equations = list(2 * W - multipliers * Z.T) + list(W * Z - Zt)
@@ -60,6 +77,21 @@ def least_norm_identity(n_in: int = 3, n_points: int = 2, n_out: int = 2) -> dic
     ``generic``: symbolic Z (n_in, N) with n_in >= N (ZᵀZ invertible) and symbolic Z̃ (n_out, N).
     ``rank_one``: Z = u vᵀ and Z̃ = a vᵀ (row space condition), the pseudo-inverse in closed form
     (c·v vᵀ)⁺ = v vᵀ/(c‖v‖⁴).
+
+    Parameters
+    ----------
+    n_in : int, default 3
+    n_points : int, default 2
+    n_out : int, default 2
+
+    Returns
+    -------
+    dict of str to sympy.Expr
+
+    Raises
+    ------
+    ValueError
+        When n_in < n_points.
     """
     n_in, n_points, n_out = (positive_int(v, k) for v, k in
                              ((n_in, "n_in"), (n_points, "n_points"), (n_out, "n_out")))
@@ -78,11 +110,19 @@ def least_norm_identity(n_in: int = 3, n_points: int = 2, n_out: int = 2) -> dic
 def attraction_repulsion(width: int = 2, n_points: int = 2) -> dict[str, sp.Expr]:
     """The two parts of the loss in one hidden layer's activations and facts about them.
 
-    Returns simplified differences that vanish (each 0):
     ``attraction_gradient``: ∂/∂Z̃ Tr[Z̃ M Z̃ᵀ] − 2 Z̃ M for symmetric M (= K_prev⁺), entrywise;
-    ``repulsion_gradient``: ∂/∂Z Tr[A (ZᵀZ)⁻¹] + 2 Z K⁻¹ A K⁻¹ for symmetric A (= K̃_next);
-    and, for two points z₁, z₂: ``two_point_blowup``, Tr[A K⁻¹]·det K minus a polynomial that stays
-    positive as det K = ‖z₁‖²‖z₂‖² − (z₁·z₂)² → 0 (so the repulsion is infinite at alignment).
+    ``repulsion_gradient``: ∂/∂Z Tr[A (ZᵀZ)⁻¹] + 2 Z K⁻¹ A K⁻¹ for symmetric A (= K̃_next); and, for
+    two points z₁, z₂: ``two_point_blowup``, Tr[A K⁻¹]·det K minus a polynomial that stays positive
+    as det K = ‖z₁‖²‖z₂‖² − (z₁·z₂)² → 0 (so the repulsion is infinite at alignment).
+
+    Parameters
+    ----------
+    width : int, default 2
+    n_points : int, default 2
+
+    Returns
+    -------
+    dict of str to sympy.Expr or sympy.Matrix
     """
     width, n_points = positive_int(width, "width"), positive_int(n_points, "n_points")
     Zt, Z = symbol_matrix("t", width, n_points), symbol_matrix("z", width, n_points)
@@ -108,15 +148,36 @@ def one_point_cost() -> tuple[sp.Expr, sp.Expr]:
     """The shallow one-point cost from the covariance form: with one point x, hidden pre-activations
     z̃ ∈ ℝ^w, K_0 = ‖x‖², K̃_1 = ‖z̃‖², K_1 = ‖σ(z̃)‖² and K̃_2 = y², the cost
     ‖z̃‖²/‖x‖² + y²/‖σ(z̃)‖² is least for z̃ ≥ 0 (‖σ(z̃)‖ = ‖z̃‖ = r), where it is r²/‖x‖² + y²/r².
-    Returns (the minimizing r², the least cost), the latter 2|y|/‖x‖."""
+    Returns (the minimizing r², the least cost), the latter 2|y|/‖x‖.
+
+    Returns
+    -------
+    tuple of two sympy.Expr
+    """
     cost = r**2 / x_norm**2 + y**2 / r**2
     critical = [s for s in sp.solve(sp.diff(cost, r), r) if s.is_positive]
     return sp.simplify(critical[0] ** 2), sp.simplify(cost.subs(r, critical[0]))
 
 
 def tight_target(n_points: int) -> np.ndarray:
-    """A = EᵀE for the complete bipartite graph on two halves of N/2 points (E: edge–vertex
-    incidence, one row e_u + e_v per edge): (N/2)·I on the diagonal, 1 between halves, 0 within."""
+    """A = EᵀE for the complete bipartite graph on two halves of N/2 points (E: edge–vertex incidence).
+
+    (N/2)·I on the diagonal, 1 between halves, 0 within.
+
+    Parameters
+    ----------
+    n_points : int
+        N, even.
+
+    Returns
+    -------
+    ndarray, shape (N, N)
+
+    Raises
+    ------
+    ValueError
+        When N is odd.
+    """
     n = positive_int(n_points, "n_points", minimum=2)
     if n % 2:
         raise ValueError(f"n_points must be even, got {n}")
@@ -127,13 +188,34 @@ def tight_target(n_points: int) -> np.ndarray:
 
 
 def tight_spectrum(n_points: int) -> dict[sp.Expr, int]:
-    """Eigenvalues of A (with multiplicities) by sympy: N once, N/2 (N − 2 times), 0 once."""
+    """Eigenvalues of ``tight_target`` with multiplicities, by sympy: N once, N/2 (N − 2 times), 0 once.
+
+    Parameters
+    ----------
+    n_points : int
+        N, even.
+
+    Returns
+    -------
+    dict of sympy.Expr to int
+    """
     return sp.Matrix(tight_target(n_points).astype(int)).eigenvals()
 
 
 def tight_cost(n_points: int) -> sp.Expr:
-    """The least ‖θ‖² of a depth-2 ReLU network without biases mapping X = I to Y = A: 2·Tr A = N²
-    (Tr K̃ ≥ Tr K neuron by neuron, Tr K + Tr[A² K⁺] ≥ 2·Tr A with equality at K = A)."""
+    """The least ‖θ‖² of a depth-2 ReLU network without biases mapping X = I to Y = A: 2·Tr A = N².
+
+    Tr K̃ >= Tr K neuron by neuron, Tr K + Tr[A² K⁺] >= 2·Tr A with equality at K = A.
+
+    Parameters
+    ----------
+    n_points : int
+        N, even.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     return 2 * sum(value * mult for value, mult in tight_spectrum(n_points).items())
 
 
@@ -146,9 +228,21 @@ def _soft_threshold_value() -> sp.Expr:
 
 
 def tight_regularized_bound(n_points: int) -> sp.Expr:
-    """min over Ŷ of (1/N)‖Ŷ − A‖_F² + 2λ‖Ŷ‖_* (singular value soft-thresholding at Nλ, valid for
-    λ ≤ 1/2): a lower bound on the loss of every depth-2 ReLU network without biases on (I, A),
-    since its ‖θ‖² ≥ 2‖Ŷ‖_*. Equals λN² − N(N−1)λ²."""
+    """A lower bound on the regularized loss of every depth-2 bias-free ReLU network on (I, A).
+
+    min over Ŷ of (1/N)‖Ŷ − A‖_F² + 2λ‖Ŷ‖_* (singular value soft-thresholding at Nλ, valid for
+    λ <= 1/2), since ‖θ‖² >= 2‖Ŷ‖_*. Equals λN² − N(N−1)λ².
+
+    Parameters
+    ----------
+    n_points : int
+        N, even.
+
+    Returns
+    -------
+    sympy.Expr
+        In the symbol lam.
+    """
     value = _soft_threshold_value()
     s, n = sp.Symbol("s", positive=True), sp.Symbol("N", positive=True)
     total = sum(mult * value.subs({s: eig, n: n_points})
@@ -157,7 +251,18 @@ def tight_regularized_bound(n_points: int) -> sp.Expr:
 
 
 def tight_bound_function(n_points: int) -> Callable[[float], float]:
-    """λ ↦ the lower bound of ``tight_regularized_bound``, as a float function."""
+    """λ ↦ the lower bound of ``tight_regularized_bound``, as a float function.
+
+    Parameters
+    ----------
+    n_points : int
+        N, even.
+
+    Returns
+    -------
+    callable float -> float
+        Raises ``ValueError`` for λ > 1/2 (the soft threshold passes the eigenvalue N/2).
+    """
     bound = sp.lambdify(lam, tight_regularized_bound(n_points), "math")
 
     def evaluate(value: float) -> float:
@@ -170,14 +275,28 @@ def tight_bound_function(n_points: int) -> Callable[[float], float]:
 
 
 def least_norm_cost(pre: list, inputs: list) -> float:
-    """Σ_ℓ Tr[K̃_ℓ K_{ℓ−1}⁺], the least ‖θ‖² with these activations (``least_norm_identity``), from the
-    activations themselves: ``pre[ℓ]`` = Z̃_ℓ (n_out, N) and ``inputs[ℓ]`` = Z_{ℓ−1} (n_in, N), with the
-    row of ones when the layer has a bias.
+    """Σ_ℓ Tr[K̃_ℓ K_{ℓ−1}⁺], the least ‖θ‖² with these activations (``least_norm_identity``).
 
     With Z = U S Vᵀ (rank r), (ZᵀZ)⁺ = V S⁻² Vᵀ, so Tr[Z̃ᵀZ̃ (ZᵀZ)⁺] = ‖Z̃ V S⁻¹‖_F². Working with Z
     rather than K = ZᵀZ resolves singular values down to ε·s₁ instead of √ε·s₁ — trained networks
     have activations with singular values 1e-7 of the largest, which K cannot resolve. The rank is
     cut at max(n_in, N)·ε·s₁.
+
+    Parameters
+    ----------
+    pre : list of array_like, shapes (n_out, N)
+        Z̃_ℓ.
+    inputs : list of array_like, shapes (n_in, N)
+        Z_{ℓ−1}, with the row of ones when the layer has a bias.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        Lists of different lengths, or matrices without one column per point.
     """
     if len(pre) != len(inputs) or not pre:
         raise ValueError(f"pre and inputs must be non-empty lists of equal length, got {len(pre)} "

@@ -66,7 +66,22 @@ def _side(num_nodes: int, partition: Sequence[int]) -> list[bool]:
 
 def mixed_levels(num_nodes: int, edges: Sequence[tuple[int, int]], partition: Sequence[int],
                  depth: int) -> list[list[bool]]:
-    """For levels m = 0..depth − 1 and each vertex j: does its m-hop ball (in Â) meet both I and Iᶜ?"""
+    """For levels m = 0..depth − 1 and each vertex j: does its m-hop ball (in Â) meet both I and Iᶜ?
+
+    Parameters
+    ----------
+    num_nodes : int
+    edges : sequence of (int, int)
+        Undirected edges, each once.
+    partition : sequence of int
+        The vertices of I.
+    depth : int
+        L >= 1.
+
+    Returns
+    -------
+    list of list of bool, shape (depth, num_nodes)
+    """
     closed = _closed_adjacency(num_nodes, edges)
     inside = _side(num_nodes, partition)
     reach, levels = sp.eye(num_nodes), []
@@ -80,7 +95,25 @@ def mixed_levels(num_nodes: int, edges: Sequence[tuple[int, int]], partition: Se
 
 def interaction_exponent(num_nodes: int, edges: Sequence[tuple[int, int]], partition: Sequence[int],
                          depth: int, target: int | None = None) -> sp.Integer:
-    """The exponent 1 + e_L(t) (vertex) or 1 + Σ_i e_L(i) (graph) of the bound, exactly."""
+    """The exponent of the separation-rank bound, exactly: 1 + e_L(t) (vertex prediction at t) or
+    1 + Σ_i e_L(i) (graph prediction).
+
+    Parameters
+    ----------
+    num_nodes : int
+    edges : sequence of (int, int)
+        Undirected edges, each once.
+    partition : sequence of int
+        The vertices of I.
+    depth : int
+        L >= 1.
+    target : int, optional
+        The vertex predicted at; None for graph prediction.
+
+    Returns
+    -------
+    sympy.Integer
+    """
     depth = positive_int(depth, "depth")
     closed = _closed_adjacency(num_nodes, edges)
     exponents = sp.zeros(num_nodes, 1)
@@ -95,19 +128,61 @@ def interaction_exponent(num_nodes: int, edges: Sequence[tuple[int, int]], parti
 
 def separation_rank_bound(num_nodes: int, edges: Sequence[tuple[int, int]],
                           partition: Sequence[int], depth: int, target: int | None = None) -> sp.Expr:
-    """sep(f; I) <= D_h^{exponent} for every product-aggregation GNN of depth L on the graph, as a
-    sympy expression in the width ``D_h``."""
+    """sep(f; I) <= D_h^{exponent} for every product-aggregation GNN of depth L on the graph.
+
+    Re-derived from the product structure (Razin, Verbin, Cohen 2023, arXiv 2211.16494, whose form is
+    D_h^{O(WI)}); see notes/gnn.md.
+
+    Parameters
+    ----------
+    num_nodes : int
+    edges : sequence of (int, int)
+        Undirected edges, each once.
+    partition : sequence of int
+        The vertices of I.
+    depth : int
+        L >= 1.
+    target : int, optional
+
+    Returns
+    -------
+    sympy.Expr
+        A power of the symbol ``D_h``.
+    """
     return width ** interaction_exponent(num_nodes, edges, partition, depth, target)
 
 
 def walk_index_bound() -> sp.Expr:
     """The walk-index form of the bound, D_h^{1 + (L − 1)·WI} with WI = WI_{L−1}(I) (graph or
-    vertex prediction alike), in the symbols ``D_h``, ``L``, ``WI``."""
+    vertex prediction alike), in the symbols ``D_h``, ``L``, ``WI``.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     return width ** (1 + (layers - 1) * walks)
 
 
 def bound_value(num_nodes: int, edges: Sequence[tuple[int, int]], partition: Sequence[int], depth: int,
                 target: int | None, hidden: int) -> int:
-    """``separation_rank_bound`` at width ``hidden``: an exact Python integer."""
+    """``separation_rank_bound`` at width ``hidden``: an exact Python integer.
+
+    Parameters
+    ----------
+    num_nodes : int
+    edges : sequence of (int, int)
+        Undirected edges, each once.
+    partition : sequence of int
+        The vertices of I.
+    depth : int
+        L >= 1.
+    target : int or None
+    hidden : int
+        D_h >= 1.
+
+    Returns
+    -------
+    int
+    """
     hidden = positive_int(hidden, "hidden")
     return int(separation_rank_bound(num_nodes, edges, partition, depth, target).subs(width, hidden))

@@ -46,7 +46,19 @@ def _activate(A: sp.Matrix, activation: str) -> sp.Matrix:
 
 
 def symbols(width: int = 2, points: int = 2) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
-    """Symbolic A, Ȧ and a momentum P, each (width, points)."""
+    """Symbolic A, Ȧ and a momentum P, each of shape (width, points).
+
+    Parameters
+    ----------
+    width : int, default 2
+        w, rows of A.
+    points : int, default 2
+        N, columns of A.
+
+    Returns
+    -------
+    (A, A_dot, P) : tuple of sympy.Matrix
+    """
     width, points = positive_int(width, "width"), positive_int(points, "points")
     return tuple(symbol_matrix(name, width, points) for name in ("A", "Adot", "P"))
 
@@ -61,7 +73,23 @@ def _along_path(A: sp.Matrix) -> dict[sp.Symbol, sp.Expr]:
 
 
 def lagrangian(width: int = 2, points: int = 2, activation: str = "identity") -> sp.Expr:
-    """ℒ(A, Ȧ) = (1/(2L̃))·Tr[(Ȧ + L̃A) K⁻¹ (Ȧ + L̃A)ᵀ], K = σ(A)ᵀσ(A) (symbolic, K assumed invertible)."""
+    """ℒ(A, Ȧ) = (1/(2L̃))·Tr[(Ȧ + L̃A) K⁻¹ (Ȧ + L̃A)ᵀ], K = σ(A)ᵀσ(A) (symbolic, K assumed invertible).
+
+    The Lagrangian of Leaky ResNets' representation paths (Jacot et al., arXiv 2405.17573).
+
+    Parameters
+    ----------
+    width : int, default 2
+        w, rows of A.
+    points : int, default 2
+        N, columns of A.
+    activation : {"identity", "relu"}, default "identity"
+        ReLU is symbolic through a fixed sign pattern.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     A, Adot, _ = symbols(width, points)
     S = _activate(A, activation)
     K_inv = (S.T * S).inv()
@@ -69,8 +97,23 @@ def lagrangian(width: int = 2, points: int = 2, activation: str = "identity") ->
 
 
 def split(width: int = 2, points: int = 2, activation: str = "identity") -> dict[str, sp.Expr]:
-    """The kinetic (1/(2L̃))‖Ȧ‖²_K, cross ⟨Ȧ, A⟩_K and potential (L̃/2)·COI(A) parts, and
-    ``remainder`` = ℒ − their sum, which simplifies to 0."""
+    """The kinetic (1/(2L̃))‖Ȧ‖²_K, cross ⟨Ȧ, A⟩_K and potential (L̃/2)·COI(A) parts of ℒ.
+
+    Parameters
+    ----------
+    width : int, default 2
+        w, rows of A.
+    points : int, default 2
+        N, columns of A.
+    activation : {"identity", "relu"}, default "identity"
+        ReLU is symbolic through a fixed sign pattern.
+
+    Returns
+    -------
+    dict of str to sympy.Expr
+        ``kinetic``, ``cross``, ``potential`` and ``remainder`` = ℒ − their sum, which simplifies
+        to 0.
+    """
     A, Adot, _ = symbols(width, points)
     S = _activate(A, activation)
     K_inv = (S.T * S).inv()
@@ -82,9 +125,22 @@ def split(width: int = 2, points: int = 2, activation: str = "identity") -> dict
 
 
 def cross_term_is_total_derivative(width: int = 2, points: int = 2) -> sp.Expr:
-    """For σ = identity (and ReLU on A ≥ 0, where σ(A) = A): ⟨Ȧ, A⟩_K − ½ d/dp log det(AᵀA),
-    which simplifies to 0. So the cross term integrates to ½[log det K]₀¹, a function of the two
-    ends only: it changes the action of every path by the same amount and not the geodesics."""
+    """⟨Ȧ, A⟩_K − ½ d/dp log det(AᵀA) for σ = identity (and ReLU on A >= 0): simplifies to 0.
+
+    So the cross term integrates to ½[log det K]₀¹, a function of the two ends only: it changes the
+    action of every path by the same amount and not the geodesics.
+
+    Parameters
+    ----------
+    width : int, default 2
+        w, rows of A.
+    points : int, default 2
+        N, columns of A.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     A, Adot, _ = symbols(width, points)
     entries = _along_path(A)
     path = A.subs(entries)
@@ -96,9 +152,25 @@ def cross_term_is_total_derivative(width: int = 2, points: int = 2) -> sp.Expr:
 
 
 def hamiltonian(width: int = 2, points: int = 2, activation: str = "identity") -> tuple[sp.Expr, sp.Expr]:
-    """(H from the Legendre transform, and H minus (L̃/2)Tr[P K Pᵀ] − L̃Tr[P Aᵀ], which is 0).
+    """The Hamiltonian from the Legendre transform, and its difference from the closed form.
 
-    P = ∂ℒ/∂Ȧ is solved for Ȧ by sympy (linear in Ȧ), then H = ⟨P, Ȧ⟩ − ℒ."""
+    P = ∂ℒ/∂Ȧ is solved for Ȧ by sympy (linear in Ȧ), then H = ⟨P, Ȧ⟩ − ℒ; the closed form is
+    (L̃/2)Tr[P K Pᵀ] − L̃Tr[P Aᵀ].
+
+    Parameters
+    ----------
+    width : int, default 2
+        w, rows of A.
+    points : int, default 2
+        N, columns of A.
+    activation : {"identity", "relu"}, default "identity"
+        ReLU is symbolic through a fixed sign pattern.
+
+    Returns
+    -------
+    (H, difference) : tuple of sympy.Expr
+        The difference simplifies to 0.
+    """
     A, Adot, P = symbols(width, points)
     S = _activate(A, activation)
     K = S.T * S
@@ -112,8 +184,21 @@ def hamiltonian(width: int = 2, points: int = 2, activation: str = "identity") -
 
 def euler_lagrange_residual(width: int = 1, points: int = 1, activation: str = "identity"
                             ) -> sp.Matrix:
-    """The Euler–Lagrange expressions d/dp ∂ℒ/∂Ȧ − ∂ℒ/∂A along a path A(p), entrywise (symbolic in
-    the path's entries and their first two derivatives)."""
+    """The Euler–Lagrange expressions d/dp ∂ℒ/∂Ȧ − ∂ℒ/∂A along a path A(p), entrywise.
+
+    Symbolic in the path's entries and their first two derivatives.
+
+    Parameters
+    ----------
+    width : int, default 1
+    points : int, default 1
+    activation : {"identity", "relu"}, default "identity"
+        ReLU is symbolic through a fixed sign pattern.
+
+    Returns
+    -------
+    sympy.Matrix, shape (width, points)
+    """
     A, Adot, _ = symbols(width, points)
     density = lagrangian(width, points, activation)
     entries = _along_path(A)
@@ -129,9 +214,15 @@ def euler_lagrange_residual(width: int = 1, points: int = 1, activation: str = "
 def scalar_geodesic() -> dict[str, sp.Expr]:
     """The scalar reduction (w = N = 1, a > 0 so ReLU acts as the identity): ℒ = (ȧ + L̃a)²/(2L̃a²).
 
-    Returns the Lagrangian, the closed-form geodesic a(p) = a₀^{1−p}a₁^p (u = log a is linear:
-    ℒ = (u̇ + L̃)²/(2L̃) depends on u̇ only), its Euler–Lagrange residual (0), its Hamiltonian along p
-    ((log(a₁/a₀))² − L̃²)/(2L̃) — constant — and its action."""
+    The closed-form geodesic is a(p) = a₀^{1−p}a₁^p (u = log a is linear: ℒ = (u̇ + L̃)²/(2L̃)
+    depends on u̇ only).
+
+    Returns
+    -------
+    dict of str to sympy.Expr
+        ``lagrangian``, ``geodesic``, ``residual`` (its Euler–Lagrange residual, 0),
+        ``hamiltonian`` along p, ((log(a₁/a₀))² − L̃²)/(2L̃) — constant — and ``action``.
+    """
     a0, a1 = sp.symbols("a0 a1", positive=True)
     a = sp.Function("a")(p)
     density = (sp.diff(a, p) + leak * a) ** 2 / (2 * leak * a**2)
@@ -154,7 +245,20 @@ def scalar_geodesic() -> dict[str, sp.Expr]:
 
 def coi_identity_rank(width: int = 2, points: int = 2) -> sp.Expr:
     """COI(A) = Tr[AᵀA (AᵀA)⁻¹] for σ = identity and A of full column rank: simplifies to N = rank A.
-    (The same holds for ReLU on A ≥ 0, where σ(A) = A.)"""
+
+    The same holds for ReLU on A >= 0, where σ(A) = A.
+
+    Parameters
+    ----------
+    width : int, default 2
+        w, rows of A.
+    points : int, default 2
+        N, columns of A.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     A, _, _ = symbols(width, points)
     return sp.simplify((A.T * A * (A.T * A).inv()).trace())
 
@@ -171,11 +275,21 @@ def _masked_lagrangian(width: int, points: int) -> tuple[sp.Expr, sp.Matrix, sp.
 
 @cache
 def euler_lagrange_fn(width: int, points: int):
-    """The Euler–Lagrange expressions of ReLU's ℒ inside a region of fixed signs,
+    """The Euler–Lagrange expressions of ReLU's ℒ inside a region of fixed signs, lambdified.
+
     E = Σ_kl (∂²ℒ/∂Ȧ∂Ȧ_kl · Ä_kl + ∂²ℒ/∂Ȧ∂A_kl · Ȧ_kl) − ∂ℒ/∂A (the total p-derivative of the
-    momentum written out), and the size of the force ∂ℒ/∂A, as one numpy function
-    ``(A, Ȧ, Ä, mask, L̃) -> (E (w, N), ∂ℒ/∂A (w, N))`` (lambdified with common subexpressions).
-    A path solves the Euler–Lagrange equations where E = 0."""
+    momentum written out) and the size of the force ∂ℒ/∂A. A path solves the Euler–Lagrange equations
+    where E = 0.
+
+    Parameters
+    ----------
+    width, points : int
+
+    Returns
+    -------
+    callable (A, Ȧ, Ä, mask, L̃) -> (E, ∂ℒ/∂A)
+        Arrays of shape (width, points); common subexpressions shared.
+    """
     width, points = positive_int(width, "width"), positive_int(points, "points")
     density, A, Adot, mask = _masked_lagrangian(width, points)
     accel = symbol_matrix("W", width, points)
@@ -200,10 +314,19 @@ def euler_lagrange_fn(width: int, points: int):
 
 @cache
 def hamilton_field_fn(width: int, points: int):
-    """Hamilton's equations from the closed-form H with ReLU inside a region of fixed signs
-    (σ(A) = M ⊙ A): Ȧ = ∂H/∂P, Ṗ = −∂H/∂A, derived by sympy and lambdified as
-    ``(A, P, mask, L̃) -> (Ȧ, Ṗ)``; the paper's matrix form (numerics.leaky.hamilton_field) is
-    tested against it."""
+    """Hamilton's equations from the closed-form H with ReLU inside a region of fixed signs, lambdified.
+
+    σ(A) = M ⊙ A; Ȧ = ∂H/∂P, Ṗ = −∂H/∂A, derived by sympy. The paper's matrix form
+    (``rankcheck.numerics.leaky.hamilton_field``) is tested against it.
+
+    Parameters
+    ----------
+    width, points : int
+
+    Returns
+    -------
+    callable (A, P, mask, L̃) -> (Ȧ, Ṗ)
+    """
     width, points = positive_int(width, "width"), positive_int(points, "points")
     A, _, P = symbols(width, points)
     mask = symbol_matrix("m", width, points)
@@ -222,8 +345,18 @@ def hamilton_field_fn(width: int, points: int):
 
 @cache
 def lagrangian_fn(width: int, points: int):
-    """ℒ(A, Ȧ) for ReLU inside a region of fixed signs (σ(A) = M ⊙ A), lambdified as
-    ``(A, Ȧ, mask, L̃) -> ℒ``: the density whose integral is the action of a path."""
+    """ℒ(A, Ȧ) for ReLU inside a region of fixed signs (σ(A) = M ⊙ A), lambdified.
+
+    The density whose integral is the action of a path.
+
+    Parameters
+    ----------
+    width, points : int
+
+    Returns
+    -------
+    callable (A, Ȧ, mask, L̃) -> float
+    """
     density, A, Adot, mask = _masked_lagrangian(positive_int(width, "width"), positive_int(points, "points"))
     function = sp.lambdify([list(A), list(Adot), list(mask), leak], density, "numpy", cse=True)
     return lambda A_value, velocity, mask_value, leak_value: float(
@@ -231,13 +364,31 @@ def lagrangian_fn(width: int, points: int):
 
 
 def transit_share_exponent(width: int = 2, points: int = 2) -> sp.Integer:
-    """Exponent e in "the share of the depth spent moving between regions ∝ L̃^e", from the form of
-    Hamilton's equations: H = (L̃/2)·Tr[P K Pᵀ] − L̃·Tr[P Aᵀ] is L̃ times an L̃-free function, so the
-    field (Ȧ, Ṗ) = (∂H/∂P, −∂H/∂A) is homogeneous of some degree d in L̃ (derived: d = 1) and the flow
+    """Exponent e in "the share of the depth spent moving between regions ∝ L̃^e".
+
+    From the form of Hamilton's equations: H = (L̃/2)·Tr[P K Pᵀ] − L̃·Tr[P Aᵀ] is L̃ times an L̃-free
+    function, so the field (Ȧ, Ṗ) is homogeneous of some degree d in L̃ (derived: d = 1) and the flow
     at effective depth L̃ over depth p is the flow at L̃ = 1 over time L̃·p. A jump that takes time τ at
     L̃ = 1 takes depth τ/L̃: e = −d. (Heuristic where the jump's trajectory in (A, P) does not itself
     change with L̃; the end conditions do depend on it. Derived with σ = identity: a fixed ReLU mask,
-    σ(A) = M ⊙ A, does not involve L̃.)"""
+    σ(A) = M ⊙ A, does not involve L̃.)
+
+    Parameters
+    ----------
+    width : int, default 2
+        w, rows of A.
+    points : int, default 2
+        N, columns of A.
+
+    Returns
+    -------
+    sympy.Integer
+
+    Raises
+    ------
+    ArithmeticError
+        When the field is not homogeneous in L̃ (a derivation error).
+    """
     A, _, P = symbols(positive_int(width, "width"), positive_int(points, "points"))
     H = leak / 2 * (P * A.T * A * P.T).trace() - leak * (P * A.T).trace()
     field = [sp.diff(H, x) for x in P] + [-sp.diff(H, x) for x in A]

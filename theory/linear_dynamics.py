@@ -37,6 +37,10 @@ def mode_velocity() -> sp.Expr:
     """da/dt = L·a^{2−2/L}(y − a): gradient flow of ½(Π_ℓ w_ℓ − y)² from balanced w_ℓ = a^{1/L}.
 
     (Each factor obeys dw/dt = w^{L−1}(y − w^L); then da/dt = L·w^{L−1}·dw/dt.)
+
+    Returns
+    -------
+    sympy.Expr
     """
     w = sp.Symbol("w", positive=True)
     factor_velocity = w ** (L - 1) * (y - w**L)
@@ -52,6 +56,16 @@ def scaled_escape_time_expr(depth: int) -> sp.Expr:
     integrates exactly (logs and arctangents). Its antiderivative contains log(u − 1), complex on
     (0, 1) with a constant imaginary part that cancels between the limits: evaluate in complex
     arithmetic and keep the real part (``escape_time`` does).
+
+    Parameters
+    ----------
+    depth : int
+        L >= 2.
+
+    Returns
+    -------
+    sympy.Expr
+        In the symbol u0.
     """
     depth = positive_int(depth, "depth", minimum=2)
     integrand = sp.simplify((1 / mode_velocity().subs({L: depth, y: 1})).subs(a, u**depth)
@@ -69,8 +83,26 @@ def _scaled_escape_time_numeric(depth: int):
 def escape_time(s0: ArrayLike, target: ArrayLike, depth: int) -> NDArray[np.float64]:
     """Exact time for a mode to grow from s₀ to y/2: y^{−(2−2/L)}·T_L(s₀/y), elementwise.
 
-    Requires 0 < s₀ < y/2 and depth >= 2 (for L = 1 the flow is linear, with no plateau).
-    L = 2 gives the logistic value log((y − s₀)/s₀)/(2y).
+    L = 2 gives the logistic value log((y − s₀)/s₀)/(2y); for L = 1 the flow is linear, with no
+    plateau (refused).
+
+    Parameters
+    ----------
+    s0 : array_like
+        Initial singular values, 0 < s₀ < y/2.
+    target : array_like
+        y, broadcast against ``s0``.
+    depth : int
+        L >= 2.
+
+    Returns
+    -------
+    ndarray, the broadcast shape
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: ``depth`` < 2, or s₀ outside (0, y/2).
     """
     depth = positive_int(depth, "depth", minimum=2)
     start = as_vector(s0, "s0", nonnegative=True)
@@ -84,7 +116,22 @@ def escape_time(s0: ArrayLike, target: ArrayLike, depth: int) -> NDArray[np.floa
 
 
 def escape_time_leading(s0: ArrayLike, target: ArrayLike, depth: int) -> NDArray[np.float64]:
-    """Leading order as s₀ → 0: log(y/s₀)/(2y) for L = 2, s₀^{−(L−2)/L}/((L − 2)·y) for L >= 3."""
+    """Leading order of ``escape_time`` as s₀ → 0: log(y/s₀)/(2y) for L = 2, s₀^{−(L−2)/L}/((L − 2)·y)
+    for L >= 3.
+
+    Parameters
+    ----------
+    s0 : array_like
+        Initial singular values, 0 < s₀ < y/2.
+    target : array_like
+        y, broadcast against ``s0``.
+    depth : int
+        L >= 2.
+
+    Returns
+    -------
+    ndarray, the broadcast shape
+    """
     depth = positive_int(depth, "depth", minimum=2)
     start = as_vector(s0, "s0", nonnegative=True)
     goal = as_vector(target, "target", nonnegative=True)
@@ -104,17 +151,32 @@ c = sp.Symbol("c", nonnegative=True)  # σ²·w, the mixed threshold
 
 def mixed_mode_velocity() -> sp.Expr:
     """The formula on one aligned mode (A, A* diagonal, a = s_i(A), y = s_i(A*)):
-    da/dt = −2·√(a² + c²)·(a − y)."""
+    da/dt = −2·√(a² + c²)·(a − y).
+
+    Returns
+    -------
+    sympy.Expr
+    """
     return -2 * sp.sqrt(a**2 + c**2) * (a - y)
 
 
 def lazy_limit() -> sp.Expr:
-    """lim_{c→∞} (da/dt)/c = −2(a − y): the kernel (lazy) regime, a linear flow of rate 2c."""
+    """lim_{c→∞} (da/dt)/c = −2(a − y): the kernel (lazy) regime, a linear flow of rate 2c.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     return sp.limit(mixed_mode_velocity() / c, c, sp.oo)
 
 
 def balanced_limit() -> sp.Expr:
-    """The formula at c = 0: 2a(y − a), the balanced depth-2 mode velocity (``mode_velocity``)."""
+    """The formula at c = 0: 2a(y − a), the balanced depth-2 mode velocity (``mode_velocity``).
+
+    Returns
+    -------
+    sympy.Expr
+    """
     return sp.simplify(mixed_mode_velocity().subs(c, 0))
 
 
@@ -124,6 +186,10 @@ def scalar_imbalance_gap() -> sp.Expr:
     a = w₁w₂, loss ½(a − y)², dw₁/dt = −∂loss/∂w₁ = −w₂g, dw₂/dt = −w₁g with g = a − y, so
     da/dt = −(w₁² + w₂²)·g, and (w₁² + w₂²)² = 4a² + δ² with the conserved δ = w₁² − w₂².
     Both velocities are −(positive)·g, so equal squares mean equal velocities.
+
+    Returns
+    -------
+    sympy.Expr
     """
     w1, w2 = sp.symbols("w1 w2", real=True)
     loss = (w1 * w2 - y) ** 2 / 2
@@ -133,8 +199,22 @@ def scalar_imbalance_gap() -> sp.Expr:
 
 
 def mixed_kernel(gram: ArrayLike, sigma2_w: float) -> NDArray[np.float64]:
-    """The kernel the formula assigns to a layer: (gram + c²I)^{1/2}, gram = AᵀA (d×d) for W₁ᵀW₁ or
-    AAᵀ for W₂W₂ᵀ, c = σ²w. At convergence (A = A*) its eigenvalues are √(s_i(A*)² + c²)."""
+    """The kernel the mixed formula assigns to a layer: (gram + c²I)^{1/2}, c = σ²w.
+
+    gram = AᵀA (d×d) for W₁ᵀW₁ or AAᵀ for W₂W₂ᵀ. At convergence (A = A*) its eigenvalues are
+    √(s_i(A*)² + c²).
+
+    Parameters
+    ----------
+    gram : array_like, shape (k, k)
+        Symmetric positive semi-definite.
+    sigma2_w : float
+        c >= 0.
+
+    Returns
+    -------
+    ndarray, shape (k, k)
+    """
     matrix = as_matrix(gram, "gram", square=True)
     threshold = nonnegative_float(sigma2_w, "sigma2_w")
     return np.real(scipy.linalg.sqrtm(matrix + threshold**2 * np.eye(matrix.shape[0])))
@@ -144,6 +224,16 @@ def active_modes(target_singular_values: ArrayLike, sigma2_w: float) -> int:
     """Number of balanced (active) modes: singular values of A* above the threshold c = σ²w.
 
     A mode's kernel grows from c to √(s² + c²), by more than a factor √2 exactly when s > c.
+
+    Parameters
+    ----------
+    target_singular_values : array_like, shape (k,)
+    sigma2_w : float
+        c >= 0.
+
+    Returns
+    -------
+    int
     """
     values = as_vector(target_singular_values, "target_singular_values", nonnegative=True)
     return int(np.sum(values > nonnegative_float(sigma2_w, "sigma2_w")))
@@ -153,12 +243,30 @@ def active_modes(target_singular_values: ArrayLike, sigma2_w: float) -> int:
 
 
 def absorbing_radius(lam_value: float, gradient_bound: float, depth: int) -> float:
-    """Below s_τ = (2λ/G)^{L/(L−2)} every SGD step shrinks a balanced mode, so it can never return.
+    """s_τ = (2λ/G)^{L/(L−2)}: below it every SGD step shrinks a balanced mode, so it never returns.
 
-    A balanced mode s = w^L (each factor w) under one step with weight decay 2λ moves each factor by
+    A balanced mode s = w^L under one step with weight decay 2λ moves each factor by
     −η(w^{L−1}·g + 2λw), with |g| <= G the minibatch gradient's norm; the step shrinks w whenever
-    w^{L−1}G < 2λw, i.e. w^{L−2} < 2λ/G, i.e. s < (2λ/G)^{L/(L−2)}. Needs L >= 3 (for L = 2 the
-    region is empty or everything, depending on G vs 2λ).
+    w^{L−1}G < 2λw, i.e. s < (2λ/G)^{L/(L−2)}. For L = 2 the region is empty or everything,
+    depending on G vs 2λ (refused).
+
+    Parameters
+    ----------
+    lam_value : float
+        λ > 0.
+    gradient_bound : float
+        G > 0.
+    depth : int
+        L >= 3.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: non-positive λ or G, ``depth`` < 3.
     """
     depth = positive_int(depth, "depth", minimum=3)
     lam_value = nonnegative_float(lam_value, "lam", positive=True)

@@ -26,15 +26,42 @@ sigma, g = sp.symbols("sigma g", positive=True)
 
 
 def component_norm_rate(order: int) -> sp.Expr:
-    """dσ/dt = N·σ^{2−2/N}·g for a balanced component of an order-N CP factorization."""
+    """dσ/dt = N·σ^{2−2/N}·g for a balanced component of an order-N CP factorization.
+
+    Razin, Maman, Cohen 2021 (arXiv 2102.09972): σ the component's norm, g = ⟨−∇ℓ(W), Ŵ⟩ its
+    alignment with the loss gradient.
+
+    Parameters
+    ----------
+    order : int
+        N >= 2.
+
+    Returns
+    -------
+    sympy.Expr
+        In the symbols sigma and g.
+    """
     order = positive_int(order, "order", minimum=2)
     return order * sigma ** (2 - sp.Rational(2, order)) * g
 
 
 def derived_rate_gap(order: int, dim: int = 2) -> sp.Expr:
-    """Derive dσ/dt from the flow equations with symbolic factors (dim entries each) and a symbolic
-    gradient tensor G = ∇ℓ(W); return (derived) − (Σ_n Π_{m≠n}‖w^m‖²)·⟨−G, Ŵ⟩, which simplifies
-    to 0. With equal norms the bracket is N·σ^{2−2/N} (``component_norm_rate``)."""
+    """dσ/dt derived from the flow equations, minus (Σ_n Π_{m≠n}‖w^m‖²)·⟨−G, Ŵ⟩: simplifies to 0.
+
+    Symbolic factors (``dim`` entries each) and a symbolic gradient tensor G = ∇ℓ(W); with equal
+    norms the bracket is N·σ^{2−2/N} (``component_norm_rate``).
+
+    Parameters
+    ----------
+    order : int
+        N >= 2.
+    dim : int, default 2
+        Entries of each factor vector.
+
+    Returns
+    -------
+    sympy.Expr
+    """
     order = positive_int(order, "order", minimum=2)
     factors = [sp.Matrix(sp.symbols(f"w{n}_0:{dim}", real=True)) for n in range(order)]
     indices = [tuple(i) for i in sp.utilities.iterables.cartes(*[range(dim)] * order)]
@@ -61,15 +88,26 @@ def derived_rate_gap(order: int, dim: int = 2) -> sp.Expr:
 
 def local_component_norm_rate(children: int = 2) -> sp.Expr:
     """dσ/dt = K·σ^{2−2/K}·g, K = children + 1, for a balanced local component of a hierarchical
-    factorization whose nodes have ``children`` children (2 for the binary tree: K = 3).
+    factorization (Razin, Maman, Cohen 2022, arXiv 2201.11729).
 
-    The r-th local component of node ν is the K vectors z_1..z_K = (column r of each child's
-    matrix, row r of ν's matrix); σ = Π_k ‖z_k‖. Scaling any one z_k by 1 + ε scales the r-th term
-    of ν's sum, so W(ε) = W + ε·C with C the tensor with only that term kept at ν: hence
-    ⟨z_k, ∇_{z_k}ℓ⟩ = ⟨∇ℓ(W), C⟩ for every k, d‖z_k‖²/dt = 2⟨−∇ℓ(W), C⟩ is the same for all k
-    (the flow keeps a balanced component balanced) and, with g = ⟨−∇ℓ(W), C⟩/σ,
+    The r-th local component of node ν is the K vectors z_1..z_K = (column r of each child's matrix,
+    row r of ν's matrix); σ = Π_k ‖z_k‖. Scaling any one z_k by 1 + ε scales the r-th term of ν's sum,
+    so W(ε) = W + ε·C with C the tensor with only that term kept at ν: hence
+    ⟨z_k, ∇_{z_k}ℓ⟩ = ⟨∇ℓ(W), C⟩ for every k, d‖z_k‖²/dt = 2⟨−∇ℓ(W), C⟩ is the same for all k (the
+    flow keeps a balanced component balanced) and, with g = ⟨−∇ℓ(W), C⟩/σ,
     dσ/dt = Σ_k (σ/‖z_k‖²)·⟨−∇ℓ(W), C⟩ = K·σ^{2−2/K}·g — the CP law of order K.
-    ``derived_local_rate_gap`` derives it from the flow equations of an order-4 tree."""
+    ``derived_local_rate_gap`` derives it from the flow equations of an order-4 tree.
+
+    Parameters
+    ----------
+    children : int, default 2
+        Children per node (2 for the binary tree: K = 3).
+
+    Returns
+    -------
+    sympy.Expr
+        In the symbols sigma and g.
+    """
     children = positive_int(children, "children")
     return component_norm_rate(children + 1)
 
@@ -87,10 +125,28 @@ def _tree_tensor(leaves: list, nodes: list, root: sp.Matrix) -> dict:
 
 
 def derived_local_rate_gap(node: int, rank: int = 2, dim: int = 2) -> sp.Expr:
-    """Derive dσ/dt for the first local component of ``node`` (0, 1: the two nodes above the leaves;
-    2: the root) of a symbolic order-4 hierarchical factorization (leaves dim × rank) from the flow
-    equations dθ/dt = −⟨G, ∂W/∂θ⟩ with a symbolic gradient tensor G = ∇ℓ(W); return (derived) −
-    (Σ_k Π_{m≠k}‖z_m‖²)·⟨−G, C⟩/σ, which simplifies to 0 (``local_component_norm_rate``)."""
+    """dσ/dt of a local component derived from the flow equations of an order-4 tree, minus the law.
+
+    For the first local component of ``node`` of a symbolic order-4 hierarchical factorization
+    (leaves dim × rank), from dθ/dt = −⟨G, ∂W/∂θ⟩ with a symbolic gradient tensor G = ∇ℓ(W):
+    (derived) − (Σ_k Π_{m≠k}‖z_m‖²)·⟨−G, C⟩/σ, which simplifies to 0 (``local_component_norm_rate``).
+
+    Parameters
+    ----------
+    node : {0, 1, 2}
+        0, 1: the two nodes above the leaves; 2: the root.
+    rank : int, default 2
+    dim : int, default 2
+
+    Returns
+    -------
+    sympy.Expr
+
+    Raises
+    ------
+    ValueError
+        For another ``node``.
+    """
     node = positive_int(node + 1, "node + 1", minimum=1) - 1
     if node > 2:
         raise ValueError(f"node must be 0, 1 (above the leaves) or 2 (the root), got {node}")

@@ -10,6 +10,8 @@ import numpy as np
 import scipy.sparse as sparse
 from numpy.typing import ArrayLike, NDArray
 
+from rankcheck.validation import as_array
+
 __all__ = ["INT64_SAFE", "check_edge_index", "adjacency", "undirected_pairs", "edge_index_of", "without"]
 
 INT64_SAFE = 2**62
@@ -40,7 +42,7 @@ def check_edge_index(edge_index: ArrayLike, num_nodes: int | None = None) -> tup
         >= ``num_nodes``, self-loops, repeated edges, or an edge without its reverse.
     """
     if hasattr(edge_index, "edge_index") and not hasattr(edge_index, "shape"):  # torch_geometric Data
-        if num_nodes is None and getattr(edge_index, "num_nodes", None) is not None:
+        if num_nodes is None and "num_nodes" in edge_index:  # set, not inferred (which warns)
             num_nodes = int(edge_index.num_nodes)
         edge_index = edge_index.edge_index
     try:
@@ -117,7 +119,7 @@ def edge_index_of(pairs: ArrayLike) -> NDArray[np.int64]:
     ndarray of int64, shape (2, 2k)
         Both directions of every pair.
     """
-    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    pairs = np.asarray(as_array(pairs), dtype=np.int64).reshape(-1, 2)
     return np.concatenate([pairs.T, pairs[:, ::-1].T], axis=1) if len(pairs) else np.zeros((2, 0),
                                                                                           np.int64)
 
@@ -142,7 +144,7 @@ def without(edge_index: ArrayLike, removed: ArrayLike) -> NDArray[np.int64]:
         When ``edge_index`` is not a valid undirected graph (``check_edge_index``).
     """
     edges, count = check_edge_index(edge_index)
-    gone = np.asarray(removed, dtype=np.int64).reshape(-1, 2)
+    gone = np.asarray(as_array(removed), dtype=np.int64).reshape(-1, 2)
     keys = np.minimum(edges[0], edges[1]) * count + np.maximum(edges[0], edges[1])
     drop = np.minimum(gone[:, 0], gone[:, 1]) * count + np.maximum(gone[:, 0], gone[:, 1])
     return edges[:, ~np.isin(keys, drop)]

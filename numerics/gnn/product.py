@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.numerics.gnn.graphs import check_edge_index
-from rankcheck.validation import positive_int
+from rankcheck.validation import as_array, positive_int
 
 __all__ = [
     "PRIME", "ProductGNN", "random_product_gnn", "product_gnn", "grid_tensor", "rank_mod",
@@ -114,7 +114,7 @@ def product_gnn(features: ArrayLike, edge_index: ArrayLike, gnn: ProductGNN, tar
         Naming the argument: features of the wrong shape or dimension, a ``target`` outside
         [0, n), or a ``modulus`` with non-integer features or outside (0, 2³⁰).
     """
-    batch = np.asarray(features)
+    batch = np.asarray(as_array(features))
     if batch.ndim != 3:
         raise ValueError(f"features must have shape (batch, nodes, dim), got {batch.shape}")
     edges, count = check_edge_index(edge_index, batch.shape[1])
@@ -188,7 +188,7 @@ def grid_tensor(edge_index: ArrayLike, gnn: ProductGNN, templates: ArrayLike, ta
         Templates of the wrong shape, or M^n > ``max_entries``.
     """
     _, count = check_edge_index(edge_index, num_nodes)
-    grid = np.asarray(templates)
+    grid = np.asarray(as_array(templates))
     if grid.ndim != 2:
         raise ValueError(f"templates must have shape (M, D_x), got {grid.shape}")
     if grid.shape[0] ** count > max_entries:
@@ -200,7 +200,7 @@ def grid_tensor(edge_index: ArrayLike, gnn: ProductGNN, templates: ArrayLike, ta
 
 
 def _matricize(tensor: NDArray, partition: ArrayLike) -> NDArray:
-    part = np.asarray(partition)
+    part = np.asarray(as_array(partition))
     if part.ndim != 1 or part.size == 0 or part.size >= tensor.ndim or np.unique(part).size != part.size \
             or part.min() < 0 or part.max() >= tensor.ndim:
         raise ValueError(f"partition must be a non-empty proper subset of the {tensor.ndim} modes")
@@ -225,7 +225,7 @@ def rank_mod(matrix: NDArray, modulus: int = PRIME) -> int:
     -------
     int
     """
-    work = np.asarray(matrix, dtype=np.int64) % modulus
+    work = np.asarray(as_array(matrix), dtype=np.int64) % modulus
     rank = 0
     for column in range(work.shape[1]):
         pivots = np.nonzero(work[rank:, column])[0]
@@ -266,7 +266,7 @@ def separation_rank(tensor: ArrayLike, partition: ArrayLike, *, tol: float = 1e-
     ValueError
         When ``partition`` is not a non-empty proper subset of the tensor's modes.
     """
-    matrix = _matricize(np.asarray(tensor), partition)
+    matrix = _matricize(np.asarray(as_array(tensor)), partition)
     if modulus is not None:
         return rank_mod(matrix, modulus)
     values = np.linalg.svd(matrix.astype(float), compute_uv=False)

@@ -14,7 +14,7 @@ import scipy.sparse as sparse
 from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.numerics.gnn.graphs import check_edge_index
-from rankcheck.validation import positive_int
+from rankcheck.validation import as_array, positive_int
 
 __all__ = [
     "GraphTask", "LABELS", "interaction_sbm", "ball_sizes", "reach_labels", "task_features",
@@ -170,7 +170,7 @@ def reach_labels(edge_index: ArrayLike, active: ArrayLike, hops: int) -> NDArray
     ValueError
         When ``active`` is not a 0/1 vector with one entry per vertex.
     """
-    flags = np.asarray(active)
+    flags = np.asarray(as_array(active))
     if flags.ndim != 1 or not np.all((flags == 0) | (flags == 1)):
         raise ValueError(f"active must be a 0/1 vector, one entry per vertex, got shape {flags.shape}")
     return _reached(_balls(edge_index, hops, flags.size), flags)
@@ -247,7 +247,7 @@ def gcn_accuracy(task: GraphTask, edge_index: ArrayLike, train: ArrayLike, test:
     layers = torch.nn.ModuleList([GCNConv(a, b) for a, b in zip(sizes, sizes[1:], strict=False)]).double()
     optimizer = torch.optim.Adam(layers.parameters(), lr=lr, weight_decay=weight_decay)
     labels = torch.as_tensor(task.labels)
-    train, test = torch.as_tensor(np.asarray(train)), torch.as_tensor(np.asarray(test))
+    train, test = torch.as_tensor(np.asarray(as_array(train))), torch.as_tensor(np.asarray(as_array(test)))
 
     def forward() -> torch.Tensor:
         h = x

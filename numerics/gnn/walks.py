@@ -14,7 +14,7 @@ import scipy.sparse as sparse
 from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.numerics.gnn.graphs import INT64_SAFE, adjacency, check_edge_index
-from rankcheck.validation import positive_int
+from rankcheck.validation import as_array, positive_int
 
 __all__ = ["boundary", "walk_index", "singleton_walk_indices"]
 
@@ -95,7 +95,7 @@ def walk_index(edge_index: ArrayLike, partition: ArrayLike, depth: int, target: 
     """
     edges, count = check_edge_index(edge_index, num_nodes)
     depth = positive_int(depth, "depth")
-    part = np.asarray(partition)
+    part = np.asarray(as_array(partition))
     if part.ndim != 1 or part.size == 0 or not np.issubdtype(part.dtype, np.integer):
         raise ValueError("partition must be a non-empty 1-D array of vertex ids")
     if part.min() < 0 or part.max() >= count or np.unique(part).size != part.size:

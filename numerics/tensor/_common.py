@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from rankcheck.validation import nonnegative_float, positive_int
+from rankcheck.validation import as_array, nonnegative_float, positive_int
 
 
 def _check(observed_values, observed_indices, shape, rank):
@@ -13,8 +13,8 @@ def _check(observed_values, observed_indices, shape, rank):
     if len(dims) < 2:
         raise ValueError(f"the tensor must have order >= 2, got shape {shape}")
     rank = positive_int(rank, "rank")
-    indices = np.asarray(observed_indices)
-    values = np.asarray(observed_values, dtype=np.float64)
+    indices = np.asarray(as_array(observed_indices))
+    values = np.asarray(as_array(observed_values), dtype=np.float64)
     if indices.ndim != 2 or indices.shape[1] != len(dims) or indices.shape[0] == 0:
         raise ValueError(f"observed_indices must be a non-empty (k, {len(dims)}) integer array, "
                          f"got shape {indices.shape}")
