@@ -83,6 +83,12 @@ def _sweeps(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``rankcheck`` argument parser (sub-commands ``list``, ``run``, ``sweeps``, ``show``).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
     parser = argparse.ArgumentParser(prog="rankcheck", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="ids, statements and sources").set_defaults(func=_list)
@@ -111,6 +117,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status: 0, 1 when a claim fails (without ``--exit-zero``), 2 on bad input.
+    """
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

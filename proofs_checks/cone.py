@@ -20,10 +20,11 @@ from rankcheck.proofs_checks.figures import subplots
 from rankcheck.proofs_checks.registry import claim
 from rankcheck.theory import cone as theory
 
+#: the case functions (module level: sweep workers import them) and constants of the designs;
+#: the checks are reached through the registry (``rankcheck show ID``), not imported
 __all__ = [
-    "SOURCE", "SMOOTH", "trained_case", "check_reformulation", "width_case", "check_width_bound",
-    "plateau_width", "shallow_case", "check_shallow_global", "tight_case", "tight_construction",
-    "check_tight_example"
+    "SOURCE", "SMOOTH", "trained_case", "width_case", "plateau_width", "shallow_case", "tight_case",
+    "tight_construction"
 ]
 
 SOURCE = "Jacot, Golikov, Hongler, Gabriel 2022, arXiv 2205.15809, attraction/repulsion and sparsity"

@@ -50,13 +50,29 @@ def _is_not_converged(error_type: str | None) -> bool:
 
 
 def derive_seed(seed: int, *labels: str) -> int:
-    """A stable 32-bit seed for (seed, labels): the same on every machine and Python run."""
+    """A stable 32-bit seed for (seed, labels): the same on every machine and Python run (CRC-32).
+
+    Parameters
+    ----------
+    seed : int
+    *labels : str
+
+    Returns
+    -------
+    int
+        In [0, 2³¹).
+    """
     text = "/".join([str(seed), *labels])
     return zlib.crc32(text.encode()) & 0x7FFF_FFFF
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python's ``random``, numpy's legacy global generator and torch."""
+    """Seed Python's ``random``, numpy's legacy global generator and torch.
+
+    Parameters
+    ----------
+    seed : int
+    """
     import torch
 
     random.seed(seed)
@@ -72,9 +88,20 @@ def draw(strategy: st.SearchStrategy[T], n: int, seed: int) -> list[T]:
     """Draw ``n`` distinct examples from a Hypothesis strategy, deterministically for a seed.
 
     Runs a ``@given`` function in the generate phase only (no database, no shrinking) and collects
-    what it is given, skipping repeats (Hypothesis does repeat examples; a grid of runs must not):
-    the first examples are Hypothesis' simplest ones, the rest random. Fewer than ``n`` come back
-    only when the strategy has fewer distinct values than 10·n draws reach; none for n = 0.
+    what it is given, skipping repeats (Hypothesis does repeat examples; a grid of runs must not): the
+    first examples are Hypothesis' simplest ones, the rest random.
+
+    Parameters
+    ----------
+    strategy : hypothesis SearchStrategy
+    n : int
+    seed : int
+
+    Returns
+    -------
+    list
+        ``n`` examples; fewer only when the strategy has fewer distinct values than 10·n draws
+        reach; none for n = 0.
     """
     if n == 0:
         return []
@@ -110,17 +137,29 @@ def draw(strategy: st.SearchStrategy[T], n: int, seed: int) -> list[T]:
 class Context:
     """Everything a check needs besides its prediction.
 
-    Attributes:
-        claim_id: the claim being checked.
-        profile: ``quick`` (seconds, CI) or ``full`` (paper scale).
-        seed: the run's seed; every drawn case derives from (seed, seed_key, label).
-        out_dir: where figures go (None: figures are not saved).
-        control: True while the check runs against the broken prediction.
-        memo: shared by the verdict run and the control run of the same claim, so that costly
-            measurements (solvers, trainings) are made once (see ``cached``).
-        show_progress: show progress bars on stderr.
-        executor: how ``sweep`` runs its cases (serial, a process pool, Dask).
-        seed_key: the label the seeds derive from (the claim's ``seed_key``; default ``claim_id``).
+    Attributes
+    ----------
+    claim_id : str
+        The claim being checked.
+    profile : {"quick", "full"}
+        ``quick`` (seconds, CI) or ``full`` (paper scale).
+    seed : int
+        The run's seed; every drawn case derives from (seed, seed_key, label).
+    out_dir : Path or None
+        Where figures and the sweeps database go (None: figures are not saved).
+    control : bool
+        True while the check runs against the broken prediction.
+    memo : dict
+        Shared by the verdict run and the control run of the same claim, so that costly
+        measurements (solvers, trainings) are made once (see ``cached``).
+    show_progress : bool
+        Show progress bars on stderr.
+    executor : ExecutorConfig
+        How ``sweep`` runs its cases (serial, a process pool, Dask).
+    figures : list of str
+        The figures saved so far, relative to ``out_dir``.
+    seed_key : str
+        The label the seeds derive from (the claim's ``seed_key``; default ``claim_id``).
     """
 
     claim_id: str
@@ -140,30 +179,90 @@ class Context:
             raise ValueError(f"profile must be one of {PROFILES}, got {self.profile!r}")
 
     def pick(self, *, quick: T, full: T) -> T:
-        """The value for the current profile."""
+        """The value for the current profile.
+
+        Parameters
+        ----------
+        quick, full
+            The two values.
+
+        Returns
+        -------
+        ``quick`` on the quick profile, else ``full``.
+        """
         return quick if self.profile == "quick" else full
 
     def draw(self, strategy: st.SearchStrategy[T], n: int, label: str = "cases") -> list[T]:
-        """``n`` cases from ``strategy``, seeded by (seed, seed_key, label)."""
+        """``n`` cases from ``strategy``, seeded by (seed, seed_key, label).
+
+        Parameters
+        ----------
+        strategy : hypothesis SearchStrategy
+        n : int
+        label : str, default "cases"
+
+        Returns
+        -------
+        list
+        """
         return draw(strategy, n, derive_seed(self.seed, self.seed_key, label))
 
     def seeds(self, n: int, label: str = "seeds") -> list[int]:
-        """``n`` seeds for sweep cases, derived from (seed, seed_key, label): ``--seed`` changes them."""
+        """``n`` seeds for sweep cases, derived from (seed, seed_key, label): ``--seed`` changes them.
+
+        Parameters
+        ----------
+        n : int
+        label : str, default "seeds"
+
+        Returns
+        -------
+        list of int
+        """
         return [derive_seed(self.seed, self.seed_key, label, str(k)) for k in range(n)]
 
     def cached(self, key: str, compute: Callable[[], T]) -> T:
-        """Compute once per claim run (shared with the control run), then reuse."""
+        """Compute once per claim run (shared with the control run), then reuse.
+
+        Parameters
+        ----------
+        key : str
+        compute : callable () -> T
+
+        Returns
+        -------
+        T
+        """
         if key not in self.memo:
             self.memo[key] = compute()
         return self.memo[key]
 
     def sweep(self, name: str, function: Any, cases: list[dict[str, Any]]) -> SweepResult:
-        """Run ``function`` over ``cases`` through the sweep mechanism (once per claim run and case
-        list: the control run reuses the verdict run's rows only when it asks for the same cases).
+        """Run ``function`` over ``cases`` through the sweep mechanism, once per claim run and case list.
 
-        Results go to ``<out_dir>/sweeps.sqlite`` (a temporary file without ``out_dir``), so an
-        interrupted run resumes where it stopped; the executor is the context's. Failed cases make
-        the check ``inconclusive`` when every failure is a ``NotConvergedError``, else fail it.
+        The control run reuses the verdict run's rows only when it asks for the same cases. Results go to
+        ``<out_dir>/sweeps.sqlite`` (a temporary file without ``out_dir``), so an interrupted run resumes
+        where it stopped; the executor is the context's.
+
+        Parameters
+        ----------
+        name : str
+            The sweep's name within the claim (stored as ``<claim_id>.<name>``).
+        function : callable dict -> dict
+            A module-level case function.
+        cases : list of dict
+
+        Returns
+        -------
+        SweepResult
+
+        Raises
+        ------
+        Inconclusive
+            When cases failed and every failure is a ``NotConvergedError`` (decided by the stored
+            exception type, subclasses included).
+        RuntimeError
+            When any other exception failed a case; the message holds its traceback.
         """
 
         def execute() -> SweepResult:
@@ -196,14 +295,46 @@ class Context:
         why: str,
         cases: list[Any] | None = None,
     ) -> Comparison:
-        """See ``proofs_checks.verdict.compare``."""
+        """A comparison of predictions with measurements: see ``rankcheck.proofs_checks.verdict.compare``.
+
+        Parameters
+        ----------
+        name : str
+        predicted, measured : list
+        rtol : float
+        atol : float or list of float, default 0
+        why : str
+        cases : list, optional
+
+        Returns
+        -------
+        Comparison
+        """
         return compare(name, predicted, measured, rtol=rtol, atol=atol, why=why, cases=cases)
 
     def inconclusive(self, reason: str) -> NoReturn:
+        """Give up honestly: the verdict becomes ``inconclusive`` with ``reason``.
+
+        Parameters
+        ----------
+        reason : str
+
+        Raises
+        ------
+        Inconclusive
+            Always.
+        """
         raise Inconclusive(reason)
 
     def savefig(self, figure: Any, name: str) -> None:
-        """Save a matplotlib figure as ``<out_dir>/figures/<claim_id>.<name>.png`` (verdict run only)."""
+        """Save a matplotlib figure as ``<out_dir>/figures/<claim_id>.<name>.png`` (verdict run only).
+
+        Parameters
+        ----------
+        figure : matplotlib.figure.Figure
+            Made with ``rankcheck.proofs_checks.figures.subplots`` (no pyplot).
+        name : str
+        """
         if self.out_dir is not None and not self.control:
             folder = self.out_dir / "figures"
             folder.mkdir(parents=True, exist_ok=True)

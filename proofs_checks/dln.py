@@ -20,11 +20,12 @@ from rankcheck.proofs_checks.verdict import Comparison
 from rankcheck.strategies import MatrixCase, depths, matrix_cases
 from rankcheck.theory import dln as theory
 
+#: the case functions (module level: sweep workers import them) and constants of the designs;
+#: the checks are reached through the registry (``rankcheck show ID``), not imported
 __all__ = [
     "SOURCE", "TRAINING_LAM", "cost_case", "training_case", "EXPLICIT_COST_CASES",
-    "check_representation_cost", "EXPANSION_DEPTHS_QUICK", "EXPANSION_DEPTHS_FULL",
-    "EXPANSION_FIT_TERMS", "EXPANSION_ORDER", "fit_inverse_powers", "check_depth_expansion",
-    "LIMIT_DEPTHS_QUICK", "LIMIT_DEPTHS_FULL", "check_rank_limit"
+    "EXPANSION_DEPTHS_QUICK", "EXPANSION_DEPTHS_FULL", "EXPANSION_FIT_TERMS", "EXPANSION_ORDER",
+    "fit_inverse_powers", "LIMIT_DEPTHS_QUICK", "LIMIT_DEPTHS_FULL"
 ]
 
 SOURCE = "Jacot, Ged, Şimşek, Hongler, Gabriel 2021, arXiv 2106.15933"

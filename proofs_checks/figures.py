@@ -43,7 +43,16 @@ def subplots(nrows: int = 1, ncols: int = 1, **options: Any) -> tuple[Figure, An
 
 @dataclass(frozen=True)
 class SlopeFit:
-    """Least-squares fit log y = intercept + slope·log x, with a two-sided confidence interval."""
+    """Least-squares fit log y = intercept + slope·log x, with a two-sided confidence interval.
+
+    Attributes
+    ----------
+    slope, intercept : float
+    low, high : float
+        The Student-t interval of the slope.
+    level : float
+        Its confidence level.
+    """
 
     slope: float
     intercept: float
@@ -53,7 +62,23 @@ class SlopeFit:
 
 
 def loglog_slope(x: Sequence[float], y: Sequence[float], level: float = 0.95) -> SlopeFit:
-    """Slope of log y against log x with its Student-t confidence interval (needs ≥ 3 points, > 0)."""
+    """Slope of log y against log x with its Student-t confidence interval.
+
+    Parameters
+    ----------
+    x, y : sequence of float, same length >= 3
+        All > 0.
+    level : float, default 0.95
+
+    Returns
+    -------
+    SlopeFit
+
+    Raises
+    ------
+    ValueError
+        Fewer than 3 points, different lengths, or a non-positive value.
+    """
     x_arr, y_arr = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x_arr.shape != y_arr.shape or x_arr.ndim != 1 or x_arr.size < 3:
         raise ValueError(f"x and y must be 1-D of equal length >= 3, got {x_arr.shape}, {y_arr.shape}")
@@ -66,7 +91,18 @@ def loglog_slope(x: Sequence[float], y: Sequence[float], level: float = 0.95) ->
 
 
 def mean_sem(rows: Sequence[Mapping[str, Any]], x: str, y: str) -> tuple[np.ndarray, ...]:
-    """Group rows by ``x``: (x values sorted, mean of ``y``, standard error of the mean, counts)."""
+    """Group rows by ``x``: the sorted x values, the mean of ``y``, its standard error and the counts.
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+    x, y : str
+        Keys of the rows.
+
+    Returns
+    -------
+    (xs, means, sems, counts) : tuple of ndarray, each of shape (groups,)
+    """
     groups: dict[Any, list[float]] = defaultdict(list)
     for row in rows:
         groups[row[x]].append(float(row[y]))
@@ -80,7 +116,15 @@ def mean_sem(rows: Sequence[Mapping[str, Any]], x: str, y: str) -> tuple[np.ndar
 
 def mean_sem_curves(ax: Any, rows: Sequence[Mapping[str, Any]], x: str, y: str,
                     group: str | None = None) -> None:
-    """One curve per value of ``group``: mean of ``y`` over seeds at each ``x``, ± one s.e. band."""
+    """One curve per value of ``group``: mean of ``y`` over seeds at each ``x``, ± one s.e. band.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    rows : sequence of mapping
+    x, y : str
+    group : str, optional
+    """
     labels = sorted({row[group] for row in rows}) if group else [None]
     for label in labels:
         subset = [row for row in rows if group is None or row[group] == label]
@@ -95,8 +139,28 @@ def mean_sem_curves(ax: Any, rows: Sequence[Mapping[str, Any]], x: str, y: str,
 def heatmap(ax: Any, x_values: Sequence[float], y_values: Sequence[float], values: np.ndarray,
             boundaries: Sequence[tuple[Sequence[float], Sequence[float], str]] = (),
             colorbar_label: str = "") -> Any:
-    """A 2-D grid ``values`` of shape (len(y_values), len(x_values)) with optional boundary lines
-    given as (xs, ys, label); returns the image."""
+    """A 2-D grid of values with optional boundary lines (a phase diagram next to its prediction).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    x_values : sequence of float, length nx
+    y_values : sequence of float, length ny
+    values : ndarray, shape (ny, nx)
+    boundaries : sequence of (xs, ys, label), default ()
+        Lines drawn over the grid (predicted boundaries).
+    colorbar_label : str, default ""
+
+    Returns
+    -------
+    matplotlib QuadMesh
+        The image.
+
+    Raises
+    ------
+    ValueError
+        When ``values`` does not have shape (ny, nx).
+    """
     grid = np.asarray(values, dtype=float)
     if grid.shape != (len(y_values), len(x_values)):
         raise ValueError(f"values must have shape {(len(y_values), len(x_values))}, got {grid.shape}")

@@ -19,12 +19,13 @@ from rankcheck.proofs_checks.figures import subplots
 from rankcheck.proofs_checks.registry import claim
 from rankcheck.theory import leaky as theory
 
+#: the case functions (module level: sweep workers import them) and constants of the designs;
+#: the checks are reached through the registry (``rankcheck show ID``), not imported
 __all__ = [
     "SOURCE", "POINTS", "TOLERANCES", "CONDITION", "derived_field", "FIELDS", "geodesic_case",
-    "check_hamiltonian_conserved", "ACTION_LAM", "action_case", "derived_lagrangian", "check_action",
-    "COI_GAMMA", "NEAR", "INNER", "BOTTLENECK_DEPTH", "SEPARATED", "bottleneck_task", "bottleneck_case",
-    "bottleneck_fraction", "check_bottleneck", "ADAPTIVE_ROUNDS", "REFINE", "adaptive_case",
-    "check_adaptive_steps"
+    "ACTION_LAM", "action_case", "derived_lagrangian", "COI_GAMMA", "NEAR", "INNER", "BOTTLENECK_DEPTH",
+    "SEPARATED", "bottleneck_task", "bottleneck_case", "bottleneck_fraction", "ADAPTIVE_ROUNDS",
+    "REFINE", "adaptive_case"
 ]
 
 SOURCE = "Jacot, Kaiser 2024, arXiv 2405.17573, Hamiltonian mechanics of feature learning (Leaky ResNets)"

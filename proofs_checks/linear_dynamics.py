@@ -21,10 +21,11 @@ from rankcheck.proofs_checks.sweep import grid
 from rankcheck.theory import dln as dln_theory
 from rankcheck.theory import linear_dynamics as theory
 
+#: the case functions (module level: sweep workers import them) and constants of the designs;
+#: the checks are reached through the registry (``rankcheck show ID``), not imported
 __all__ = [
     "JUMPS_SOURCE", "MIXED_SOURCE", "SOURCE", "TARGETS", "first_crossing_case", "aligned_case",
-    "check_saddle_to_saddle", "PHASE_TARGETS", "trajectory_case", "phase_case", "check_mixed_regime",
-    "JUMP_TARGETS", "jump_case", "check_sgd_one_way_jumps"
+    "PHASE_TARGETS", "trajectory_case", "phase_case", "JUMP_TARGETS", "jump_case"
 ]
 
 JUMPS_SOURCE = "Wang, Jacot 2024, arXiv 2305.16038, one-way jumps of SGD from high to low rank"

@@ -19,7 +19,9 @@ from rankcheck.proofs_checks.registry import claim
 from rankcheck.theory import not_norms as theory
 from rankcheck.theory.linear_dynamics import escape_time_leading
 
-__all__ = ["SOURCE", "FITTED", "LR", "NORMS", "completion_case", "check_not_norms"]
+#: the case functions (module level: sweep workers import them) and constants of the designs;
+#: the checks are reached through the registry (``rankcheck show ID``), not imported
+__all__ = ["SOURCE", "FITTED", "LR", "NORMS", "completion_case"]
 
 SOURCE = "Razin, Cohen 2020, arXiv 2005.06398, implicit regularization may not be explainable by norms"
 FITTED = 1e-2  # loss below which the observations count as fitted (residual <= √(2·1e-2) ≈ 0.14)

@@ -47,9 +47,29 @@ class UnknownClaimError(ValueError):
 class Claim:
     """A registered claim: its id, statement, source, check and the two predictions it is run with.
 
-    ``check(ctx, predict)`` returns one or several comparisons of ``predict`` with measurements.
-    The runner calls it with ``predict`` for the verdict and with ``broken`` (the planted error) for
-    the negative control, which must come out ``fail``.
+    ``check(ctx, predict)`` returns one or several comparisons of ``predict`` with measurements. The
+    runner calls it with ``predict`` for the verdict and with ``broken`` (the planted error) for the
+    negative control, which must come out ``fail``.
+
+    Attributes
+    ----------
+    id : str
+        ``<family>.<name>``, stable.
+    statement : str
+        The claim as its source states it.
+    source : str
+        The paper (arXiv id, section, theorem or figure).
+    check : callable (Context, predict) -> Comparison or list of Comparison
+    predict : callable
+        The theorem's prediction (from ``rankcheck.theory``).
+    broken : callable
+        A deliberately wrong prediction (the negative control).
+    broken_how : str
+        What is wrong in it.
+    profiles : tuple of str
+        The profiles the claim supports.
+    seed_label : str
+        What its seeds derive from when not the id (a renamed claim's old id).
     """
 
     id: str
@@ -125,8 +145,31 @@ def claim(
 ) -> Callable[[Check], Check]:
     """Register the decorated check under ``claim_id`` (lower-case dotted, e.g. ``dln.rank_limit``).
 
-    ``seed_label`` (default: the id) is what the claim's seeds derive from; a renamed claim passes
-    its old id, so that renaming changes no drawn case.
+    Parameters
+    ----------
+    claim_id : str
+        ``<family>.<name>``; the family key names the claim's modules, tests and note.
+    statement : str
+    source : str
+    predict : callable
+        The theorem's prediction, from ``rankcheck.theory``.
+    broken : callable
+        The planted error of the negative control.
+    broken_how : str
+    profiles : sequence of str, default ("quick", "full")
+    seed_label : str, default ""
+        What the claim's seeds derive from (default: the id); a renamed claim passes its old id, so
+        that renaming changes no drawn case.
+
+    Returns
+    -------
+    callable
+        The decorator; it returns the check unchanged.
+
+    Raises
+    ------
+    ValueError
+        A malformed id, unknown profiles, or an id registered twice.
     """
     if not ID_PATTERN.match(claim_id):
         raise ValueError(f"claim_id must be lower-case and dotted like 'family.name', got {claim_id!r}")
@@ -153,15 +196,33 @@ def load_families() -> None:
 
 
 def all_claims() -> list[Claim]:
-    """Every registered claim, sorted by id."""
+    """Every registered claim, sorted by id (the families' modules are imported first).
+
+    Returns
+    -------
+    list of Claim
+    """
     load_families()
     return [REGISTRY[key] for key in sorted(REGISTRY)]
 
 
 def select(patterns: Sequence[str] | None) -> list[Claim]:
-    """Claims matching ids or prefixes (``dln`` or ``dln.`` selects the family); None: all.
+    """Claims matching ids or prefixes (``dln`` or ``dln.`` selects the family).
 
-    Raises UnknownClaimError naming the pattern and the known ids when a pattern matches nothing.
+    Parameters
+    ----------
+    patterns : sequence of str or None
+        None or empty: all claims.
+
+    Returns
+    -------
+    list of Claim
+        Sorted by id.
+
+    Raises
+    ------
+    UnknownClaimError
+        Naming the pattern and the known ids when a pattern matches nothing.
     """
     claims = all_claims()
     if not patterns:

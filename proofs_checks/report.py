@@ -26,7 +26,17 @@ def _row(verdict: Verdict) -> tuple[str, ...]:
 
 
 def format_table(verdicts: Sequence[Verdict], markdown: bool = False) -> str:
-    """One line per claim: id, status, control, worst error as a fraction of its tolerance, time."""
+    """One line per claim: id, status, control, worst error as a fraction of its tolerance, time.
+
+    Parameters
+    ----------
+    verdicts : sequence of Verdict
+    markdown : bool, default False
+
+    Returns
+    -------
+    str
+    """
     rows = [COLUMNS, *(_row(v) for v in verdicts)]
     if markdown:
         lines = ["| " + " | ".join(row) + " |" for row in rows]
@@ -79,8 +89,19 @@ def _atol_text(atol: Any) -> str:
 
 
 def brief(value: Any, limit: int = 240) -> str:
-    """``str(value)`` cut to ``limit`` characters, saying how many numbers it holds when cut
-    (a worst case can be a whole trajectory)."""
+    """``str(value)`` cut to ``limit`` characters, saying how many numbers it holds when cut.
+
+    A worst case can be a whole trajectory.
+
+    Parameters
+    ----------
+    value : object
+    limit : int, default 240
+
+    Returns
+    -------
+    str
+    """
     text = str(value)
     if len(text) <= limit:
         return text
@@ -88,7 +109,15 @@ def brief(value: Any, limit: int = 240) -> str:
 
 
 def write_reports(verdicts: Sequence[Verdict], out_dir: Path, meta: dict[str, Any]) -> None:
-    """Write ``report.json`` and ``report.md`` into ``out_dir``."""
+    """Write ``report.json`` (stable keys) and ``report.md`` into ``out_dir``.
+
+    Parameters
+    ----------
+    verdicts : sequence of Verdict
+    out_dir : Path
+    meta : dict
+        Profile, seed and the like, stored with the verdicts.
+    """
     meta = {
         **meta,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -112,6 +141,15 @@ def write_reports(verdicts: Sequence[Verdict], out_dir: Path, meta: dict[str, An
 
 
 def load_report(out_dir: Path) -> tuple[dict[str, Any], list[Verdict]]:
-    """Read ``report.json`` back: (meta, verdicts)."""
+    """Read ``report.json`` back.
+
+    Parameters
+    ----------
+    out_dir : Path
+
+    Returns
+    -------
+    (meta, verdicts) : tuple of dict and list of Verdict
+    """
     payload = json.loads((out_dir / "report.json").read_text())
     return payload["meta"], [Verdict.from_dict(v) for v in payload["verdicts"]]

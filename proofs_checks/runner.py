@@ -20,7 +20,17 @@ from rankcheck.proofs_checks.verdict import Comparison, Status, Verdict
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one call of a check produced: a status, its comparisons, and why if not a pass."""
+    """What one call of a check produced.
+
+    Attributes
+    ----------
+    status : {"pass", "fail", "inconclusive"}
+    comparisons : list of Comparison
+    reason : str
+        Why, when not a pass.
+    traceback : str
+        The traceback of a check that crashed.
+    """
 
     status: Status
     comparisons: list[Comparison]
@@ -33,6 +43,17 @@ def evaluate(claim: Claim, predict: Callable[..., Any], ctx: Context) -> Outcome
 
     A solver that did not converge (``NotConvergedError``) or a check that gave up (``Inconclusive``)
     gives ``inconclusive``; any other exception is a ``fail`` carrying its traceback.
+
+    Parameters
+    ----------
+    claim : Claim
+    predict : callable
+        The claim's prediction or its broken one.
+    ctx : Context
+
+    Returns
+    -------
+    Outcome
     """
     seed_everything(derive_seed(ctx.seed, claim.seed_key, "control" if ctx.control else "verdict"))
     try:
@@ -59,8 +80,23 @@ def run_claim(
 
     The control is ``caught`` only when the check itself ran and judged the broken prediction out of
     tolerance; a crash or an inconclusive control proves nothing and counts as ``missed``. A missed
-    control makes the claim ``fail``, unless the verdict run was itself ``inconclusive`` (then
-    nothing was decided either way and the claim stays ``inconclusive``).
+    control makes the claim ``fail``, unless the verdict run was itself ``inconclusive`` (then nothing
+    was decided either way and the claim stays ``inconclusive``).
+
+    Parameters
+    ----------
+    claim : Claim
+    profile : {"quick", "full"}, default "quick"
+    seed : int, default 0
+    out_dir : Path, optional
+        Figures and the sweeps database go there.
+    show_progress : bool, default False
+    executor : ExecutorConfig, optional
+        How sweeps run (default serial).
+
+    Returns
+    -------
+    Verdict
     """
     start = time.perf_counter()
     if profile not in claim.profiles:
@@ -120,10 +156,30 @@ def run(
     show_progress: bool = False,
     executor: ExecutorConfig | None = None,
 ) -> list[Verdict]:
-    """Run the claims matching ``ids`` (ids or family prefixes; None: all) and return verdicts.
+    """Run the claims matching ``ids`` and return their verdicts.
 
     With ``out``, writes ``report.json``, ``report.md``, figures and the sweeps' ``sweeps.sqlite``
-    there (rerunning with the same ``out`` resumes unfinished sweeps). ``executor`` runs the sweeps.
+    there (rerunning with the same ``out`` resumes unfinished sweeps).
+
+    Parameters
+    ----------
+    ids : sequence of str, optional
+        Claim ids or family prefixes; None: all.
+    profile : {"quick", "full"}, default "quick"
+    seed : int, default 0
+    out : str or Path, optional
+    show_progress : bool, default False
+    executor : ExecutorConfig, optional
+
+    Returns
+    -------
+    list of Verdict
+        Sorted by id.
+
+    Raises
+    ------
+    UnknownClaimError
+        When a pattern matches no claim.
     """
     claims = select(ids)
     out_dir = Path(out) if out is not None else None

@@ -42,7 +42,22 @@ EXECUTORS = ("serial", "processes", "dask")
 
 # --------------------------------------------------------------------------- grids and keys
 def grid(**parameters: Sequence[Any]) -> list[dict[str, Any]]:
-    """The product of parameter lists: ``grid(a=[1, 2], seed=[0, 1])`` gives 4 cases."""
+    """The product of parameter lists: ``grid(a=[1, 2], seed=[0, 1])`` gives 4 cases.
+
+    Parameters
+    ----------
+    **parameters : sequence
+        One list of values per parameter.
+
+    Returns
+    -------
+    list of dict
+
+    Raises
+    ------
+    ValueError
+        No parameter, or one that is not a list of values.
+    """
     if not parameters:
         raise ValueError("grid needs at least one parameter list")
     for name, values in parameters.items():
@@ -82,11 +97,22 @@ def _names(code: Any) -> set[str]:
 
 
 def code_dependencies(function: Callable[..., Any]) -> list[str]:
-    """Sources a case function's results depend on within this distribution: its own, those of the
-    functions and classes of its module that it reaches, and the whole source of every other module
-    of the ``rankcheck`` namespace that it reaches (through names, transitively through those modules'
-    globals). Plotting code elsewhere in a check's module is left out, so a figure can change
-    without rerunning the sweep."""
+    """Sources a case function's results depend on within the ``rankcheck`` namespace.
+
+    Its own, those of the functions and classes of its module that it reaches, and the whole source of
+    every other module of the namespace that it reaches (through names, transitively through those
+    modules' globals). Plotting code elsewhere in a check's module is left out, so a figure can change
+    without rerunning the sweep.
+
+    Parameters
+    ----------
+    function : callable
+
+    Returns
+    -------
+    list of str
+        Sorted by qualified name.
+    """
     home = getattr(function, "__module__", None)
     seen: dict[str, str] = {}
     pending: list[Any] = [function]
@@ -118,12 +144,34 @@ def code_dependencies(function: Callable[..., Any]) -> list[str]:
 
 
 def code_version(function: Callable[..., Any]) -> str:
-    """A hash of the sources the function depends on (``code_dependencies``)."""
+    """A hash of the sources the function depends on (``code_dependencies``).
+
+    Parameters
+    ----------
+    function : callable
+
+    Returns
+    -------
+    str
+        12 hexadecimal digits.
+    """
     return hashlib.sha256("\n".join(code_dependencies(function)).encode()).hexdigest()[:12]
 
 
 def case_key(name: str, version: str, case: Mapping[str, Any]) -> str:
-    """Stable id of one case: sha256 of (function name, code version, canonical parameters)."""
+    """Stable id of one case: sha256 of (function name, code version, canonical parameters).
+
+    Parameters
+    ----------
+    name : str
+    version : str
+    case : mapping
+
+    Returns
+    -------
+    str
+        20 hexadecimal digits.
+    """
     text = _canonical({"function": name, "version": version, "params": case}, "case")
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
@@ -132,8 +180,15 @@ def case_key(name: str, version: str, case: Mapping[str, Any]) -> str:
 class Sweep:
     """A named case function over a list of cases.
 
-    ``function`` must be importable by worker processes (a module-level function); ``version``
-    defaults to a hash of its source.
+    Attributes
+    ----------
+    name : str
+    function : callable dict -> dict
+        Importable by worker processes (a module-level function).
+    cases : list of dict
+        JSON-serializable, distinct.
+    version : str
+        Default: ``code_version(function)``.
     """
 
     name: str
@@ -244,8 +299,19 @@ class SweepStore:
 # --------------------------------------------------------------------------- running one case
 @dataclass(frozen=True)
 class CaseOutcome:
-    """One case's outcome: ``ok`` with its result as JSON, or ``error`` with the traceback and the
-    exception's qualified type name (``error_type``, e.g. ``rankcheck.errors.NotConvergedError``)."""
+    """One case's outcome.
+
+    Attributes
+    ----------
+    status : {"ok", "error"}
+    result_json : str or None
+        The result as JSON (``ok``).
+    error : str or None
+        The traceback (``error``).
+    seconds : float
+    error_type : str or None
+        The exception's qualified type name, e.g. ``rankcheck.errors.NotConvergedError``.
+    """
 
     status: str
     result_json: str | None
@@ -255,7 +321,16 @@ class CaseOutcome:
 
 
 def qualified_name(kind: type) -> str:
-    """``module.QualName`` of a class (how ``error_type`` names an exception's type)."""
+    """``module.QualName`` of a class (how ``error_type`` names an exception's type).
+
+    Parameters
+    ----------
+    kind : type
+
+    Returns
+    -------
+    str
+    """
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
@@ -272,6 +347,15 @@ def execute_case(function: CaseFunction, case: dict[str, Any]) -> CaseOutcome:
     """Run one case with torch on one thread; an ``Exception`` becomes an ``error`` outcome.
 
     ``SystemExit`` and ``KeyboardInterrupt`` propagate: they stop the sweep, not the case.
+
+    Parameters
+    ----------
+    function : callable dict -> dict
+    case : dict
+
+    Returns
+    -------
+    CaseOutcome
     """
     import torch
 
@@ -294,8 +378,16 @@ def execute_case(function: CaseFunction, case: dict[str, Any]) -> CaseOutcome:
 # --------------------------------------------------------------------------- executors
 @dataclass(frozen=True)
 class ExecutorConfig:
-    """How to run the cases: ``serial``, ``processes`` with ``jobs`` workers, or ``dask``
-    (``scheduler`` = address of an existing cluster; None starts a LocalCluster of ``jobs``)."""
+    """How to run the cases.
+
+    Attributes
+    ----------
+    kind : {"serial", "processes", "dask"}, default "serial"
+    jobs : int, default 1
+        Workers of the process pool or of an embedded Dask ``LocalCluster``.
+    scheduler : str or None
+        Address of an existing Dask cluster; None starts a ``LocalCluster`` of ``jobs``.
+    """
 
     kind: str = "serial"
     jobs: int = 1
@@ -359,10 +451,20 @@ RUNNERS = {"serial": _serial, "processes": _processes, "dask": _dask}
 # --------------------------------------------------------------------------- running a sweep
 @dataclass
 class SweepResult:
-    """Rows in grid order (``params`` merged with ``result``; failed cases carry ``error``).
+    """The rows of a sweep, in grid order.
 
-    ``errors`` lists the failed cases: ``params``, ``error`` (the traceback) and ``error_type`` (the
-    exception's qualified type name), so a caller decides by type, not by the traceback's text.
+    Attributes
+    ----------
+    sweep : Sweep
+    rows : list of dict
+        ``params`` merged with ``result``; failed cases carry ``error``.
+    ran : int
+        Cases run by this call.
+    skipped : int
+        Cases read back from the store.
+    errors : list of dict
+        The failed cases: ``params``, ``error`` (the traceback) and ``error_type`` (the exception's
+        qualified type name), so a caller decides by type, not by the traceback's text.
     """
 
     sweep: Sweep
@@ -384,6 +486,19 @@ def run_sweep(
     """Run the cases of ``sweep`` not yet stored in ``store`` and return every row.
 
     Cases that failed before are retried; finished ones are read back, not rerun.
+
+    Parameters
+    ----------
+    sweep : Sweep
+    store : str or Path
+        The SQLite database.
+    executor : ExecutorConfig, optional
+        Default serial.
+    show_progress : bool, default True
+
+    Returns
+    -------
+    SweepResult
     """
     config = executor or ExecutorConfig()
     keys = [sweep.key(case) for case in sweep.cases]

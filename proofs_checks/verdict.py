@@ -18,7 +18,16 @@ Control = Literal["caught", "missed"]
 
 
 def jsonable(value: Any) -> Any:
-    """Convert numpy scalars/arrays and nested containers to JSON-serializable Python objects."""
+    """Convert numpy scalars and arrays, and nested containers of them, to JSON-serializable objects.
+
+    Parameters
+    ----------
+    value : object
+
+    Returns
+    -------
+    object
+    """
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -39,10 +48,26 @@ class Comparison:
     """Predicted against measured values over a list of cases, judged under a tolerance.
 
     A case passes when |p − m| <= atol + rtol·|p| entrywise; ``ratio`` is the largest
-    |p − m| / (atol + rtol·|p|) over all entries of all cases (pass iff ratio <= 1), reached at case
-    ``worst_index`` (described by ``worst_case``). ``max_rel_error`` skips entries predicted 0.
-    ``atol`` is one number or one per case (a bound that depends on the case, e.g. on a width; a
-    case's may be an array of the case's shape, a bound per entry).
+    |p − m| / (atol + rtol·|p|) over all entries of all cases (pass iff ratio <= 1).
+
+    Attributes
+    ----------
+    name : str
+    passed : bool
+    predicted, measured : list
+    rtol : float
+    atol : float or list
+        One number or one per case (a bound that depends on the case; a case's may be an array of
+        the case's shape, a bound per entry).
+    why : str
+        The tolerance's justification.
+    ratio : float
+    max_abs_error, max_rel_error : float
+        ``max_rel_error`` skips entries predicted 0.
+    worst_index : int
+        The case where ``ratio`` is reached.
+    worst_case : str
+        That case, described.
     """
 
     name: str
@@ -85,8 +110,29 @@ def compare(
     why: str,
     cases: list[Any] | None = None,
 ) -> Comparison:
-    """Judge ``predicted`` against ``measured`` case by case (each case a scalar or an array);
-    ``atol`` is one number or one per case (each a number or an array of the case's shape)."""
+    """Judge ``predicted`` against ``measured`` case by case (each case a scalar or an array).
+
+    Parameters
+    ----------
+    name : str
+    predicted, measured : list
+        One entry per case, of equal shapes.
+    rtol : float
+    atol : float or sequence, default 0
+        One number or one per case (each a number or an array of the case's shape).
+    why : str
+    cases : list, optional
+        Descriptions of the cases (for the worst case).
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    ValueError
+        Lists of different lengths or shapes, a negative tolerance, an empty ``why``.
+    """
     if len(predicted) != len(measured) or not predicted:
         raise ValueError(
             f"predicted and measured must be non-empty lists of equal length, "
@@ -141,8 +187,23 @@ class Verdict:
     """The runner's judgement of one claim on one profile and seed.
 
     ``status`` is ``pass`` only if every comparison passed and the negative control was ``caught``
-    (the same check against the deliberately broken prediction came out ``fail``). ``predicted``,
-    ``measured`` and ``tolerance`` are those of the worst case of the worst comparison.
+    (the same check against the deliberately broken prediction came out ``fail``).
+
+    Attributes
+    ----------
+    claim_id, statement, source : str
+    profile : str
+    status : {"pass", "fail", "inconclusive"}
+    control : {"caught", "missed"}
+    predicted, measured : object
+        Those of the worst case of the worst comparison.
+    tolerance : dict
+        Its ``rtol``, ``atol`` and ``why``.
+    seed : int
+    seconds : float
+    details : dict
+        Every comparison's summary, the control's, the reason and traceback if any.
+    figures : list of str
     """
 
     claim_id: str

@@ -127,16 +127,14 @@ def test_public_modules_declare_all(name):
         assert hasattr(module, public), f"{name}.__all__ names {public!r}, which it does not define"
 
 
-API_PACKAGES = ("rankcheck.theory", "rankcheck.numerics", "rankcheck")
-
-
-@pytest.mark.parametrize("name", [n for n in public_modules()
-                                  if n.startswith(API_PACKAGES) and ".proofs_checks" not in n])
+@pytest.mark.parametrize("name", public_modules())
 def test_public_functions_and_classes_have_numpydoc_docstrings(name):
-    """Every function and class a route or the ground floor exports has a numpydoc docstring: a
-    function with parameters has a Parameters section, one that returns a Returns section, a
-    dataclass an Attributes section (exceptions say what they mean in prose)."""
+    """Every exported function and class has a numpydoc docstring: a function with parameters has a
+    Parameters section, one that returns a Returns section, a dataclass an Attributes section
+    (exceptions say what they mean in prose). A family's claims module exports its case functions
+    for the sweep workers: those need a docstring, the sections live in the solvers they call."""
     module = importlib.import_module(name)
+    claims_module = name.rpartition(".")[2] in FAMILIES and ".proofs_checks." in name
     for public in module.__all__:
         obj = getattr(module, public)
         if not (inspect.isfunction(obj) or inspect.isclass(obj)) or obj.__module__ != name:
@@ -145,10 +143,12 @@ def test_public_functions_and_classes_have_numpydoc_docstrings(name):
         where = f"{name}.{public}"
         if inspect.isclass(obj):
             assert obj.__doc__ and not obj.__doc__.startswith(f"{obj.__name__}("), f"{where}: no docstring"
-            if hasattr(obj, "__dataclass_fields__"):
+            if hasattr(obj, "__dataclass_fields__") and not claims_module:
                 assert "Attributes\n" in doc, f"{where}: no Attributes section"
             continue
         assert doc, f"{where}: no docstring"
+        if claims_module:
+            continue
         signature = inspect.signature(obj)
         if signature.parameters:
             assert "Parameters\n" in doc, f"{where}: no Parameters section"

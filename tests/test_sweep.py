@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rankcheck.errors import NotConvergedError
 from rankcheck.proofs_checks import cli
 from rankcheck.proofs_checks.dln import cost_case, training_case
 from rankcheck.proofs_checks.figures import heatmap, loglog_slope, mean_sem
@@ -35,6 +36,19 @@ def fragile_case(case: dict) -> dict:
     if case["x"] == 2:
         raise ValueError("bad luck at x = 2")
     return {"x2": 2 * case["x"]}
+
+
+class SlowToConverge(NotConvergedError):
+    """A solver's own subclass: still a failure to converge."""
+
+
+def diverging_case(case: dict) -> dict:
+    """Fails to converge (by type), or fails with a message that merely names that type."""
+    if case["kind"] == "subclass":
+        raise SlowToConverge("gave up after 10 steps")
+    if case["kind"] == "imposter":
+        raise RuntimeError("rankcheck.errors.NotConvergedError: a message is not a type")
+    return {"ok": 1}
 
 
 def cost_cases(count: int) -> list[dict]:
@@ -216,3 +230,17 @@ def test_control_run_gets_its_own_rows_when_it_asks_for_other_cases(tmp_path):
     assert [r["x2"] for r in first] == [2, 6]
     assert [r["x2"] for r in second] == [8]
     assert again is first
+
+
+def test_inconclusive_is_decided_by_the_exception_type_not_its_text(tmp_path):
+    from rankcheck.proofs_checks.context import Context, Inconclusive
+
+    ctx = Context("demo", out_dir=tmp_path)
+    result = run_sweep(Sweep("types", diverging_case, grid(kind=["subclass", "imposter"])),
+                       tmp_path / "types.sqlite", show_progress=False)
+    assert [e["error_type"] for e in result.errors] == [
+        "tests.test_sweep.SlowToConverge", "builtins.RuntimeError"]
+    with pytest.raises(Inconclusive, match="gave up after 10 steps"):
+        ctx.sweep("subclass", diverging_case, [{"kind": "subclass"}, {"kind": "fine"}])
+    with pytest.raises(RuntimeError, match="a message is not a type"):
+        ctx.sweep("imposter", diverging_case, [{"kind": "imposter"}])
