@@ -8,6 +8,7 @@ import torch
 
 from rankcheck.errors import NotConvergedError
 from rankcheck.numerics import leaky as G
+from rankcheck.numerics.leaky import hamilton
 from rankcheck.proofs_checks.leaky import bottleneck_fraction, bottleneck_task
 from rankcheck.testing import assert_close
 from rankcheck.theory import leaky as g
@@ -217,8 +218,8 @@ def test_multiple_shooting_newton_converges_quadratically_from_a_trained_path():
     rng = np.random.default_rng(65008)
     X, Y = np.abs(rng.normal(size=(3, 2))) + 0.2, np.abs(rng.normal(size=(3, 2))) + 0.2
     path = G.train_leaky_resnet(X, Y, 16, 1.842, 0.01, seed=65008, gradient_tol=1e-4).path
-    momenta = G._costates(path, 1.842)
-    misses = [G._multiple_shooting(X, path[-1], 1.842, path[:-1:2], momenta[::2], 400, k)[1]
+    momenta = hamilton._costates(path, 1.842)
+    misses = [hamilton._multiple_shooting(X, path[-1], 1.842, path[:-1:2], momenta[::2], 400, k)[1]
               for k in (1, 2, 3)]
     # Newton with the exact Jacobian: each error about the square of the last (up to a constant)
     assert misses[0] < 0.5 and misses[1] < 10 * misses[0] ** 2 and misses[2] < 10 * misses[1] ** 2, misses

@@ -7,6 +7,7 @@ numpy, torch, hypothesis, ...) through a ``.pth`` line, appended after its own s
 ``rankcheck`` it imports is the wheel's, not the editable checkout.
 """
 
+import shutil
 import site
 import subprocess
 import sys
@@ -29,7 +30,7 @@ CLIENT_TEST = textwrap.dedent('''
     from rankcheck.testing import assert_close, numerical_rank
 
 
-    @settings(max_examples=20, derandomize=True, database=None)
+    @settings(max_examples=20, derandomize=True, database=None, deadline=None)  # load: no deadline
     @given(strategies.graph_partitions(max_nodes=6))
     def test_walk_index_counts_the_walks_from_the_boundary(case):
         graph, part = case
@@ -43,7 +44,7 @@ CLIENT_TEST = textwrap.dedent('''
         assert index == walks_from[crosses].sum()
 
 
-    @settings(max_examples=20, derandomize=True, database=None)
+    @settings(max_examples=20, derandomize=True, database=None, deadline=None)  # load: no deadline
     @given(strategies.matrix_cases(max_side=5))
     def test_nuclear_norm_is_the_sum_of_singular_values(case):
         assert numerical_rank(case.matrix) == case.rank
@@ -56,19 +57,52 @@ CLIENT_TEST = textwrap.dedent('''
 ''')
 
 
+#: what a copy of the checkout leaves out: environments, build outputs, reports, caches
+NOT_SOURCE = shutil.ignore_patterns(".venv", ".git", "build", "dist", "reports", "*.egg-info",
+                                    "__pycache__", ".hypothesis", ".pytest_cache", ".ruff_cache")
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    """The wheel built from a clean copy of the checkout (tests and notes included in the copy:
+    the packaging configuration is what leaves them out), so no stale ``build/`` folder leaks in."""
+    source = tmp_path_factory.mktemp("source") / "rankcheck"
+    shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
     folder = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "--no-index", "-q", "-w", str(folder), str(ROOT)], check=True, cwd=folder)
+    call([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
+          "-w", str(folder), str(source)], folder)
     (built,) = folder.glob("rankcheck-*.whl")
     return built
+
+
+def call(command: list[str], cwd: Path) -> str:
+    """Run a command; on failure, the assertion shows its output (stdout and stderr)."""
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def source_of(name: str) -> Path:
+    """The checkout's file that a wheel entry under ``rankcheck/`` is built from."""
+    parts = name.split("/")
+    if len(parts) > 2 and parts[1] in ("theory", "numerics", "proofs_checks"):
+        return ROOT.joinpath(*parts[1:])
+    return ROOT.joinpath(*parts)
 
 
 def test_wheel_ships_the_namespace_and_nothing_else(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/")[0] for name in names}
     assert tops == {"rankcheck", wheel.name.split("-py3")[0] + ".dist-info"}, tops
+    modules = [name for name in names if name.startswith("rankcheck/")]
+    assert all(source_of(name).is_file() for name in modules), [
+        name for name in modules if not source_of(name).is_file()]
+    shipped = {name for name in modules if name.endswith(".py")}
+    expected = {f"rankcheck/{path.relative_to(ROOT / folder).as_posix()}" if folder == "rankcheck"
+                else f"rankcheck/{folder}/{path.relative_to(ROOT / folder).as_posix()}"
+                for folder in ("rankcheck", "theory", "numerics", "proofs_checks")
+                for path in (ROOT / folder).rglob("*.py") if "__pycache__" not in path.parts}
+    assert shipped == expected
     for module in ("rankcheck/__init__.py", "rankcheck/theory/dln.py", "rankcheck/numerics/gnn/walks.py",
                    "rankcheck/proofs_checks/registry.py", "rankcheck/strategies.py",
                    "rankcheck/testing.py", "rankcheck/numerics/py.typed"):
@@ -79,27 +113,21 @@ def test_wheel_ships_the_namespace_and_nothing_else(wheel):
 
 def test_installed_wheel_runs_a_solver_and_a_property_test(wheel, tmp_path):
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    call([sys.executable, "-m", "venv", "--without-pip", str(venv)], tmp_path)
     python = venv / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
-                    "--no-index", "-q", str(wheel)], check=True)
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                             check=True, capture_output=True, text=True).stdout.strip()
-    (Path(purelib) / "zz_host_packages.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    call([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q",
+          str(wheel)], tmp_path)
+    purelib = call([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], tmp_path)
+    (Path(purelib.strip()) / "zz_host_packages.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     work = tmp_path / "elsewhere"
     work.mkdir()
     solver = ("from rankcheck.numerics.gnn import walks; import numpy as np; "
               "e = np.array([[0, 1, 1, 2], [1, 0, 2, 1]]); "
               "print(walks.walk_index(e, [0], depth=3), walks.singleton_walk_indices(e, 3).tolist())")
-    ran = subprocess.run([str(python), "-c", solver], cwd=work, check=True, capture_output=True, text=True)
     # path 0–1–2 with self-loops: the boundary of {0} is {0, 1}, with 5 and 7 walks of length 2
     # (row sums of Â²); singletons: the diagonal of Â³
-    assert ran.stdout.split("\n")[0] == "12 [4, 7, 4]"
+    assert call([str(python), "-c", solver], work).split("\n")[0] == "12 [4, 7, 4]"
     (work / "test_client.py").write_text(CLIENT_TEST)
-    tests = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_client.py"],
-                           cwd=work, capture_output=True, text=True)
-    assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "3 passed" in tests.stdout
-    cli = subprocess.run([str(python), "-m", "rankcheck", "list"], cwd=work, check=True,
-                         capture_output=True, text=True)
-    assert "gnn.walk_index" in cli.stdout
+    tests = call([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_client.py"], work)
+    assert "3 passed" in tests
+    assert "gnn.walk_index" in call([str(python), "-m", "rankcheck", "list"], work)
