@@ -8,10 +8,10 @@ from rankcheck.proofs_checks.sweep import ExecutorConfig
 # Claim id -> (control outcome on quick, why the verdict is `inconclusive`): measured, not a defect;
 # the reasons are in the claims' notes (notes/tensor.md, notes/compositionality.md).
 UNRESOLVED = {
-    "tensor.counter_locality": ("missed", "quick trains 2 seeds for 150 steps, a pipeline check: the "
-                                "t-band of 2 paired differences resolves neither ordering, so the control "
-                                "decides nothing either; the full run (16 fresh seeds) resolves the "
-                                "coupling, not the accuracy gain"),
+    "tensor.counter_locality": ("missed", "quick trains 2 seeds for 150 steps, a pipeline check that "
+                                "reports its bands and judges nothing (their side of 0 changes with the "
+                                "machine's rounding), so the control decides nothing either; the full run "
+                                "(16 fresh seeds) resolves the coupling, not the accuracy gain"),
     "compositionality.composition_rate": (
         "missed", "at ν_h = ½ quick's grid (N <= 1024, 600 steps) stays on the plateau of the learning "
         "curve, before any power law: nothing is fitted, a pipeline check (the decision logic is tested "
