@@ -103,3 +103,47 @@ def test_bad_input():
         S.separation_rank_bound(3, [(0, 3)], [0], 2)
     with pytest.raises(ValueError, match="depth"):
         S.interaction_exponent(3, [(0, 1)], [0], 0)
+
+
+def test_rank_mod_by_hand_and_over_large_primes():
+    # det [[1, 1], [1, 3]] = 2: rank 1 mod 2, rank 2 mod 3 and mod every odd prime
+    assert W.rank_mod([[1, 1], [1, 3]], 2) == 1
+    assert W.rank_mod([[1, 1], [1, 3]], 3) == 2
+    assert W.rank_mod([[1, 2], [3, 6]], 7) == 1
+    # a rank-3 integer matrix: exact over the Mersenne prime 2^61 − 1 (int64 products would
+    # overflow there; the Python-integer path does not) and over 1e9 + 7 (the int64 path)
+    rng = np.random.default_rng(3)
+    matrix = rng.integers(-9, 10, (6, 3)) @ rng.integers(-9, 10, (3, 7))
+    assert np.linalg.matrix_rank(matrix.astype(float)) == 3
+    assert W.rank_mod(matrix, 2**61 - 1) == W.rank_mod(matrix, W.PRIME) == 3
+    huge = np.array([[2**70, 1], [2**71, 2]], dtype=object)  # rows proportional: rank 1
+    assert W.rank_mod(huge, 2**61 - 1) == 1
+    assert W.rank_mod(matrix.astype(float), W.PRIME) == 3  # integral floats are exact integers
+
+
+@pytest.mark.parametrize(("modulus", "message"), [
+    (8, "modulus must be prime"), (2**61, "modulus must be prime"), (2**64 + 13, "below 2\\^64"),
+    (1, "integer >= 2"), (7.0, "integer >= 2"), (True, "integer >= 2"),
+])
+def test_rank_mod_refuses_moduli_it_cannot_rank_over(modulus, message):
+    with pytest.raises(ValueError, match=message):
+        W.rank_mod([[2, 1], [4, 2]], modulus)
+    with pytest.raises(ValueError, match=message):
+        W.separation_rank(np.ones((2, 2)), [0], modulus=modulus)
+
+
+def test_rank_mod_refuses_non_integer_matrices():
+    with pytest.raises(ValueError, match="matrix must hold integers"):
+        W.rank_mod([[0.5, 1.0], [1.0, 2.0]])
+    with pytest.raises(ValueError, match="2-D"):
+        W.rank_mod([1, 2, 3])
+
+
+def test_is_prime_against_a_sieve():
+    sieve = np.ones(10_000, dtype=bool)
+    sieve[:2] = False
+    for k in range(2, 100):
+        sieve[k * k :: k] = False
+    assert [n for n in range(10_000) if W.is_prime(n)] == list(np.flatnonzero(sieve))
+    assert W.is_prime(2**61 - 1) and not W.is_prime(2**61 + 1) and W.is_prime(1_000_000_007)
+    assert not W.is_prime(3_215_031_751)  # a strong pseudoprime to the bases 2, 3, 5 and 7

@@ -17,7 +17,8 @@ from rankcheck.numerics.gnn.graphs import check_edge_index
 from rankcheck.validation import as_array, positive_int
 
 __all__ = [
-    "PRIME", "ProductGNN", "random_product_gnn", "product_gnn", "grid_tensor", "rank_mod",
+    "PRIME", "ProductGNN", "random_product_gnn", "product_gnn", "grid_tensor", "rank_mod", "is_prime",
+    "check_modulus", "INT64_MODULUS", "MAX_PRIME",
     "separation_rank"
 ]
 
@@ -209,23 +210,123 @@ def _matricize(tensor: NDArray, partition: ArrayLike) -> NDArray:
     return np.transpose(tensor, [*part.tolist(), *rest]).reshape(rows, -1)
 
 
-def rank_mod(matrix: NDArray, modulus: int = PRIME) -> int:
-    """Rank of an integer matrix over the field of integers mod a prime, by exact Gaussian elimination.
+#: moduli below this take the int64 path (a product of two residues fits); larger primes, up to
+#: ``MAX_PRIME``, are eliminated exactly in Python integers
+INT64_MODULUS = 2**31
+MAX_PRIME = 2**64
+#: Miller–Rabin with these bases is deterministic below 3.3·10²⁴ > MAX_PRIME
+_WITNESSES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)
 
-    For an integer matrix it is at most the rank over ℚ, with equality unless the prime divides
-    every maximal non-vanishing minor.
+
+def is_prime(n: int) -> bool:
+    """Whether an integer below 2⁶⁴ is prime (deterministic Miller–Rabin).
 
     Parameters
     ----------
-    matrix : ndarray of int, shape (m, n)
-    modulus : int, default PRIME
-        A prime < 2³⁰, so that products of two residues fit in int64.
+    n : int
+
+    Returns
+    -------
+    bool
+    """
+    if n < 2:
+        return False
+    for p in _WITNESSES:
+        if n % p == 0:
+            return n == p
+    d, s = n - 1, 0
+    while d % 2 == 0:
+        d, s = d // 2, s + 1
+    for a in _WITNESSES:
+        x = pow(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(s - 1):
+            x = x * x % n
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def check_modulus(modulus: object, name: str = "modulus") -> int:
+    """Return ``modulus`` as an int if it is a prime below 2⁶⁴, the moduli ranks are exact for.
+
+    Parameters
+    ----------
+    modulus : object
+    name : str, default "modulus"
+        The argument's name, used in the error message.
 
     Returns
     -------
     int
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` when it is not an integer, not prime (the integers mod a composite are
+        no field: a rank there is not defined by elimination), or not below 2⁶⁴.
     """
-    work = np.asarray(as_array(matrix), dtype=np.int64) % modulus
+    value = positive_int(modulus, name, minimum=2)
+    if value >= MAX_PRIME:
+        raise ValueError(f"{name} must be a prime below 2^64 (exact primality), got {value}")
+    if not is_prime(value):
+        raise ValueError(f"{name} must be prime: the integers mod {value} are not a field, so "
+                         "Gaussian elimination gives no rank")
+    return value
+
+
+def _integer_matrix(matrix: ArrayLike) -> NDArray:
+    """``matrix`` as a 2-D array of exact integers: int64, or Python ints (object) beyond int64."""
+    array = np.asarray(as_array(matrix))
+    if array.ndim != 2:
+        raise ValueError(f"matrix must be a 2-D integer matrix, got shape {array.shape}")
+    if array.dtype == object:
+        if not all(isinstance(v, int) and not isinstance(v, bool) or isinstance(v, np.integer)
+                   for v in array.flat):
+            raise ValueError("matrix must hold integers only")
+        return array
+    if np.issubdtype(array.dtype, np.integer):
+        return array.astype(np.int64)
+    if np.issubdtype(array.dtype, np.floating) and np.all(np.isfinite(array)) \
+            and np.array_equal(array, np.round(array)) and np.all(np.abs(array) < 2**53):
+        return array.astype(np.int64)  # integral floats below 2^53 are exact integers
+    raise ValueError(f"matrix must hold integers (exact arithmetic), got dtype {array.dtype}")
+
+
+def rank_mod(matrix: ArrayLike, modulus: int = PRIME) -> int:
+    """Rank of an integer matrix over the field of integers mod a prime, by exact Gaussian elimination.
+
+    For an integer matrix it is at most the rank over ℚ, with equality unless the prime divides
+    every maximal non-vanishing minor. Primes below 2³¹ use int64 arithmetic (a product of two
+    residues fits); larger ones, up to 2⁶⁴, Python integers — exact either way.
+
+    Parameters
+    ----------
+    matrix : array_like of int, shape (m, n)
+        Integers (int64, Python ints beyond int64, or integral floats below 2⁵³).
+    modulus : int, default PRIME
+        A prime below 2⁶⁴.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: a ``modulus`` that is not a prime below 2⁶⁴, a ``matrix`` that is not
+        a 2-D array of integers.
+    """
+    modulus = check_modulus(modulus)
+    entries = _integer_matrix(matrix)
+    if modulus < INT64_MODULUS and entries.dtype != object:
+        work = entries % modulus
+    else:
+        work = np.array([[int(v) % modulus for v in row] for row in entries], dtype=object)
+        work = work.reshape(entries.shape)
     rank = 0
     for column in range(work.shape[1]):
         pivots = np.nonzero(work[rank:, column])[0]
