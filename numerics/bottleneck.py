@@ -16,7 +16,7 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.numerics.optim import minimize_to_stationarity
-from rankcheck.validation import as_array, as_matrix, as_vector, nonnegative_float, positive_int
+from rankcheck.validation import as_finite, as_matrix, as_vector, nonnegative_float, positive_int
 
 __all__ = [
     "MLPFit", "relu_mlp", "train_mlp", "shallow_target", "shallow_weights", "jacobians",
@@ -223,7 +223,9 @@ def jacobians(weights: list[ArrayLike], X: ArrayLike, biases: list[ArrayLike] | 
     ValueError
         When X does not have d rows.
     """
-    mats = [as_matrix(W, "weights[i]") for W in weights]
+    if not isinstance(weights, (list, tuple)) or not weights:
+        raise ValueError("weights must be a non-empty list of weight matrices, first layer first")
+    mats = [as_matrix(W, f"weights[{k}]") for k, W in enumerate(weights)]
     shifts = _shifts(biases, mats)
     points = as_matrix(X, "X")
     if mats[0].shape[1] != points.shape[0]:
@@ -265,7 +267,7 @@ def numerical_ranks(matrices: ArrayLike, rtol: float) -> NDArray[np.int64]:
     ValueError
         When ``matrices`` is not a finite stack of shape (n, a, b).
     """
-    stack = np.asarray(as_array(matrices), dtype=np.float64)
+    stack = as_finite(matrices, "matrices")
     if stack.ndim != 3:
         raise ValueError(f"matrices must be a stack of shape (n, a, b), got {stack.shape}")
     values = np.linalg.svd(stack, compute_uv=False)
@@ -291,7 +293,7 @@ def log_pseudo_determinants(matrices: ArrayLike, rtol: float) -> NDArray[np.floa
     ValueError
         When ``matrices`` is not a finite stack of shape (n, a, b).
     """
-    stack = np.asarray(as_array(matrices), dtype=np.float64)
+    stack = as_finite(matrices, "matrices")
     if stack.ndim != 3:
         raise ValueError(f"matrices must be a stack of shape (n, a, b), got {stack.shape}")
     values = np.linalg.svd(stack, compute_uv=False)

@@ -451,6 +451,7 @@ def train_dln(
     if lr is None:
         lr = 0.5 / (depth * max(top, 1e-12) ** (2.0 - 2.0 / depth) + 2.0 * lam)
     lr = nonnegative_float(lr, "lr", positive=True)
+    max_steps = positive_int(max_steps, "max_steps")
 
     generator = torch.Generator().manual_seed(seed)
     dims = [cols] + [width] * (depth - 1) + [rows]

@@ -190,6 +190,8 @@ def observation_mask(mask: ArrayLike | None, shape: tuple[int, int]) -> NDArray[
 
 
 def _check_chain(weights0: list[ArrayLike], target: ArrayLike):
+    if not isinstance(weights0, (list, tuple)) or not weights0:
+        raise ValueError("weights0 must be a non-empty list of weight matrices, first layer first")
     weights = [as_matrix(w, f"weights0[{k}]") for k, w in enumerate(weights0)]
     goal = as_matrix(target, "target")
     for k in range(1, len(weights)):
@@ -638,7 +640,8 @@ def rank_transitions(ranks: ArrayLike, max_rank: int) -> NDArray[np.int64]:
         When ``ranks`` is not such an array.
     """
     array = np.asarray(as_array(ranks))
-    if array.ndim != 2 or array.min() < 0 or array.max() > max_rank:
+    if array.ndim != 2 or array.size == 0 or not np.issubdtype(array.dtype, np.integer) \
+            or array.min() < 0 or array.max() > max_rank:
         raise ValueError(f"ranks must be a (runs, n) array with values in 0..{max_rank}")
     counts = np.zeros((max_rank + 1, max_rank + 1), dtype=np.int64)
     np.add.at(counts, (array[:, :-1].ravel(), array[:, 1:].ravel()), 1)

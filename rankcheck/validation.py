@@ -18,7 +18,10 @@ from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.errors import NotConvergedError
 
-__all__ = ["NotConvergedError", "as_array", "as_matrix", "as_vector", "nonnegative_float", "positive_int"]
+__all__ = [
+    "NotConvergedError", "as_array", "as_finite", "as_matrix", "as_vector", "nonnegative_float",
+    "positive_int",
+]
 
 
 def as_array(value: object) -> object:
@@ -109,6 +112,40 @@ def as_vector(value: ArrayLike, name: str, *, nonnegative: bool = False) -> NDAr
         raise ValueError(f"{name} must have finite entries (no nan or inf)")
     if nonnegative and np.any(array < 0):
         raise ValueError(f"{name} must be entrywise >= 0, got min {array.min():.3g}")
+    return array
+
+
+def as_finite(value: ArrayLike, name: str, *, ndim: int | None = None) -> NDArray[np.float64]:
+    """Return ``value`` as a finite float64 array (of ``ndim`` dimensions when given).
+
+    Parameters
+    ----------
+    value : array_like
+    name : str
+        The argument's name, used in the error message.
+    ndim : int, optional
+        The required number of dimensions.
+
+    Returns
+    -------
+    ndarray of float64
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` when ``value`` is not real, has another number of dimensions, is empty
+        or has a non-finite entry.
+    """
+    try:
+        array = np.asarray(as_array(value), dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a real array, got {type(value).__name__}") from err
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array, got shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{name} must be non-empty, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must have finite entries (no nan or inf)")
     return array
 
 

@@ -36,8 +36,8 @@ alpha = sp.Symbol("alpha", real=True)
 ACTIVATIONS = ("relu", "leaky_relu", "step", "identity")
 
 
-def _degree(k: int) -> int:
-    return positive_int(k, "degree", minimum=0)
+def _degree(k: int, name: str = "degree") -> int:
+    return positive_int(k, name, minimum=0)
 
 
 def hermite_function(k: int) -> sp.Expr:
@@ -444,7 +444,7 @@ def monomial_eigenvalue(dim: int, degree: int, power: int) -> sp.Expr:
     ValueError
         Naming the argument that is out of range.
     """
-    dim, degree, power = positive_int(dim, "dim", minimum=2), _degree(degree), _degree(power)
+    dim, degree, power = positive_int(dim, "dim", minimum=2), _degree(degree), _degree(power, "power")
     if power < degree or (power - degree) % 2:
         return sp.Integer(0)
     return (sp.factorial(power) / sp.factorial(power - degree) * sp.gamma(sp.Rational(dim, 2))

@@ -104,7 +104,8 @@ def walk_index(edge_index: ArrayLike, partition: ArrayLike, depth: int, target: 
         raise ValueError("partition must be a proper subset of the vertices (its complement is empty)")
     start = np.ones(count, dtype=np.int64)
     if target is not None:
-        if not 0 <= int(target) < count:
+        target = positive_int(target, "target", minimum=0)  # an integer: 1.5 is no vertex
+        if not target < count:
             raise ValueError(f"target must be a vertex id in [0, {count}), got {target}")
         start = np.zeros(count, dtype=np.int64)
         start[int(target)] = 1

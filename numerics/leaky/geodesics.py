@@ -17,9 +17,11 @@ from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.errors import NotConvergedError
 from rankcheck.numerics.optim import lbfgs
-from rankcheck.validation import as_array, as_matrix, nonnegative_float, positive_int
+from rankcheck.validation import as_array, as_finite, as_matrix, nonnegative_float, positive_int
 
-__all__ = ["cost_of_identity", "Geodesic", "step_hamiltonians", "solve_geodesic", "discrete_action"]
+__all__ = [
+    "cost_of_identity", "check_path", "Geodesic", "step_hamiltonians", "solve_geodesic", "discrete_action",
+]
 
 _ACTIVATIONS = {"relu": lambda z: z.clamp(min=0) if isinstance(z, torch.Tensor) else np.maximum(z, 0.0),
                 "identity": lambda z: z}
@@ -210,6 +212,34 @@ def solve_geodesic(A0: ArrayLike, A1: ArrayLike, leak: float, steps: int, *, act
                     grad_norm=grad_norm)
 
 
+def check_path(path: ArrayLike, rho: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Validate a path of representations and the layer steps that produced it.
+
+    Parameters
+    ----------
+    path : array_like, shape (L + 1, w, N)
+    rho : array_like, shape (L,)
+        Positive layer steps.
+
+    Returns
+    -------
+    (path, rho) : tuple of ndarray of float64
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: non-finite entries, a path that is not 3-D, steps that are not one
+        per layer of the path, or a step <= 0.
+    """
+    reps, steps = as_finite(path, "path", ndim=3), as_finite(rho, "rho", ndim=1)
+    if steps.shape != (reps.shape[0] - 1,):
+        raise ValueError(f"rho must hold one step per layer of path ({reps.shape[0] - 1}), got "
+                         f"{steps.size}")
+    if np.any(steps <= 0):
+        raise ValueError(f"rho must be positive layer steps, got min {steps.min():.3g}")
+    return reps, steps
+
+
 def discrete_action(path: ArrayLike, rho: ArrayLike, leak: float) -> float:
     """The discrete action Σ_ℓ ρ_ℓ·ℒ(A_{ℓ−1}, V_ℓ) of a path of representations.
 
@@ -225,8 +255,14 @@ def discrete_action(path: ArrayLike, rho: ArrayLike, leak: float) -> float:
     Returns
     -------
     float
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: as ``check_path``, or ``leak`` <= 0.
     """
-    reps, steps = np.asarray(as_array(path), dtype=np.float64), np.asarray(as_array(rho), dtype=np.float64)
+    reps, steps = check_path(path, rho)
+    leak = nonnegative_float(leak, "leak", positive=True)
     total = 0.0
     for before, after, step in zip(reps[:-1], reps[1:], steps, strict=True):
         post = np.maximum(before, 0.0)

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 
+from rankcheck.numerics.leaky.geodesics import check_path
 from rankcheck.numerics.optim import minimize_to_stationarity
 from rankcheck.validation import as_array, as_matrix, nonnegative_float, positive_int
 
@@ -102,12 +103,10 @@ def adaptive_steps(path: ArrayLike, rho: ArrayLike, leak: float,
     Raises
     ------
     ValueError
-        Naming the argument: shapes that do not match, a ``cap`` outside (0, 1) or too small.
+        Naming the argument: a bad path or steps (``check_path``: non-finite, shapes that do not
+        match, a step <= 0), a ``cap`` outside (0, 1) or too small.
     """
-    reps = np.asarray(as_array(path), dtype=np.float64)
-    steps = np.asarray(as_array(rho), dtype=np.float64)
-    if reps.ndim != 3 or steps.shape != (reps.shape[0] - 1,):
-        raise ValueError(f"path must be (L + 1, w, N) and rho (L,), got {reps.shape} and {steps.shape}")
+    reps, steps = check_path(path, rho)
     leak = nonnegative_float(leak, "leak", positive=True)
     if not 0 < cap < 1 or steps.size * cap <= leak:
         raise ValueError(f"cap must be in (0, 1) with L·cap > leak so that ρL̃ <= cap can sum to 1, got "

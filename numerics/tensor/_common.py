@@ -15,6 +15,8 @@ def _check(observed_values, observed_indices, shape, rank):
     rank = positive_int(rank, "rank")
     indices = np.asarray(as_array(observed_indices))
     values = np.asarray(as_array(observed_values), dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError("observed_values must be finite (no nan or inf)")
     if indices.ndim != 2 or indices.shape[1] != len(dims) or indices.shape[0] == 0:
         raise ValueError(f"observed_indices must be a non-empty (k, {len(dims)}) integer array, "
                          f"got shape {indices.shape}")

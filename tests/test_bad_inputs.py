@@ -1,0 +1,69 @@
+"""Bad input gets a ValueError naming the argument, never a foreign exception or a silent answer.
+
+A start on issue 32's property module: the calls that an audit found to fail with IndexError,
+LAPACK errors, a silently used vertex 1 for ``target=1.5`` or an untrained result, and
+Hypothesis-drawn non-finite entries in the array arguments of solvers that take them.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rankcheck.numerics import bottleneck, dln, gnn, leaky, linear_dynamics, tensor
+from rankcheck.theory import spectra as spectra_theory
+
+EDGES = np.array([[0, 1, 1, 2], [1, 0, 2, 1]])
+PATH = np.abs(np.random.default_rng(0).normal(size=(3, 2, 2)))  # L = 2 layers, w = N = 2
+INDICES = np.array([[0, 0, 0], [1, 1, 1], [2, 0, 1]])
+
+BAD_CALLS = {
+    "walk_index(target=1.5)": (lambda: gnn.walk_index(EDGES, [0], 3, target=1.5), "target"),
+    "walk_index(target=-1)": (lambda: gnn.walk_index(EDGES, [0], 3, target=-1), "target"),
+    "discrete_action(leak=0)": (lambda: leaky.discrete_action(PATH, [0.5, 0.5], 0.0), "leak"),
+    "discrete_action(leak<0)": (lambda: leaky.discrete_action(PATH, [0.5, 0.5], -1.0), "leak"),
+    "discrete_action(rho=[0])": (lambda: leaky.discrete_action(PATH[:2], [0.0], 1.0), "rho"),
+    "discrete_action(rho length)": (lambda: leaky.discrete_action(PATH, [1.0], 1.0), "rho"),
+    "adaptive_steps(rho<0)": (lambda: leaky.adaptive_steps(PATH, [1.5, -0.5], 0.5), "rho"),
+    "train_dln(max_steps=-5)": (lambda: dln.train_dln(np.eye(2), 2, 0.1, max_steps=-5), "max_steps"),
+    "numerical_ranks(nan)": (lambda: bottleneck.numerical_ranks(np.full((1, 2, 2), np.nan), 1e-3),
+                             "matrices"),
+    "log_pseudo_determinants(inf)": (
+        lambda: bottleneck.log_pseudo_determinants(np.full((1, 2, 2), np.inf), 1e-3), "matrices"),
+    "jacobians([])": (lambda: bottleneck.jacobians([], np.ones((2, 3))), "weights"),
+    "parameter_flow([])": (lambda: linear_dynamics.parameter_flow([], np.eye(2), [0.0, 1.0]),
+                           "weights0"),
+    "gradient_descent([])": (lambda: linear_dynamics.gradient_descent([], np.eye(2), 0.1, [0.0]),
+                             "weights0"),
+    "rank_transitions(float)": (lambda: linear_dynamics.rank_transitions([[1.5, 2.0]], 3), "ranks"),
+    "monomial_eigenvalue(power=-1)": (lambda: spectra_theory.monomial_eigenvalue(3, 1, -1), "power"),
+    "cp_completion(nan values)": (
+        lambda: tensor.cp_completion([1.0, np.nan, 0.0], INDICES, (3, 3, 3), 2, 0.1, 5, 0.01),
+        "observed_values"),
+    "htf_completion(inf values)": (
+        lambda: tensor.htf_completion([1.0, np.inf, 0.0, 1.0], np.zeros((4, 4), dtype=int),
+                                      (2, 2, 2, 2), 2, 0.1, 5, 0.01), "observed_values"),
+    "rank_mod(composite)": (lambda: gnn.rank_mod([[2, 1], [4, 2]], 8), "modulus"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CALLS))
+def test_bad_call_raises_a_value_error_naming_the_argument(name):
+    call, argument = BAD_CALLS[name]
+    with pytest.raises(ValueError, match=argument):
+        call()
+
+
+@given(st.sampled_from([np.nan, np.inf, -np.inf]), st.integers(0, 5))
+def test_non_finite_entries_are_refused_by_name(bad, position):
+    matrix = np.arange(6.0).reshape(2, 3) + 1
+    matrix.flat[position] = bad
+    for call, argument in (
+        (lambda: dln.representation_cost(matrix, 2), "A"),
+        (lambda: bottleneck.numerical_ranks(matrix[None], 1e-3), "matrices"),
+        (lambda: leaky.cost_of_identity(matrix), "A"),
+        (lambda: leaky.discrete_action(np.stack([matrix, np.abs(np.nan_to_num(matrix))]), [1.0], 1.0),
+         "path"),
+    ):
+        with pytest.raises(ValueError, match=argument):
+            call()
