@@ -37,13 +37,9 @@ def _is_not_converged(error_type: str | None) -> bool:
     The type is resolved by importing its module, so subclasses count too; a type that cannot be
     resolved (None, a module that is gone) is not one.
     """
-    if not error_type or "." not in error_type:
-        return False
-    module, _, qualname = error_type.rpartition(".")
+    module, _, name = (error_type or "").rpartition(".")
     try:
-        kind = importlib.import_module(module)
-        for part in qualname.split("."):
-            kind = getattr(kind, part)
+        kind = getattr(importlib.import_module(module), name) if module else None
     except (ImportError, AttributeError):
         return False
     return isinstance(kind, type) and issubclass(kind, NotConvergedError)
