@@ -439,8 +439,10 @@ def train_dln(
     Raises
     ------
     ValueError
-        Naming the argument: a non-finite target, ``depth`` or ``width`` < 1, a non-positive
-        ``lr``, a negative λ.
+        Naming the argument: a non-finite target, ``depth``, ``width`` or ``max_steps`` < 1, a
+        non-positive ``lr``, a negative λ.
+    NotConvergedError
+        At the step where the loss or the gradient becomes non-finite (a step size too large).
     """
     goal = as_matrix(target, "target")
     depth = positive_int(depth, "depth")
@@ -479,6 +481,9 @@ def train_dln(
             grad_norm = float(
                 torch.sqrt(sum(torch.sum((w.grad + 2.0 * lam * w) ** 2) for w in weights))
             )
+        if not np.isfinite(losses[-1] + grad_norm):
+            raise NotConvergedError(f"train_dln diverged at step {step} (loss {losses[-1]:.3g}): "
+                                    f"lr = {lr:.3g} is above the stability limit; lower it")
         if grad_norm < grad_tol:
             break
         optimizer.step()

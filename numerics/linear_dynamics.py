@@ -316,6 +316,8 @@ def gradient_descent(weights0: list[ArrayLike], target: ArrayLike, lr: float, t_
     ValueError
         Naming the argument: incompatible or non-finite weights, a bad target, mask or times, a
         non-positive ``lr``.
+    NotConvergedError
+        At the step where the loss becomes non-finite (a step size too large).
     """
     start, goal = _check_chain(weights0, target)
     observed = torch.as_tensor(observation_mask(mask, goal.shape))
@@ -328,10 +330,14 @@ def gradient_descent(weights0: list[ArrayLike], target: ArrayLike, lr: float, t_
     for step in range(int(steps[-1]) + 1):
         optimizer.zero_grad()
         product = chain_product(weights)
+        loss = 0.5 * torch.sum((observed * (product - goal_t)) ** 2)
+        if not torch.isfinite(loss):
+            raise NotConvergedError(f"gradient_descent diverged at step {step} (loss {float(loss):.3g}): "
+                                    f"lr = {lr:.3g} is above the stability limit; lower it")
         products.extend([product.detach().numpy().copy()] * int(np.sum(steps == step)))
         if step == steps[-1]:
             break
-        (0.5 * torch.sum((observed * (product - goal_t)) ** 2)).backward()
+        loss.backward()
         optimizer.step()
     array = np.asarray(products)
     return Flow(steps * lr, array, _losses(array, goal, observed.numpy()),

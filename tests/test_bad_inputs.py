@@ -67,3 +67,16 @@ def test_non_finite_entries_are_refused_by_name(bad, position):
     ):
         with pytest.raises(ValueError, match=argument):
             call()
+
+
+def test_a_diverging_training_raises_not_converged_at_the_step_it_happens():
+    from rankcheck.errors import NotConvergedError
+
+    with pytest.raises(NotConvergedError, match="train_dln diverged at step"):
+        dln.train_dln(np.diag([3.0, 1.0]), 3, 0.01, lr=50.0)
+    start = [0.5 * np.eye(2), 0.5 * np.eye(2)]
+    with pytest.raises(NotConvergedError, match="gradient_descent diverged at step"):
+        linear_dynamics.gradient_descent(start, np.diag([3.0, 1.0]), 5.0, [0.0, 50.0])
+    # a stable step size on the same problem still trains (no false alarm)
+    flow = linear_dynamics.gradient_descent(start, np.diag([3.0, 1.0]), 0.01, [0.0, 5.0])
+    assert np.isfinite(flow.losses).all() and flow.losses[-1] < flow.losses[0]
