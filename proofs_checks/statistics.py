@@ -1,6 +1,7 @@
 """Orderings measured over seeds: paired differences, the confidence band of their mean, and the
 three-way reading every family uses for a claim of the form "A does better than B on average";
-and the best of several restarts of a training.
+rates over fresh draws ("it happens in most draws"), read from the exact binomial interval; and the
+best of several restarts of a training.
 
 A band wholly below 0 refutes the ordering (``fail``), a band wholly above 0 confirms it (``pass``),
 a band that contains 0 leaves it unresolved (``inconclusive``): the measurement cannot tell the
@@ -15,7 +16,7 @@ from scipy import stats
 from rankcheck.proofs_checks.context import Context
 from rankcheck.proofs_checks.verdict import Comparison
 
-__all__ = ["best_of_restarts", "mean_band", "ordering", "band_ordering"]
+__all__ = ["best_of_restarts", "mean_band", "ordering", "band_ordering", "clopper_pearson", "share_above"]
 
 
 def best_of_restarts(rows: list[dict], keys: tuple[str, ...]) -> dict[tuple, dict]:
@@ -114,3 +115,67 @@ def band_ordering(ctx: Context, name: str, estimates: dict[str, tuple[float, flo
     unresolved = [f"{key}: {mid:+.3f} [{lo:+.3f}, {hi:+.3f}]"
                   for key, (mid, lo, hi) in estimates.items() if lo <= 0.0]
     return comparison, unresolved
+
+
+def clopper_pearson(successes: int, trials: int, level: float = 0.9) -> tuple[float, float]:
+    """The exact (Clopper–Pearson) two-sided binomial interval of a success probability.
+
+    low = Beta⁻¹((1 − level)/2; k, n − k + 1), high = Beta⁻¹((1 + level)/2; k + 1, n − k), with
+    low = 0 at k = 0 and high = 1 at k = n: it covers the probability with at least ``level``
+    for every probability and sample size (conservative, never below).
+
+    Parameters
+    ----------
+    successes : int
+        k, 0 <= k <= n.
+    trials : int
+        n >= 1.
+    level : float, default 0.9
+
+    Returns
+    -------
+    (low, high) : tuple of float
+
+    Raises
+    ------
+    ValueError
+        When the counts are not integers with 0 <= k <= n, n >= 1, or the level is not in (0, 1).
+    """
+    k, n = int(successes), int(trials)
+    if k != successes or n != trials or n < 1 or not 0 <= k <= n:
+        raise ValueError(f"need integer counts 0 <= successes <= trials, trials >= 1; got {successes}, "
+                         f"{trials}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    tail = (1 - level) / 2
+    low = 0.0 if k == 0 else float(stats.beta.ppf(tail, k, n - k + 1))
+    high = 1.0 if k == n else float(stats.beta.ppf(1 - tail, k + 1, n - k))
+    return low, high
+
+
+def share_above(ctx: Context, name: str, successes: int, trials: int, *, threshold: float = 0.5,
+                why: str) -> tuple[Comparison, bool]:
+    """Check that a success rate exceeds ``threshold``, read from its 90 % Clopper–Pearson interval.
+
+    The comparison measures (threshold − upper end)₊ against 0, so it fails only when the whole
+    interval lies below the threshold; the second value says whether the interval reaches down to
+    the threshold (unresolved), for the caller to report ``inconclusive``.
+
+    Parameters
+    ----------
+    ctx : Context
+    name : str
+    successes, trials : int
+    threshold : float, default 0.5
+    why : str
+
+    Returns
+    -------
+    (comparison, unresolved) : tuple of Comparison and bool
+    """
+    low, high = clopper_pearson(successes, trials)
+    case = {"successes": successes, "trials": trials, "share": successes / trials,
+            "interval": (low, high), "threshold": threshold}
+    comparison = ctx.compare(name, [0.0], [max(0.0, threshold - high)], rtol=0.0, atol=1e-12,
+                             why=why, cases=[case])
+    return comparison, low <= threshold

@@ -14,11 +14,12 @@ import numpy as np
 import sympy as sp
 from hypothesis import strategies as st
 
+from rankcheck.errors import NotConvergedError
 from rankcheck.numerics import tensor as solvers
 from rankcheck.proofs_checks.context import Context
 from rankcheck.proofs_checks.figures import subplots
 from rankcheck.proofs_checks.registry import claim
-from rankcheck.proofs_checks.statistics import ordering
+from rankcheck.proofs_checks.statistics import ordering, share_above
 from rankcheck.theory import tensor as theory
 
 #: the case functions (module level: sweep workers import them) and constants of the designs;
@@ -26,7 +27,8 @@ from rankcheck.theory import tensor as theory
 __all__ = [
     "SOURCE", "rate_function", "component_case", "HTF_SOURCE", "local_rate_function",
     "local_component_case", "orthogonal_truth", "incremental_case", "relative_error",
-    "simultaneous_transitions", "HIERARCHICAL", "hierarchical_ranks", "truth_hierarchical_ranks",
+    "simultaneous_transitions", "HIERARCHICAL", "HIERARCHICAL_DRAWS", "hierarchical_ranks",
+    "truth_hierarchical_ranks", "hierarchical_draw",
     "hierarchical_case", "NATURAL", "DATASETS", "natural_case", "LOCALITY", "LOCALITY_SEEDS",
     "LOCALITY_QUICK", "LOCALITY_QUICK_WARMUP", "LOCALITY_WIDTHS", "LOCALITY_EXPLORATORY_SEEDS",
     "locality_case", "locality_exploration"
@@ -290,6 +292,9 @@ def _plot_incremental(ctx: Context, small: dict, large: dict) -> None:
 
 
 HIERARCHICAL = {"order": 4, "side": 5, "width": 4, "fraction": 0.5, "scale": 1e-3}
+#: Fresh draws of the rate, fixed before the first judged run (stop 34): numpy seeds under the label
+#: "rate draws" (not the Hypothesis draws of the earlier design, which repeated seed 0), s from each.
+HIERARCHICAL_DRAWS = 32
 
 
 def hierarchical_ranks(spectra: np.ndarray, tol: float) -> list[int]:
@@ -304,16 +309,28 @@ def truth_hierarchical_ranks(truth: np.ndarray) -> list[int]:
     return hierarchical_ranks(solvers.tree_spectra(truth), 1e-8)
 
 
+def hierarchical_draw(seed: int) -> dict:
+    """One fresh draw of the rate: the case of ``seed``, its second value s uniform in [0.8, 1.6]
+    from a generator of its own (the truth and the mask use ``seed`` and ``seed + 1``)."""
+    second = 0.8 + 0.8 * float(np.random.default_rng([seed, 2]).random())
+    return dict(HIERARCHICAL, second=second, seed=seed)
+
+
 def hierarchical_case(case: dict) -> dict:
     """Sweep case: gradient flow (``htf_flow``) of a width-4 hierarchical factorization from init
     1e-3 on half the entries of ``orthogonal_truth`` (order 4); the tree-node spectra over time,
-    the final hierarchical ranks (1e-2) and the relative error on the hidden entries."""
+    the final hierarchical ranks (1e-2) and the relative error on the hidden entries. A flow that
+    spends its budget of gradient evaluations did not end anywhere: ``converged`` false, no ranks
+    (the rate counts it as a miss, as fixed before the judged run)."""
     truth = orthogonal_truth(case["side"], case["second"], case["seed"], order=case["order"])
     mask = np.random.default_rng(case["seed"] + 1).random(truth.shape) < case["fraction"]
-    run = solvers.htf_flow(truth[mask], np.argwhere(mask), truth.shape, case["width"], case["scale"],
-                           seed=case["seed"])
+    try:
+        run = solvers.htf_flow(truth[mask], np.argwhere(mask), truth.shape, case["width"],
+                               case["scale"], seed=case["seed"])
+    except NotConvergedError as err:
+        return {"converged": False, "reason": str(err), "ranks": None}
     completed = np.asarray(solvers.htf_tensor(run.leaves, run.nodes, run.root))
-    return {"times": run.times.tolist(), "spectra": run.spectra.tolist(),
+    return {"converged": True, "times": run.times.tolist(), "spectra": run.spectra.tolist(),
             "ranks": hierarchical_ranks(run.spectra[-1], 1e-2),
             "hidden_error": relative_error(completed, truth, ~mask),
             "one_at_a_time": [simultaneous_transitions(run.spectra[:, k], 2) <= 1
@@ -322,37 +339,54 @@ def hierarchical_case(case: dict) -> dict:
 
 @claim(
     "tensor.hierarchical_rank",
-    statement="Gradient flow on a width-4 hierarchical tensor factorization (order 4, side 5) from "
-    "initialization 1e-3, completing half the entries of a tensor whose hierarchical ranks are all 2, "
-    "learns the singular values of the tree-node matricizations one at a time (at most one of the "
-    "top two in transition, at half the nodes or more) and ends at exactly the truth's hierarchical "
-    "ranks, recovering the hidden entries.",
-    source=HTF_SOURCE,
+    statement="On fresh draws of a tensor whose hierarchical ranks are all 2 (CP rank 2, order 4, "
+    "side 5) with half its entries observed, gradient flow on a width-4 hierarchical tensor "
+    "factorization from initialization 1e-3 ends at exactly the truth's hierarchical ranks in more "
+    "than half of the draws (the 90 % Clopper–Pearson interval of the share lies above ½), and the "
+    "flows that do end there recover the hidden entries and learn the singular values of the "
+    "tree-node matricizations one at a time (at half the nodes or more).",
+    source=HTF_SOURCE + "; convergence to low hierarchical rank is demonstrated empirically there, "
+    "not proven for every draw (the proven part, the local components' norm law, is "
+    "tensor.local_component_dynamics)",
     predict=truth_hierarchical_ranks,
     broken=lambda truth: [HIERARCHICAL["width"]] * len(solvers.tree_nodes(truth.ndim)),
     broken_how="every hierarchical rank at the factorization's width",
 )
 def check_hierarchical_rank(ctx: Context, predict: Callable[[np.ndarray], list[int]]) -> list:
-    drawn = ctx.draw(st.tuples(st.floats(0.8, 1.6), st.integers(0, 2**16)), ctx.pick(quick=2, full=8),
-                     label="truths")
-    cases = [dict(HIERARCHICAL, second=second, seed=seed) for second, seed in drawn]
+    cases = [hierarchical_draw(seed) for seed in
+             ctx.seeds(ctx.pick(quick=2, full=HIERARCHICAL_DRAWS), label="rate draws")]
     rows = ctx.sweep("flows", hierarchical_case, cases).rows
-    _plot_hierarchical(ctx, rows[0])
-    labels = [{"second": c["second"], "seed": c["seed"]} for c in cases]
     truths = [orthogonal_truth(c["side"], c["second"], c["seed"], order=c["order"]) for c in cases]
-    return [
-        ctx.compare("hierarchical ranks of the completed tensor (every tree node, 1e-2) vs the truth's",
-                    [predict(t) for t in truths], [r["ranks"] for r in rows], rtol=0.0, atol=0.5,
-                    why="integer ranks", cases=labels),
-        ctx.compare("median relative error on the hidden entries", [0.0],
-                    [float(np.median([r["hidden_error"] for r in rows]))], rtol=0.0, atol=1e-2,
-                    why="recovery; the flow stops at loss 1e-6 of its start (prototype errors "
-                    "1.4e-3 to 3.4e-3)", cases=[labels]),
-        ctx.compare("(1/2 − fraction of tree nodes learning their top two singular values one at a time)₊",
-                    [0.0] * len(rows), [float(np.maximum(0.0, 0.5 - np.mean(r["one_at_a_time"])))
-                                        for r in rows], rtol=0.0, atol=1e-12,
-                    why="a fraction of 6 nodes; prototype fractions 2/3 to 1", cases=labels),
-    ]
+    hits = [row["converged"] and row["ranks"] == predict(truth) for row, truth in zip(rows, truths,
+                                                                                      strict=True)]
+    recovered = [row for row, hit in zip(rows, hits, strict=True) if hit]
+    if recovered:
+        _plot_hierarchical(ctx, recovered[0])
+    rate, unresolved = share_above(
+        ctx, "share of draws ending at the truth's hierarchical ranks: (½ − upper end of its 90 % "
+        "Clopper–Pearson interval)₊", sum(hits), len(hits),
+        why="the claim is a rate over fresh draws; an interval wholly below ½ refutes it")
+    comparisons = [rate]
+    if recovered:  # the control's broken ranks recover nothing: only the rate judges it
+        labels = [{"second": c["second"], "seed": c["seed"]} for c, hit in zip(cases, hits, strict=True)
+                  if hit]
+        comparisons += [
+            ctx.compare("median relative error on the hidden entries, draws at the truth's ranks",
+                        [0.0], [float(np.median([r["hidden_error"] for r in recovered]))], rtol=0.0,
+                        atol=1e-2, why="recovery; the flow stops at loss 1e-6 of its start (errors "
+                        "1.2e-3 to 7.1e-3 on the 16 + 16 draws explored at stop 24)", cases=[labels]),
+            ctx.compare("(1/2 − fraction of tree nodes learning their top two singular values one at "
+                        "a time)₊, draws at the truth's ranks",
+                        [0.0] * len(recovered), [float(np.maximum(0.0, 0.5 - np.mean(r["one_at_a_time"])))
+                                                 for r in recovered], rtol=0.0, atol=1e-12,
+                        why="a fraction of 6 nodes; prototype fractions 2/3 to 1", cases=labels),
+        ]
+    if all(c.passed for c in comparisons) and unresolved:
+        ctx.inconclusive(f"{sum(hits)} of {len(hits)} draws end at the truth's hierarchical ranks: the "
+                         f"90 % interval {rate.worst_case} reaches down to ½"
+                         + (f"; {sum(not r['converged'] for r in rows)} spent the flow's budget"
+                            if not all(r["converged"] for r in rows) else ""))
+    return comparisons
 
 
 def _plot_hierarchical(ctx: Context, row: dict) -> None:

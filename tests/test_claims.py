@@ -12,6 +12,9 @@ UNRESOLVED = {
                                 "reports its bands and judges nothing (their side of 0 changes with the "
                                 "machine's rounding), so the control decides nothing either; the full run "
                                 "(16 fresh seeds) resolves the coupling, not the accuracy gain"),
+    "tensor.hierarchical_rank": ("missed", "quick flows 2 fresh draws, a pipeline check: the exact "
+                                 "binomial interval of 2 of 2 is [0.22, 1], of 0 of 2 [0, 0.78], so "
+                                 "neither the rate nor its control can leave ½; full judges 32 draws"),
     "compositionality.composition_rate": (
         "missed", "at ν_h = ½ quick's grid (N <= 1024, 600 steps) stays on the plateau of the learning "
         "curve, before any power law: nothing is fitted, a pipeline check (the decision logic is tested "

@@ -1,9 +1,16 @@
 """proofs_checks.statistics: the band of a mean and the three-way reading of an ordering."""
 
 import numpy as np
+import pytest
 
 from rankcheck.proofs_checks.context import Context
-from rankcheck.proofs_checks.statistics import best_of_restarts, mean_band, ordering
+from rankcheck.proofs_checks.statistics import (
+    best_of_restarts,
+    clopper_pearson,
+    mean_band,
+    ordering,
+    share_above,
+)
 from rankcheck.testing import assert_close
 
 
@@ -40,3 +47,37 @@ def test_best_of_restarts_keeps_the_least_converged_objective():
             {"target": 2, "depth": 3, "objective": 0.5, "converged": False}]
     best = best_of_restarts(rows, ("target", "depth"))
     assert {key: row["objective"] for key, row in best.items()} == {(1, 3): 1.5, (1, 4): 3.0}
+
+
+def test_clopper_pearson_against_scipy_and_by_hand():
+    from scipy.stats import binomtest
+
+    for k, n in [(0, 2), (2, 2), (11, 16), (14, 16), (1, 32), (22, 32), (32, 32)]:
+        exact = binomtest(k, n).proportion_ci(confidence_level=0.9, method="exact")
+        assert_close(clopper_pearson(k, n), [exact.low, exact.high], rtol=1e-10, atol=1e-12,
+                     why="two implementations of the same Beta quantiles")
+    # k = n: the lower end solves p^n = 0.05 (one-sided 5 %): 0.05^(1/n); k = 0 mirrors it
+    assert_close(clopper_pearson(5, 5)[0], 0.05 ** (1 / 5), rtol=1e-12, why="closed form")
+    assert_close(clopper_pearson(0, 5)[1], 1 - 0.05 ** (1 / 5), rtol=1e-12, why="closed form")
+
+
+def test_clopper_pearson_covers_at_least_its_level():
+    rng = np.random.default_rng(4)
+    for p in (0.3, 0.7):
+        hits = [low <= p <= high for low, high in
+                (clopper_pearson(int(k), 24) for k in rng.binomial(24, p, 3000))]
+        # conservative by construction; 3 binomial s.e. (0.016) below 0.9 is already a failure
+        assert np.mean(hits) >= 0.9 - 3 * np.sqrt(0.09 / 3000)
+
+
+def test_share_above_reads_the_interval_three_ways():
+    ctx = Context("demo")
+    above, unresolved = share_above(ctx, "rate", 30, 32, why="test")
+    assert above.passed and not unresolved
+    below, _ = share_above(ctx, "rate", 2, 32, why="test")
+    assert not below.passed
+    between, unresolved = share_above(ctx, "rate", 11, 16, why="test")  # [0.45, 0.87]
+    assert between.passed and unresolved
+    for bad in ((3, 2), (-1, 4), (1.5, 4)):
+        with pytest.raises(ValueError, match="integer counts"):
+            clopper_pearson(*bad)

@@ -463,3 +463,31 @@ def test_train_same_class_is_deterministic_in_the_seed():
     # the penalty off for every step: exactly the plain run (batches do not depend on patch draws)
     plain, idle = (N.train_same_class(24, penalty, seed=5, warmup=20, **kwargs) for penalty in (0.0, 0.1))
     assert np.array_equal(plain.loss, idle.loss) and plain.test_accuracy == idle.test_accuracy
+
+
+def _hierarchical_verdict(monkeypatch, hit):
+    """The rate claim on full's 32 draws, with a stand-in flow that ends at the truth's ranks when
+    ``hit(seed)``, else at rank 3 everywhere (and a spent budget for every fifth miss)."""
+    import rankcheck.proofs_checks as proofs_checks
+    from rankcheck.proofs_checks import tensor as checks
+
+    def flow(case: dict) -> dict:
+        if hit(case["seed"]):
+            truth = checks.orthogonal_truth(case["side"], case["second"], case["seed"], order=4)
+            return {"converged": True, "ranks": checks.truth_hierarchical_ranks(truth),
+                    "hidden_error": 2e-3, "one_at_a_time": [True] * 6,
+                    "times": [0.0, 1.0], "spectra": [[[3.0, 1.0, 0.0, 0.0]] * 6] * 2}
+        if case["seed"] % 5 == 0:
+            return {"converged": False, "reason": "budget spent", "ranks": None}
+        return {"converged": True, "ranks": [3] * 6, "hidden_error": 20.0, "one_at_a_time": [False] * 6}
+
+    monkeypatch.setattr(checks, "hierarchical_case", flow)
+    (verdict,) = proofs_checks.run(["tensor.hierarchical_rank"], profile="full", seed=0)
+    return verdict.status, verdict.control
+
+
+def test_hierarchical_rate_decides_from_the_binomial_interval(monkeypatch):
+    assert _hierarchical_verdict(monkeypatch, lambda seed: True) == ("pass", "caught")  # 32/32
+    assert _hierarchical_verdict(monkeypatch, lambda seed: seed % 8 == 0)[0] == "fail"  # ~4/32
+    # 19 of these 32 seeds: interval [0.43, 0.74] straddles ½ (the rule above gave 24: a pass)
+    assert _hierarchical_verdict(monkeypatch, lambda seed: seed % 7 < 4)[0] == "inconclusive"
