@@ -485,7 +485,9 @@ def run_sweep(
 ) -> SweepResult:
     """Run the cases of ``sweep`` not yet stored in ``store`` and return every row.
 
-    Cases that failed before are retried; finished ones are read back, not rerun.
+    Cases that failed before are retried; finished ones are read back, not rerun. The progress
+    bar is drawn only on a terminal: written to a file, carriage returns would fill it (the runner
+    prints one line per finished claim either way).
 
     Parameters
     ----------
@@ -507,7 +509,7 @@ def run_sweep(
         pending = [(k, c) for k, c in zip(keys, sweep.cases, strict=True) if k not in done]
         outcomes: dict[str, CaseOutcome] = {}
         progress = None
-        if show_progress and pending:
+        if show_progress and pending and sys.stderr.isatty():  # a log file gets no bar's \r
             from tqdm import tqdm
 
             progress = tqdm(total=len(keys), initial=len(keys) - len(pending),

@@ -244,3 +244,8 @@ def test_inconclusive_is_decided_by_the_exception_type_not_its_text(tmp_path):
         ctx.sweep("subclass", diverging_case, [{"kind": "subclass"}, {"kind": "fine"}])
     with pytest.raises(RuntimeError, match="a message is not a type"):
         ctx.sweep("imposter", diverging_case, [{"kind": "imposter"}])
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path, capsys):
+    run_sweep(Sweep("quiet", fragile_case, grid(x=[0, 1])), tmp_path / "q.sqlite", show_progress=True)
+    assert "\r" not in capsys.readouterr().err  # pytest's captured stderr is no terminal
