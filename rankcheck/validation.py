@@ -44,6 +44,19 @@ def as_array(value: object) -> object:
     return value
 
 
+def _real(value: object, name: str, kind: str) -> NDArray[np.float64]:
+    """``value`` as a float64 array, or a ValueError saying ``name`` must be a real ``kind``."""
+    try:
+        return np.asarray(as_array(value), dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be a real {kind}, got {type(value).__name__}") from err
+
+
+def _require_finite(array: NDArray[np.float64], name: str) -> None:
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must have finite entries (no nan or inf)")
+
+
 def as_matrix(value: ArrayLike, name: str, *, square: bool = False) -> NDArray[np.float64]:
     """Return ``value`` as a finite, non-empty float64 matrix.
 
@@ -66,16 +79,12 @@ def as_matrix(value: ArrayLike, name: str, *, square: bool = False) -> NDArray[n
         Naming ``name`` when ``value`` is not real, not 2-D, empty, non-finite or (with
         ``square=True``) not square.
     """
-    try:
-        array = np.asarray(as_array(value), dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a real matrix, got {type(value).__name__}") from err
+    array = _real(value, name, "matrix")
     if array.ndim != 2:
         raise ValueError(f"{name} must be a 2-D matrix, got an array of shape {array.shape}")
     if array.size == 0:
         raise ValueError(f"{name} must be non-empty, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must have finite entries (no nan or inf)")
+    _require_finite(array, name)
     if square and array.shape[0] != array.shape[1]:
         raise ValueError(f"{name} must be square, got shape {array.shape}")
     return array
@@ -102,14 +111,10 @@ def as_vector(value: ArrayLike, name: str, *, nonnegative: bool = False) -> NDAr
         Naming ``name`` when ``value`` is not real, not 1-D, empty, non-finite or (with
         ``nonnegative=True``) has a negative entry.
     """
-    try:
-        array = np.atleast_1d(np.asarray(as_array(value), dtype=np.float64))
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a real vector, got {type(value).__name__}") from err
+    array = np.atleast_1d(_real(value, name, "vector"))
     if array.ndim != 1 or array.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D vector, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must have finite entries (no nan or inf)")
+    _require_finite(array, name)
     if nonnegative and np.any(array < 0):
         raise ValueError(f"{name} must be entrywise >= 0, got min {array.min():.3g}")
     return array
@@ -136,16 +141,12 @@ def as_finite(value: ArrayLike, name: str, *, ndim: int | None = None) -> NDArra
         Naming ``name`` when ``value`` is not real, has another number of dimensions, is empty
         or has a non-finite entry.
     """
-    try:
-        array = np.asarray(as_array(value), dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a real array, got {type(value).__name__}") from err
+    array = _real(value, name, "array")
     if ndim is not None and array.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array, got shape {array.shape}")
     if array.size == 0:
         raise ValueError(f"{name} must be non-empty, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must have finite entries (no nan or inf)")
+    _require_finite(array, name)
     return array
 
 

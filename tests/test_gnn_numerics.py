@@ -1,6 +1,5 @@
 """rankcheck.numerics.gnn against brute-force walk enumeration (networkx) and naive re-computation."""
 
-import itertools
 
 import networkx as nx
 import numpy as np
@@ -8,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rankcheck import strategies
 from rankcheck.numerics import gnn as W
 
 
@@ -32,14 +32,13 @@ def brute_force_walks(graph: nx.Graph, part, length, target=None) -> int:
 
 @st.composite
 def graphs_with_partitions(draw):
-    nodes = draw(st.integers(3, 8))
-    possible = list(itertools.combinations(range(nodes), 2))
-    chosen = draw(st.lists(st.sampled_from(possible), min_size=1, unique=True))
+    """The shipped ``strategies.graph_partitions`` as a networkx graph (the brute-force route),
+    with a depth and a target vertex (None: graph prediction)."""
+    case, part = draw(strategies.graph_partitions(min_nodes=3, max_nodes=8))
     graph = nx.Graph()
-    graph.add_nodes_from(range(nodes))
-    graph.add_edges_from(chosen)
-    part = draw(st.lists(st.integers(0, nodes - 1), min_size=1, max_size=nodes - 1, unique=True))
-    return graph, sorted(part), draw(st.integers(1, 4)), draw(st.none() | st.integers(0, nodes - 1))
+    graph.add_nodes_from(range(case.num_nodes))
+    graph.add_edges_from(case.edges)
+    return graph, part, draw(st.integers(1, 4)), draw(st.none() | st.integers(0, case.num_nodes - 1))
 
 
 @given(graphs_with_partitions())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from rankcheck.validation import as_array, nonnegative_float, positive_int
+from rankcheck.validation import as_array, as_finite, nonnegative_float, positive_int
 
 
 def _check(observed_values, observed_indices, shape, rank):
@@ -14,12 +14,10 @@ def _check(observed_values, observed_indices, shape, rank):
         raise ValueError(f"the tensor must have order >= 2, got shape {shape}")
     rank = positive_int(rank, "rank")
     indices = np.asarray(as_array(observed_indices))
-    values = np.asarray(as_array(observed_values), dtype=np.float64)
-    if not np.all(np.isfinite(values)):
-        raise ValueError("observed_values must be finite (no nan or inf)")
     if indices.ndim != 2 or indices.shape[1] != len(dims) or indices.shape[0] == 0:
         raise ValueError(f"observed_indices must be a non-empty (k, {len(dims)}) integer array, "
                          f"got shape {indices.shape}")
+    values = as_finite(observed_values, "observed_values")
     if values.shape != (indices.shape[0],):
         raise ValueError(f"observed_values must have shape ({indices.shape[0]},), got {values.shape}")
     if not np.issubdtype(indices.dtype, np.integer) or np.any(indices < 0) \
