@@ -1,6 +1,6 @@
 """Deep bias-free ReLU MLPs trained with weight decay, full batch in float64 on CPU (torch).
 
-Source: Jacot, arXiv 2209.15055 and 2305.19008 (CLAIMS.md §1–2). ``train_mlp`` minimizes
+Source: Jacot, arXiv 2209.15055 and 2305.19008. ``train_mlp`` minimizes
 ½‖f_θ(X) − Y‖_F² + λ‖θ‖² with f_θ(X) = W_L σ(W_{L−1} ⋯ σ(W_1 X + b_1) ⋯ + b_{L−1}) + b_L and
 ‖θ‖² = Σ_ℓ ‖W_ℓ‖_F² + ‖b_ℓ‖² (biases only when asked for), by L-BFGS (strong Wolfe line search)
 to a stationary point, and returns what the rank notions are measured on: the outputs, ‖θ‖², the

@@ -1,6 +1,6 @@
 """Circular CNNs on length-n signals, trained with weight decay (torch, float64, L-BFGS).
 
-Source: Wen, Jacot, arXiv 2402.08010 (CLAIMS.md §7). A layer has full-size filters w (C_out, C_in, n)
+Source: Wen, Jacot, arXiv 2402.08010. A layer has full-size filters w (C_out, C_in, n)
 and computes z'_o[t] = Σ_i Σ_s w_oi[s]·z_i[t − s] (indices mod n), here by FFT. ``train_linear_cnn``
 fits the network's end-to-end filters (its response to the C_0 unit impulses) to target filters A*
 by minimizing ½‖A − A*‖² + λ‖θ‖², the setting in which the per-frequency cost is exact.

@@ -1,6 +1,6 @@
 """Claims on notions of rank for nonlinear networks (note: notes/bottleneck.md).
 
-Source: Jacot, arXiv 2209.15055 (CLAIMS.md §2). Prediction: ``theory.bottleneck`` (the one-point
+Source: Jacot, arXiv 2209.15055. Prediction: ``theory.bottleneck`` (the one-point
 cost, reusing the DLN scalar cost and its regularized minimizers); measurement:
 ``numerics.bottleneck`` (bias-free ReLU MLPs trained by L-BFGS with weight decay, float64).
 """
@@ -314,7 +314,7 @@ def _recovering(ranks: dict[tuple[int, int], int], points: int, rank: int) -> li
     "large for the number of points (the deepest depth of the grid at N = 5 points): a rank-1 "
     "interpolator is then the cheapest; the set of depths of the grid at which the true rank 2 is "
     "learned is larger at the largest N than at the smallest.",
-    source="Jacot 2022, arXiv 2209.15055, rank underestimation at large depth (CLAIMS.md §2)",
+    source="Jacot 2022, arXiv 2209.15055, rank underestimation at large depth",
     predict=lambda rank: 1.0,
     broken=lambda rank: float(rank),
     broken_how="depth never lowers the learned rank (the true rank at every depth)",

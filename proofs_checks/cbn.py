@@ -1,6 +1,6 @@
 """Claims on the convolution bottleneck of CNNs (note: notes/cbn.md).
 
-Source: Wen, Jacot, arXiv 2402.08010 (CLAIMS.md §7). Prediction: ``theory.cbn`` (the DFT
+Source: Wen, Jacot, arXiv 2402.08010. Prediction: ``theory.cbn`` (the DFT
 block-diagonalization, the per-frequency cost, and the DLN scalar problem at every frequency);
 measurement: ``numerics.cbn`` (linear circular CNNs trained by L-BFGS with weight decay, float64).
 """

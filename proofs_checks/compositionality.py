@@ -1,6 +1,6 @@
 """Claims on the F1 norm and compositionality (note: notes/compositionality.md).
 
-Source: Jacot, Choi, Wen, arXiv 2407.05664 (CLAIMS.md §8). Prediction: ``theory.compositionality``;
+Source: Jacot, Choi, Wen, arXiv 2407.05664. Prediction: ``theory.compositionality``;
 measurement: ``numerics.compositionality``.
 """
 
@@ -27,7 +27,7 @@ __all__ = ["SOURCE", "RATE_SOURCE", "KERNEL_LAMS", "LEVEL", "REGIME", "COMPOSITI
 
 SOURCE = "Jacot, Choi, Wen 2025, arXiv 2407.05664, F1 norm of shallow networks"
 RATE_SOURCE = ("Jacot, Choi, Wen 2025, arXiv 2407.05664, rate N^(-min(1/2, nu_g/d_in, nu_h/d_mid)) for "
-               "compositions of Sobolev functions (CLAIMS.md §8) and its empirical scaling laws")
+               "compositions of Sobolev functions and its empirical scaling laws")
 
 
 def _network(case: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

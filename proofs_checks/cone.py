@@ -1,6 +1,6 @@
 """Claims on the covariance cone of L2-regularized networks (note: notes/cone.md).
 
-Source: Jacot, Golikov, Hongler, Gabriel, arXiv 2205.15809 (CLAIMS.md §5). Prediction:
+Source: Jacot, Golikov, Hongler, Gabriel, arXiv 2205.15809. Prediction:
 ``theory.cone`` (and, for the shallow optimum, the Pilanci–Ergen convex program); measurement:
 ``numerics.cone`` (torch trainings in float64, Carathéodory reduction).
 """

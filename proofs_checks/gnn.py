@@ -1,6 +1,6 @@
 """Claims on walk indices of graph partitions (note: notes/gnn.md).
 
-Source: Razin, Verbin, Cohen, arXiv 2211.16494 (CLAIMS.md §10d). gnn.walk_index: the walk index by
+Source: Razin, Verbin, Cohen, arXiv 2211.16494. gnn.walk_index: the walk index by
 sparse products (``numerics.gnn.walk_index``); measurement: brute-force enumeration of walks on a
 networkx graph, written here independently. gnn.separation_rank_bound: the bound derived in
 ``theory.gnn`` against exact ranks of grid tensors of random product GNNs.

@@ -1,6 +1,6 @@
 """Claims on Leaky ResNets' representation geodesics (note: notes/leaky.md).
 
-Source: Jacot, Kaiser, arXiv 2405.17573 (CLAIMS.md §6). Prediction: ``theory.leaky`` (the
+Source: Jacot, Kaiser, arXiv 2405.17573. Prediction: ``theory.leaky`` (the
 Lagrangian, its Euler–Lagrange expressions and the Hamilton field derived by sympy); measurement:
 ``numerics.leaky`` (DOP853 integration of Hamilton's equations, the Hamiltonian along the path).
 """
@@ -427,7 +427,7 @@ def _adaptive_labels(runs: dict) -> list[dict]:
     "lower regularized loss than uniform steps on a task with a bottleneck (the map of "
     "leaky.bottleneck at L̃ >= 12, trained to stationarity).",
     source=SOURCE + ": 'we train with an adaptive layer step-size to adapt to the separation of "
-    "timescales'; rule from CLAIMS.md §6",
+    "timescales' (the rule beside Fig. 2a of the NeurIPS 2024 submission)",
     predict=lambda uniform: uniform,
     broken=lambda uniform: 0.5 * uniform,
     broken_how="adaptive steps that halve the uniform loss",

@@ -1,7 +1,7 @@
 """Claims on Hermite expansions, Funk–Hecke eigenvalues and layer-wise spectral bias
 (note: notes/spectra.md).
 
-Source: Dandi, Jacot, arXiv 2111.03972, and the classical kernel facts it uses (CLAIMS.md §9).
+Source: Dandi, Jacot, arXiv 2111.03972, and the classical kernel facts it uses.
 Prediction: ``theory.spectra`` (closed forms); measurement: ``numerics.spectra`` (quadrature,
 Monte-Carlo Gram spectra) and torch (per-layer gradients of a finite-width ReLU network).
 """

@@ -1,6 +1,6 @@
 """Claims on tensor factorization (note: notes/tensor.md).
 
-Sources: Razin, Maman, Cohen, arXiv 2102.09972 (CLAIMS.md §10b) for the CP claims and arXiv
+Sources: Razin, Maman, Cohen, arXiv 2102.09972 for the CP claims and arXiv
 2201.11729 (§10c) for the hierarchical ones. Prediction: ``theory.tensor``; measurement:
 ``numerics.tensor`` (torch GD and gradient flow on CP and hierarchical tensor completion, CNN
 trainings for the locality claim).

@@ -17,7 +17,7 @@ FLOAT = "float64 evaluation of a closed form"
 @pytest.mark.parametrize(
     ("values", "depth", "expected"),
     [
-        ((3.0, 1.0), 3, 3 * (3 ** (2 / 3) + 1)),  # ≈ 9.240251 (CLAIMS.md worked example)
+        ((3.0, 1.0), 3, 3 * (3 ** (2 / 3) + 1)),  # ≈ 9.240251 (by hand: 3·(3^(2/3) + 1))
         ((3.0, 1.0), 1, 10.0),  # ‖A‖_F²
         ((3.0, 1.0), 2, 8.0),  # 2‖A‖_*
         ((2.0, 0.0), 4, 4 * np.sqrt(2.0)),  # rank 1: the zero singular value costs nothing

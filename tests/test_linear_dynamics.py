@@ -194,8 +194,9 @@ def _projection(rng, size, rank):
        st.floats(0.0, 0.05))
 @example(3, 2, 19747, 0.0, 0.0)  # diverged (non-finite SVD) before the start was scaled down
 def test_sgd_keeps_weights_in_a_chain_of_rank_r_subspaces(width, rank, seed, noise, lam):
-    """CLAIMS.md §4: if W₁ maps into V₁, W₂ maps V₁ into V₂ and kills V₁^⊥, and W₃ kills V₂^⊥,
-    every SGD step with weight decay keeps this, so rank W₃W₂W₁ stays <= r."""
+    """The invariant behind arXiv 2305.16038's absorbing sets: if W₁ maps into V₁, W₂ maps V₁ into
+    V₂ and kills V₁^⊥, and W₃ kills V₂^⊥, every SGD step with weight decay keeps this,
+    so rank W₃W₂W₁ stays <= r."""
     rng = np.random.default_rng(seed)
     first, second = _projection(rng, width, rank), _projection(rng, width, rank)
     scale = 0.5 / np.sqrt(width)  # products of size O(1): SGD at lr 0.01 is stable

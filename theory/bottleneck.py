@@ -2,8 +2,8 @@
 pseudo-determinant bound on R⁽¹⁾.
 
 Source: Jacot, "Implicit bias of large depth networks: a notion of rank for nonlinear functions",
-arXiv 2209.15055, and Jacot, "Bottleneck structure in learned features", arXiv 2305.19008
-(CLAIMS.md §1–2). The one-point task asks for the least ‖θ‖² = Σ_ℓ ‖W_ℓ‖_F² of a depth-L bias-free
+arXiv 2209.15055, and Jacot, "Bottleneck structure in learned features", arXiv 2305.19008.
+The one-point task asks for the least ‖θ‖² = Σ_ℓ ‖W_ℓ‖_F² of a depth-L bias-free
 ReLU network with f(x) = y. Since ReLU is 1-Lipschitz with σ(0) = 0,
 ‖f(x)‖ ≤ Π_ℓ ‖W_ℓ‖_op·‖x‖ ≤ Π_ℓ ‖W_ℓ‖_F·‖x‖, and by AM–GM Σ a_ℓ² ≥ L·(Π a_ℓ)^{2/L}; rank-one
 weights along a non-negative unit vector attain both, so the cost is that of the least-norm

@@ -1,7 +1,7 @@
 """Linear circular CNNs: the DFT block-diagonalization and the per-frequency representation cost.
 
 Source: Wen, Jacot, "Which frequencies do CNNs need? Emergent bottleneck structure in feature
-learning", arXiv 2402.08010 (CLAIMS.md §7). A layer of a linear circular CNN on length-n signals
+learning", arXiv 2402.08010. A layer of a linear circular CNN on length-n signals
 with C channels and full-size filters w (C_out, C_in, n) computes z'_o[t] = Σ_i Σ_s w_oi[s]·z_i[t − s]
 (indices mod n). ``circulant_diagonalization`` derives with sympy, for a symbolic filter of small n,
 that the DFT F (F_ωt = e^{−2πi ωt/n}) diagonalizes the circulant matrix of every filter:

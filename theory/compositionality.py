@@ -1,7 +1,7 @@
 """Compositionality and the F1 norm: the exact facts about shallow ReLU networks.
 
 Source: Jacot, Choi, Wen, "How DNNs break the curse of dimensionality: compositionality and
-symmetry learning", ICLR 2025, arXiv 2407.05664 (CLAIMS.md §8).
+symmetry learning", ICLR 2025, arXiv 2407.05664.
 
 A shallow network f(x) = Σ_i a_i σ(w_iᵀx + b_i) with σ = ReLU is unchanged when neuron i is
 rescaled, (a_i, w_i, b_i) → (a_i/c_i, c_i w_i, c_i b_i), c_i > 0 (σ is positively homogeneous). Its
@@ -76,7 +76,7 @@ nu_g, nu_h, d_in, d_mid = sp.symbols("nu_g nu_h d_in d_mid", positive=True)
 def composition_exponent() -> sp.Expr:
     """The predicted decay exponent α of the test error ~ N^{−α} of the L2-regularized deep network
     (an accordion network at its global minimum) on f* = h∘g, g ∈ W^{ν_g}(ℝ^{d_in} → ℝ^{d_mid}),
-    h ∈ W^{ν_h}(ℝ^{d_mid}): α = min(½, ν_g/d_in, ν_h/d_mid), the form CLAIMS.md §8 gives for arXiv
+    h ∈ W^{ν_h}(ℝ^{d_mid}): α = min(½, ν_g/d_in, ν_h/d_mid), the reading used here of arXiv
     2407.05664 (the F1 generalization bound, of order N^{−½}, balanced against the approximation of
     each Sobolev part by F1 functions). It is an upper bound on the error, so a lower bound on the
     measured exponent. A smooth g (a symmetry quotient such as x ↦ ‖x‖) is ν_g = ∞.

@@ -1,6 +1,6 @@
 """The covariance reformulation of L2-regularized networks, derived with sympy.
 
-Source: Jacot, Golikov, Hongler, Gabriel, arXiv 2205.15809 (CLAIMS.md §5). Notation: Z (n_in, N)
+Source: Jacot, Golikov, Hongler, Gabriel, arXiv 2205.15809. Notation: Z (n_in, N)
 the activations entering a linear layer, Z̃ (n_out, N) its pre-activations, one column per training
 point; K = ZᵀZ, K̃ = Z̃ᵀZ̃. Loss convention (as in ``numerics.cone``): (1/N)‖Ŷ − Y‖_F² +
 λ‖θ‖².

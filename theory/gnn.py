@@ -1,8 +1,8 @@
 """Separation rank of GNNs with product aggregation: an upper bound from the walks of the graph.
 
 Source: Razin, Verbin, Cohen, "On the ability of graph neural networks to model interactions between
-vertices", NeurIPS 2023, arXiv 2211.16494 (CLAIMS.md §10d). The paper bounds the separation rank
-by D_h^{O(WI_{L−1}(I))}; its exact constants could not be read here (CLAIMS.md marks them *verify*),
+vertices", NeurIPS 2023, arXiv 2211.16494. The paper bounds the separation rank
+by D_h^{O(WI_{L−1}(I))}; its exact constants could not be read here,
 so this module derives its own bound, for the architecture of ``numerics.gnn.product_gnn``:
 
     h⁽⁰⁾_i = x_i,   h⁽ˡ⁾_i = ⊙_{j∈N[i]} W⁽ˡ⁾ h⁽ˡ⁻¹⁾_j  (l = 1..L, width D_h, N[i] with the self-loop),

@@ -1,6 +1,6 @@
 """Representation geodesics of Leaky ResNets: the Lagrangian, its split, the Hamiltonian (sympy).
 
-Source: Jacot, Kaiser, arXiv 2405.17573 (CLAIMS.md §6). A path of representations A_p (w×N, one
+Source: Jacot, Kaiser, arXiv 2405.17573. A path of representations A_p (w×N, one
 column per training point), p ∈ [0, 1], is realized by ∂_pA = −L̃A + W_pσ(A); the least ∫‖W_p‖² for a
 given path has the density below (weights W_p = (Ȧ + L̃A)σ(A)⁺, K = σ(A)ᵀσ(A), ‖M‖²_K = Tr[M K⁺ Mᵀ]),
 with the loss's normalization 1/(2L̃):
@@ -8,7 +8,7 @@ with the loss's normalization 1/(2L̃):
     ℒ(A, Ȧ) = (1/(2L̃))·‖Ȧ + L̃A‖²_K = (1/(2L̃))‖Ȧ‖²_K + ⟨Ȧ, A⟩_K + (L̃/2)·COI(A),
 
 COI(A) = ‖Aσ(A)⁺‖²_F = Tr[AᵀA K⁺] (the Cost of Identity). The cross term has coefficient 1 (expanding
-the square; CLAIMS.md notes that the source prints L̃). With momentum P = ∂ℒ/∂Ȧ = (Ȧ + L̃A)K⁺/L̃ the
+the square; the source prints L̃, which looks like a typo). With momentum P = ∂ℒ/∂Ȧ = (Ȧ + L̃A)K⁺/L̃ the
 Legendre transform gives H = (L̃/2)·Tr[P K Pᵀ] − L̃·Tr[P Aᵀ], conserved along geodesics.
 
 Derivations are done on symbolic matrices with K invertible (w >= N and σ(A) of full column rank),

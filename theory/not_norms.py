@@ -1,7 +1,7 @@
 """The 2×2 completion whose implicit regularization no norm explains: what the theory predicts.
 
 Source: Razin, Cohen, "Implicit regularization in deep learning may not be explainable by norms",
-NeurIPS 2020, arXiv 2005.06398 (section 10a of CLAIMS.md).
+NeurIPS 2020, arXiv 2005.06398.
 
 Observed entries W₁₂ = W₂₁ = 1, W₂₂ = 0; the free entry W₁₁ = x. Every completion
 C(x) = [[x, 1], [1, 0]] has det = −1, so s₁s₂ = 1; writing x = 2·sinh(v) (v ≥ 0 for x ≥ 0, and

@@ -1,7 +1,7 @@
 """Spectra of activations and of dot-product kernels: what the theory gives in closed form.
 
 Source: Dandi, Jacot, "Understanding layer-wise contributions in deep neural networks through
-spectral analysis", arXiv 2111.03972 (CLAIMS.md §9), and the classical facts it builds on:
+spectral analysis", arXiv 2111.03972, and the classical facts it builds on:
 Hermite expansions of activations, arc-cosine kernels (Cho and Saul 2009), the NTK recursion of a
 ReLU network with He scaling, spherical harmonics and the Funk–Hecke formula.
 

@@ -1,7 +1,7 @@
 """Tensor factorization: the dynamics of component norms under gradient flow.
 
 Sources: Razin, Maman, Cohen, "Implicit regularization in tensor factorization", ICML 2021,
-arXiv 2102.09972 (CLAIMS.md §10b); for the hierarchical factorization, Razin, Maman, Cohen,
+arXiv 2102.09972; for the hierarchical factorization, Razin, Maman, Cohen,
 ICML 2022, arXiv 2201.11729 (§10c).
 
 A CP factorization W = Σ_r w_r¹ ⊗ … ⊗ w_r^N trained by gradient flow on a loss ℓ(W). For one
