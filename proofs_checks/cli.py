@@ -1,4 +1,4 @@
-"""``rankcheck`` (or ``python -m rankcheck``): list, run and show claims; summarize sweeps."""
+"""``rankcheck`` (or ``python -m rankcheck``): list, run, show claims; rebuild reports; summarize sweeps."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rankcheck.proofs_checks.context import PROFILES
 from rankcheck.proofs_checks.registry import UnknownClaimError, all_claims, select
-from rankcheck.proofs_checks.report import brief, format_table, load_report
+from rankcheck.proofs_checks.report import brief, format_table, load_report, write_pages
 from rankcheck.proofs_checks.runner import run
 from rankcheck.proofs_checks.sweep import ExecutorConfig, SweepStore
 
@@ -32,7 +32,7 @@ def _run(args: argparse.Namespace) -> int:
     verdicts = run(args.ids or None, profile=args.profile, seed=args.seed, out=out,
                    show_progress=not args.quiet, executor=executor)
     print(format_table(verdicts))
-    print(f"report: {out / 'report.md'}")
+    print(f"report: {out / 'report.html'} (and report.md, report.json)")
     return 1 if any(v.status == "fail" for v in verdicts) and not args.exit_zero else 0
 
 
@@ -65,6 +65,18 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if not (out / "report.json").is_file():
+        print(f"error: no report.json in {out} (write one with: rankcheck run --out {out})",
+              file=sys.stderr)
+        return 2
+    meta, verdicts = load_report(out)
+    write_pages(meta, verdicts, out)
+    print(f"report: {out / 'report.html'} (and report.md), rebuilt from {out / 'report.json'}")
+    return 0
+
+
 def _sweeps(args: argparse.Namespace) -> int:
     path = Path(args.dir)
     database = path / "sweeps.sqlite" if path.is_dir() else path
@@ -83,7 +95,8 @@ def _sweeps(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``rankcheck`` argument parser (sub-commands ``list``, ``run``, ``sweeps``, ``show``).
+    """The ``rankcheck`` argument parser (sub-commands ``list``, ``run``, ``report``, ``sweeps``,
+    ``show``).
 
     Returns
     -------
@@ -106,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument("--dask-scheduler", metavar="ADDRESS",
                         help="run sweeps on an existing Dask cluster (e.g. tcp://host:8786)")
     runner.set_defaults(func=_run)
+    report = commands.add_parser("report", help="rebuild report.html and report.md from report.json")
+    report.add_argument("out", help="a report folder holding report.json (and the figures)")
+    report.set_defaults(func=_report)
     sweeps = commands.add_parser("sweeps", help="summarize a sweeps database (or its folder)")
     sweeps.add_argument("dir")
     sweeps.set_defaults(func=_sweeps)

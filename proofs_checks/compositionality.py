@@ -70,7 +70,9 @@ def check_rebalancing(ctx: Context, predict: Callable[[float], float]) -> list:
     ax.loglog(line, 2 * line, "k-", lw=1, label="2 × path cost")
     ax.set(xlabel="path cost Σ|a_i|‖(w_i, b_i)‖", ylabel="‖θ‖²", title="rebalancing")
     ax.legend(fontsize=7)
-    ctx.savefig(fig, "costs")
+    ctx.savefig(fig, "costs", judged=(
+        "‖θ‖² after rebalancing against 2 × the path cost (rtol 1e-12), and the least ‖θ‖² over rescalings "
+        "against the same (rtol 1e-9); the costs as drawn are shown only."))
     labels = [{"width": w, "dim": d, "seed": s, "spread": sp} for w, d, s, sp in cases]
     function = ctx.compare(
         "network outputs at 32 points before vs after rebalancing", before, after,
@@ -205,7 +207,10 @@ def _plot_curves(ctx: Context, rows: list[dict], fits: dict, nu: float, predicte
     ax.set_xticks(ns, [f"{n:g}" for n in ns], minor=False)
     ax.minorticks_off()
     ax.legend(fontsize=6)
-    ctx.savefig(fig, f"curves_nu{nu}")
+    ctx.savefig(fig, f"curves_nu{nu}", judged=(
+        "the fitted exponent α of each learner (90 % band, fit window shaded): the deep network's band must "
+        "reach the predicted slope (dashed) and lie above the shallow network's and the kernel's; the "
+        "curves' heights are not judged."))
 
 
 def _composition_prediction(nu_h: float) -> float:
@@ -282,7 +287,10 @@ def _plot_exponents(ctx: Context, fits: dict, nus: list[float], predict: Callabl
     ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
     ax.minorticks_off()
     ax.legend(fontsize=6)
-    ctx.savefig(fig, "exponents")
+    ctx.savefig(fig, "exponents", judged=(
+        "the deep network's fitted exponent at each ν_h (90 % band) against the predicted min(½, ν_h/d_mid) "
+        "(solid), and its increments between consecutive ν_h against the predicted ones; the kernel's "
+        "exponents and the ℝ^4 learner's curve are shown only."))
 
 
 @claim(

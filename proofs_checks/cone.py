@@ -142,7 +142,9 @@ def _plot_reformulation(ctx: Context, rows: list[dict], predicted: list[float], 
     ax.set(xlabel="‖∇L‖ at the end of training", ylabel="|‖θ‖² − Σ Tr[K̃K⁺]| / Σ Tr[K̃K⁺] (+1e-17)",
            title="covariance reformulation")
     ax.legend(fontsize=7)
-    ctx.savefig(fig, "norms")
+    ctx.savefig(fig, "norms", judged=(
+        "the relative gap between trained ‖θ‖² and Σ Tr[K̃K⁺] for runs left of the dotted line (smooth "
+        "critical points; atol (‖∇L‖/2λ)² plus round-off); runs stopped at a ReLU kink are shown only."))
 
 
 def width_case(case: dict) -> dict:
@@ -251,7 +253,10 @@ def _plot_widths(ctx: Context, rows: list[dict], cases: list[dict], sizes: list[
     right.plot(grid, grid, "k:", lw=1, label="N")
     right.set(xlabel="N", ylabel="neurons", yscale="log", title="neurons used vs the bound")
     right.legend(fontsize=7)
-    ctx.savefig(fig, "widths")
+    ctx.savefig(fig, "widths", judged=(
+        "shown only: the loss against width and where it plateaus against N(N+1) (the paper's experiment); "
+        "judged on the same trainings: outputs and loss unchanged after Carathéodory reduction, and every "
+        "reduced layer at most N(N+1) wide."))
 
 
 def shallow_case(case: dict) -> dict:
@@ -330,7 +335,9 @@ def _plot_shallow(ctx: Context, rows: list[dict], labels: list[dict], seeds: lis
     ax.set(xlabel="data set", ylabel="(trained loss − optimum)/optimum (+1e-12)", xticks=range(len(values)),
            title="shallow ReLU trainings vs the convex optimum")
     ax.legend(fontsize=7)
-    ctx.savefig(fig, "trainings")
+    ctx.savefig(fig, "trainings", judged=(
+        "(best trained loss − convex optimum)/optimum per data set against 1e-3 (dotted), with the certified"
+        " lower bound below every run; the other seeds are shown only."))
 
 
 def tight_case(case: dict) -> dict:
@@ -431,5 +438,7 @@ def _tight_trainings(ctx: Context) -> list:
         ax.semilogy(np.full(len(g), w), np.asarray(g) + 1e-16, "o", color=f"C{j}", alpha=0.7)
     ax.set(xlabel="hidden width", ylabel="(loss − bound)/bound (+1e-16)", xticks=[k - 1, k],
            title=f"N = {n}: the bound needs N²/4 = {k} neurons")
-    ctx.savefig(fig, "widths")
+    ctx.savefig(fig, "widths", judged=(
+        "(loss − bound)/bound of every run ≥ 0 (round-off), the best run at width N²/4 on the bound (atol "
+        "1e-9), and every run at width N²/4 − 1 above it by ≥ 1e-4."))
     return checks

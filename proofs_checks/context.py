@@ -154,6 +154,8 @@ class Context:
         How ``sweep`` runs its cases (serial, a process pool, Dask).
     figures : list of str
         The figures saved so far, relative to ``out_dir``.
+    captions : dict of str to str
+        What each saved figure judges (``savefig``'s ``judged``), by its entry in ``figures``.
     seed_key : str
         The label the seeds derive from (the claim's ``seed_key``; default ``claim_id``).
     """
@@ -167,6 +169,7 @@ class Context:
     show_progress: bool = False
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     figures: list[str] = field(default_factory=list)
+    captions: dict[str, str] = field(default_factory=dict)
     seed_key: str = ""
 
     def __post_init__(self) -> None:
@@ -290,6 +293,7 @@ class Context:
         atol: float | list[float] = 0.0,
         why: str,
         cases: list[Any] | None = None,
+        note: str = "",
     ) -> Comparison:
         """A comparison of predictions with measurements: see ``rankcheck.proofs_checks.verdict.compare``.
 
@@ -301,12 +305,14 @@ class Context:
         atol : float or list of float, default 0
         why : str
         cases : list, optional
+        note : str, default ""
 
         Returns
         -------
         Comparison
         """
-        return compare(name, predicted, measured, rtol=rtol, atol=atol, why=why, cases=cases)
+        return compare(name, predicted, measured, rtol=rtol, atol=atol, why=why, cases=cases,
+                       note=note)
 
     def inconclusive(self, reason: str) -> NoReturn:
         """Give up honestly: the verdict becomes ``inconclusive`` with ``reason``.
@@ -322,18 +328,35 @@ class Context:
         """
         raise Inconclusive(reason)
 
-    def savefig(self, figure: Any, name: str) -> None:
-        """Save a matplotlib figure as ``<out_dir>/figures/<claim_id>.<name>.png`` (verdict run only).
+    def savefig(self, figure: Any, name: str, *, judged: str) -> None:
+        """Save a figure as ``<out_dir>/figures/<claim_id>.<name>.png`` (verdict run only).
+
+        ``judged`` says what on the figure the verdict judges (the quantity and its tolerance, or
+        the fitted slope and its band, and what is only shown); it is written under the figure and
+        kept as its caption in the reports.
 
         Parameters
         ----------
         figure : matplotlib.figure.Figure
             Made with ``rankcheck.proofs_checks.figures.subplots`` (no pyplot).
         name : str
+        judged : str
+            One or two sentences.
+
+        Raises
+        ------
+        ValueError
+            When ``judged`` is empty.
         """
+        if not judged.strip():
+            raise ValueError("judged must say what the figure shows that is judged")
         if self.out_dir is not None and not self.control:
             folder = self.out_dir / "figures"
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{self.claim_id}.{name}.png"
+            figure.text(0.5, 0.0, "Judged: " + judged, ha="center", va="top", fontsize=7.5,
+                        wrap=True, color="#333333")
             figure.savefig(path, dpi=110, bbox_inches="tight")
-            self.figures.append(str(path.relative_to(self.out_dir)))
+            relative = str(path.relative_to(self.out_dir))
+            self.figures.append(relative)
+            self.captions[relative] = judged

@@ -77,7 +77,10 @@ def _plot(ctx: Context, rows: list[dict], cases: list[dict]) -> None:
     axes[2].set(xlabel="t", ylabel="effective rank", title="effective rank")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
-    ctx.savefig(fig, "trajectories")
+    ctx.savefig(fig, "trajectories", judged=(
+        "GD's singular values against those of the completion at its free entry, each step's sign of the "
+        "nuclear, Frobenius and Schatten-1/2 norms (up) and of the effective rank (down), and W₁₁ of GD "
+        "against the gradient flow (dotted) once |W₁₁| reaches 1."))
 
 
 @claim(

@@ -1,4 +1,7 @@
-"""Reports: the terminal table, ``report.json`` (stable keys) and ``report.md`` (table + sections)."""
+"""Reports: the terminal table, ``report.json`` (stable keys), ``report.md`` and ``report.html``.
+
+``report.json`` is the record; the two pages are rebuilt from it (``write_pages``).
+"""
 
 from __future__ import annotations
 
@@ -11,18 +14,26 @@ from typing import Any
 
 import numpy as np
 
+from rankcheck.proofs_checks.html import write_html
 from rankcheck.proofs_checks.verdict import Verdict
 
-__all__ = ["COLUMNS", "format_table", "brief", "write_reports", "load_report"]
+__all__ = ["COLUMNS", "format_table", "brief", "write_reports", "write_pages", "load_report"]
 
 COLUMNS = ("claim", "status", "control", "worst err/tol", "seconds")
 
 
 def _row(verdict: Verdict) -> tuple[str, ...]:
-    comparisons = verdict.details.get("comparisons", [])
-    ratio = max((float(c["ratio"]) for c in comparisons), default=None)  # JSON keeps inf as "inf"
-    ratio_text = "-" if ratio is None else f"{float(ratio):.2g}"
+    worst = verdict.worst_comparison()
+    ratio_text = "-" if worst is None else f"{float(worst['ratio']):.2g}"
+    if worst is not None and worst.get("note"):
+        ratio_text += " †"
     return (verdict.claim_id, verdict.status, verdict.control, ratio_text, f"{verdict.seconds:.1f}")
+
+
+def _footnotes(verdicts: Sequence[Verdict]) -> list[str]:
+    """One line per claim whose worst ratio carries a note (marked † in the table)."""
+    notes = [(v.claim_id, v.worst_comparison()) for v in verdicts]
+    return [f"† {claim_id}: {worst['note']}" for claim_id, worst in notes if worst and worst.get("note")]
 
 
 def format_table(verdicts: Sequence[Verdict], markdown: bool = False) -> str:
@@ -41,12 +52,12 @@ def format_table(verdicts: Sequence[Verdict], markdown: bool = False) -> str:
     if markdown:
         lines = ["| " + " | ".join(row) + " |" for row in rows]
         lines.insert(1, "|" + "|".join("---" for _ in COLUMNS) + "|")
-        return "\n".join(lines)
+        return "\n".join(lines + ["", *_footnotes(verdicts)])
     widths = [max(len(row[k]) for row in rows) for k in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     passed = sum(v.status == "pass" for v in verdicts)
-    lines.append(f"{passed}/{len(verdicts)} claims pass")
+    lines += [*_footnotes(verdicts), f"{passed}/{len(verdicts)} claims pass"]
     return "\n".join(lines)
 
 
@@ -68,7 +79,8 @@ def _section(verdict: Verdict) -> str:
             f"max abs err {float(comp['max_abs_error']):.3g}, max rel err "
             f"{float(comp['max_rel_error']):.3g}; tolerance rtol={comp['rtol']:g}, "
             f"atol={_atol_text(comp['atol'])} ({comp['why']}); worst case {comp['worst_case']}: "
-            f"predicted {brief(comp['worst_predicted'])}, measured {brief(comp['worst_measured'])}.",
+            f"predicted {brief(comp['worst_predicted'])}, measured {brief(comp['worst_measured'])}."
+            + (f" *Note:* {comp['note']}" if comp.get("note") else ""),
         ]
     control = details.get("control", {})
     lines += ["", f"**Negative control** ({control.get('broken_how', '')}): {control.get('status')}"
@@ -109,7 +121,7 @@ def brief(value: Any, limit: int = 240) -> str:
 
 
 def write_reports(verdicts: Sequence[Verdict], out_dir: Path, meta: dict[str, Any]) -> None:
-    """Write ``report.json`` (stable keys) and ``report.md`` into ``out_dir``.
+    """Write ``report.json`` (stable keys), ``report.md`` and ``report.html`` into ``out_dir``.
 
     Parameters
     ----------
@@ -127,17 +139,32 @@ def write_reports(verdicts: Sequence[Verdict], out_dir: Path, meta: dict[str, An
     }
     payload = {"meta": meta, "verdicts": [v.to_dict() for v in verdicts]}
     (out_dir / "report.json").write_text(json.dumps(payload, indent=2) + "\n")
+    write_pages(meta, verdicts, out_dir)
+
+
+def write_pages(meta: dict[str, Any], verdicts: Sequence[Verdict], out_dir: Path) -> None:
+    """Write ``report.md`` and ``report.html`` from a report's meta and verdicts.
+
+    Parameters
+    ----------
+    meta : dict
+        As stored in ``report.json``.
+    verdicts : sequence of Verdict
+    out_dir : Path
+        The report folder; the figures are read from it.
+    """
     markdown = [
         "# rankcheck report",
         "",
-        f"Profile `{meta.get('profile')}`, seed {meta.get('seed')}, finished {meta['finished']}, "
-        f"{meta['total_seconds']:.1f} s of checks.",
+        f"Profile `{meta.get('profile')}`, seed {meta.get('seed')}, finished {meta.get('finished')}, "
+        f"{float(meta.get('total_seconds', 0.0)):.1f} s of checks.",
         "",
         format_table(verdicts, markdown=True),
         "",
         *(_section(v) for v in verdicts),
     ]
     (out_dir / "report.md").write_text("\n".join(markdown))
+    write_html(meta, verdicts, out_dir)
 
 
 def load_report(out_dir: Path) -> tuple[dict[str, Any], list[Verdict]]:

@@ -131,6 +131,8 @@ def run_claim(
         details["traceback"] = outcome.traceback
     if worst is not None:
         details["worst_case"] = worst.worst_case
+    if ctx.captions:
+        details["captions"] = dict(ctx.captions)
     return Verdict(
         claim_id=claim.id,
         statement=claim.statement,

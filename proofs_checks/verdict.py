@@ -68,6 +68,9 @@ class Comparison:
         The case where ``ratio`` is reached.
     worst_case : str
         That case, described.
+    note : str
+        What a reader should know about ``ratio``, e.g. that a bound is attained by construction so a
+        ratio of 1 is expected (shown beside it in the reports); empty when nothing.
     """
 
     name: str
@@ -82,6 +85,7 @@ class Comparison:
     max_rel_error: float
     worst_index: int
     worst_case: str
+    note: str = ""
 
     @property
     def worst_atol(self) -> float:
@@ -109,6 +113,7 @@ def compare(
     atol: float | Sequence[Any] = 0.0,
     why: str,
     cases: list[Any] | None = None,
+    note: str = "",
 ) -> Comparison:
     """Judge ``predicted`` against ``measured`` case by case (each case a scalar or an array).
 
@@ -123,6 +128,8 @@ def compare(
     why : str
     cases : list, optional
         Descriptions of the cases (for the worst case).
+    note : str, default ""
+        Shown beside the worst ratio in the reports (e.g. "bound attained at ρ = 1").
 
     Returns
     -------
@@ -179,6 +186,7 @@ def compare(
         max_rel_error=max(rel_errors),
         worst_index=worst,
         worst_case=described,
+        note=note,
     )
 
 
@@ -222,6 +230,17 @@ class Verdict:
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable(asdict(self))
+
+    def worst_comparison(self) -> dict[str, Any] | None:
+        """The summary of the comparison with the largest err/tol ratio (None when there is none).
+
+        Returns
+        -------
+        dict or None
+            As ``Comparison.summary`` gives it (``ratio``, ``note``, ...).
+        """
+        comparisons = self.details.get("comparisons", [])
+        return max(comparisons, key=lambda c: float(c["ratio"]), default=None)  # JSON keeps "inf"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Verdict:
