@@ -78,15 +78,23 @@ def _section(verdict: Verdict) -> str:
             f"- *{comp['name']}* ({comp['cases']} cases): {'pass' if comp['passed'] else 'FAIL'}; "
             f"max abs err {float(comp['max_abs_error']):.3g}, max rel err "
             f"{float(comp['max_rel_error']):.3g}; tolerance rtol={comp['rtol']:g}, "
-            f"atol={_atol_text(comp['atol'])} ({comp['why']}); worst case {comp['worst_case']}: "
-            f"predicted {brief(comp['worst_predicted'])}, measured {brief(comp['worst_measured'])}."
+            f"atol={_atol_text(comp['atol'])} ({comp['why']})."
             + (f" *Note:* {comp['note']}" if comp.get("note") else ""),
+            "  <details><summary>worst case</summary>",
+            "",
+            f"  {brief(comp['worst_case'])}: predicted {brief(comp['worst_predicted'])}, measured "
+            f"{brief(comp['worst_measured'])}.",
+            "",
+            "  </details>",
         ]
     control = details.get("control", {})
     lines += ["", f"**Negative control** ({control.get('broken_how', '')}): {control.get('status')}"
               + (f" — {control['reason']}" if control.get("reason") else ""), ""]
+    captions = details.get("captions", {})
     for figure in verdict.figures:
         lines += [f"![{figure}]({figure})", ""]
+        if captions.get(figure):
+            lines += [f"*Judged:* {captions[figure]}", ""]
     if "traceback" in details:
         lines += ["```", details["traceback"].rstrip(), "```", ""]
     return "\n".join(lines)
@@ -144,6 +152,9 @@ def write_reports(verdicts: Sequence[Verdict], out_dir: Path, meta: dict[str, An
 
 def write_pages(meta: dict[str, Any], verdicts: Sequence[Verdict], out_dir: Path) -> None:
     """Write ``report.md`` and ``report.html`` from a report's meta and verdicts.
+
+    In the Markdown, each comparison's worst case is folded in a ``<details>`` block (GitHub and
+    most viewers render it), so that no line runs to a trajectory.
 
     Parameters
     ----------
