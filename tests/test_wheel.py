@@ -94,7 +94,8 @@ def test_wheel_ships_the_namespace_and_nothing_else(wheel):
     assert shipped == expected
     for module in ("rankcheck/__init__.py", "rankcheck/theory/dln.py", "rankcheck/numerics/gnn/walks.py",
                    "rankcheck/proofs_checks/registry.py", "rankcheck/strategies.py",
-                   "rankcheck/testing.py", "rankcheck/numerics/py.typed"):
+                   "rankcheck/testing.py", "rankcheck/numerics/py.typed",
+                   "rankcheck/proofs_checks/templates/report.html.j2"):
         assert module in names, module
     assert not [n for n in names if "/tests/" in n or n.startswith("tests/") or n.endswith(".md")
                 and "dist-info" not in n], "the wheel ships tests or notes"
@@ -121,3 +122,6 @@ def test_installed_wheel_runs_a_solver_and_a_property_test(wheel, tmp_path):
     tests = call([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_client.py"], work)
     assert "3 passed" in tests
     assert "gnn.walk_index" in call([str(python), "-m", "rankcheck", "list"], work)
+    page = ("from pathlib import Path; from rankcheck.proofs_checks.html import render_html; "
+            "print(render_html({}, [], Path('.')).splitlines()[0])")
+    assert call([str(python), "-c", page], work).strip() == "<!DOCTYPE html>"  # the template ships
