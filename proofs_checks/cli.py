@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from pathlib import Path
+
+import torch
 
 from rankcheck.proofs_checks.context import PROFILES
 from rankcheck.proofs_checks.registry import UnknownClaimError, all_claims, select
@@ -25,6 +28,13 @@ def _list(_: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("reports") / args.profile
+    if args.device:
+        try:
+            torch.device(args.device)
+        except (RuntimeError, TypeError) as err:
+            raise ValueError(f"--device must name a torch device (cpu, cuda, cuda:1), got "
+                             f"{args.device!r}") from err
+        os.environ["RANKCHECK_DEVICE"] = args.device  # sweep workers inherit it
     if args.dask or args.dask_scheduler:
         executor = ExecutorConfig("dask", args.jobs, args.dask_scheduler)
     else:
@@ -115,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="exit 0 even when a claim fails: the report is the product (make run)")
     runner.add_argument("--jobs", type=int, default=1,
                         help="sweep workers: a local process pool when > 1 (or Dask workers)")
+    runner.add_argument("--device", help="torch device of the trainings that take one (e.g. cuda; "
+                        "default cpu); sets RANKCHECK_DEVICE for the run and its workers")
     runner.add_argument("--dask", action="store_true", help="run sweeps on an embedded LocalCluster")
     runner.add_argument("--dask-scheduler", metavar="ADDRESS",
                         help="run sweeps on an existing Dask cluster (e.g. tcp://host:8786)")

@@ -6,7 +6,7 @@ from rankcheck.proofs_checks.registry import all_claims
 from rankcheck.proofs_checks.sweep import ExecutorConfig
 
 # Claim id -> (control outcome on quick, why the verdict is `inconclusive`): measured, not a defect;
-# the reasons are in the claims' notes (notes/tensor.md, notes/compositionality.md).
+# the reasons are in the claims' notes (notes/tensor.md, notes/compositionality.md, notes/leaky.md).
 UNRESOLVED = {
     "tensor.counter_locality": ("missed", "quick trains 2 seeds for 150 steps, a pipeline check that "
                                 "reports its bands and judges nothing (their side of 0 changes with the "
@@ -20,18 +20,17 @@ UNRESOLVED = {
         "curve, before any power law: nothing is fitted, a pipeline check (the decision logic is tested "
         "on synthetic laws in test_compositionality; compositionality.phase_transition fits on quick, "
         "at ν_h = 2 and 4)"),
+    "leaky.adaptive_steps": ("missed", "quick trains the Fig. 2a task for 400 steps at N = 200, width "
+                             "40: a pipeline check that computes the paired test-error band and judges "
+                             "nothing; full trains the paper's sizes (4 tasks × 4 depths × 3 schedules)"),
 }
 
-# Claim id -> why its verdict is `fail` on quick: the claim as stated does not hold (notes/gnn.md,
-# notes/leaky.md).
+# Claim id -> why its verdict is `fail` on quick: the claim as stated does not hold (notes/gnn.md).
 REFUTED = {
     "gnn.wis_preserves_interactions": "WIS cuts off fewer vertices than every baseline, but on the task "
                                       "'an active vertex within 2 hops' a GCN keeps less accuracy under WIS "
                                       "than under spectral removal: fewer labels stay determined by the kept "
                                       "graph",
-    "leaky.adaptive_steps": "at stationarity the discrete optimum rises with the number of layers towards "
-                            "the continuous action; adaptive steps discretize better, so their loss is "
-                            "higher than uniform steps' at equal depth (by 1.6 % on quick), not lower",
 }
 
 

@@ -373,3 +373,100 @@ def test_step_hamiltonians_of_a_shot_path_approach_its_hamiltonian():
     assert errors[1] < 0.05 * abs(coarse.H[0]) and 1.8 < errors[0] / errors[1] < 2.2
     with pytest.raises(ValueError, match="path"):
         G.step_hamiltonians(A0, 1.5)
+
+
+# --- the Fig. 2a regression task: teacher and trainer -------------------------------------------------
+
+def test_teacher_factors_through_its_bottleneck_and_is_normalized():
+    rng = np.random.default_rng(3)
+    parts = [G.random_resnet(a, b, 50, rng) for a, b in ((30, 6), (6, 3), (3, 30))]
+    x = rng.normal(size=(30, 1))
+    def f(z):
+        for part in parts:
+            z = part(z)
+        return z
+    h = 1e-6  # central differences of a piecewise-linear map: exact away from kinks
+    jacobian = np.column_stack([(f(x + h * e[:, None]) - f(x - h * e[:, None]))[:, 0] / (2 * h)
+                                for e in np.eye(30)])
+    singular = np.linalg.svd(jacobian, compute_uv=False)
+    assert singular[2] > 1e-3 and singular[3] < 1e-6 * singular[0]  # rank 3: the bottleneck
+    task = G.resnet_composition_task(7, points=300, test_points=200)
+    assert task.X_train.shape == (30, 300) and task.Y_test.shape == (30, 200)
+    for A in (task.X_train, task.Y_train):
+        assert_close(A.mean(axis=1), np.zeros(30), rtol=0, atol=1e-12, why="demeaned")
+        assert_close(np.mean(np.sum(A**2, axis=0)), 1.0, rtol=1e-12, why="normalized")
+
+
+def _affine_residual(A, B):
+    """How far A is from a·B + b (one scalar a, one shift per row): the relation between two
+    normalizations of the same points."""
+    centred_a, centred_b = A - A.mean(axis=1, keepdims=True), B - B.mean(axis=1, keepdims=True)
+    scale = np.sum(centred_a * centred_b) / np.sum(centred_b**2)
+    return np.max(np.abs(centred_a - scale * centred_b))
+
+
+def test_teacher_and_test_set_do_not_depend_on_the_training_size():
+    """More training points add points: the first ones, the test points and the teacher stay (up to
+    the normalization by the training set's statistics, an affine map)."""
+    small, large = (G.resnet_composition_task(5, points=n, test_points=100) for n in (200, 400))
+    assert _affine_residual(small.X_train, large.X_train[:, :200]) < 1e-12
+    assert _affine_residual(small.X_test, large.X_test) < 1e-12
+    other = G.resnet_composition_task(6, points=200, test_points=100)
+    assert _affine_residual(small.X_test, other.X_test) > 0.5  # another seed, other points
+    with pytest.raises(ValueError, match="dims"):
+        G.resnet_composition_task(0, dims=(30,))
+
+
+def _numpy_forward(X, weights, rho, leak, width, d_out):
+    """An independent forward pass: α ← (1 − ρL̃)α + ρ·W[relu(α); 1], input zero-padded."""
+    A = np.zeros((width, X.shape[1]))
+    A[: X.shape[0]] = X
+    for W, step in zip(weights, rho, strict=True):
+        A = (1 - step * leak) * A + step * W @ np.vstack([np.maximum(A, 0), np.ones((1, A.shape[1]))])
+    return A[:d_out]
+
+
+@pytest.mark.parametrize("schedule", ["uniform", "adaptive", "irregular"])
+def test_regression_errors_are_those_of_the_returned_network(schedule):
+    task = G.resnet_composition_task(2, points=60, test_points=40, dims=(5, 2, 4))
+    fit = G.fit_leaky_regression(task.X_train, task.Y_train, task.X_test, task.Y_test, 6, leak=2.0,
+                                 width=8, schedule=schedule, adam_steps=150, sgd_steps=20,
+                                 record_every=50, seed=1, dtype=torch.float64)
+    for X, Y, error in ((task.X_train, task.Y_train, fit.train_error),
+                        (task.X_test, task.Y_test, fit.test_error)):
+        prediction = _numpy_forward(X, fit.weights, fit.rho, 2.0, 8, 4)
+        assert_close(error, np.mean(np.sum((prediction - Y) ** 2, axis=0)), rtol=1e-10,
+                     why="float64 both ways")
+    penalty = 1e-3 * np.sum(fit.rho * np.sum(fit.weights**2, axis=(1, 2))) / (2 * 2.0)
+    assert_close(fit.objective, fit.train_error + penalty, rtol=1e-10, why="the stated objective")
+    assert_close(fit.rho.sum(), 1.0, rtol=1e-12, why="steps sum to 1")
+    assert fit.history[-1, 0] == 170 and fit.history[-1, 1] < fit.history[0, 1]  # training helps
+    if schedule == "irregular":
+        assert_close(fit.rho, G.irregular_steps(6), rtol=1e-12, why="fixed schedule")
+    if schedule == "uniform":
+        assert_close(fit.rho, np.full(6, 1 / 6), rtol=1e-12, why="fixed schedule")
+
+
+def test_irregular_steps_are_small_large_small():
+    rho = G.irregular_steps(7)
+    assert_close(rho, rho[::-1], rtol=1e-14, why="symmetric")
+    assert np.argmax(rho) == 3 and rho[0] < rho[3] and abs(rho.sum() - 1) < 1e-14
+    assert_close(G.irregular_steps(5, 0.0), np.full(5, 0.2), rtol=1e-14, why="contrast 0 is uniform")
+    with pytest.raises(ValueError, match="contrast"):
+        G.irregular_steps(4, 1.0)
+
+
+def test_regression_bad_input_and_divergence():
+    task = G.resnet_composition_task(0, points=20, test_points=10, dims=(4, 2, 3))
+    args = (task.X_train, task.Y_train, task.X_test, task.Y_test)
+    for kwargs, name in (({"width": 3}, "width"), ({"schedule": "random"}, "schedule"),
+                         ({"adam_steps": -1}, "adam_steps"), ({"adam_steps": 0, "sgd_steps": 0}, "both"),
+                         ({"device": "nowhere"}, "device"), ({"sgd_lr": 0.0}, "sgd_lr")):
+        with pytest.raises(ValueError, match=name):
+            G.fit_leaky_regression(*args, 6, width=kwargs.pop("width", 8), **kwargs)
+    with pytest.raises(ValueError, match="rho_l"):
+        G.fit_leaky_regression(*args, 3, width=8)  # uniform ρL̃ = 1
+    with pytest.raises(ValueError, match="test set"):
+        G.fit_leaky_regression(task.X_train, task.Y_train, task.X_test[:3], task.Y_test, 6, width=8)
+    with pytest.raises(NotConvergedError, match="at step"):
+        G.fit_leaky_regression(*args, 6, width=8, adam_steps=0, sgd_steps=50, sgd_lr=1e6)

@@ -1,6 +1,7 @@
 """The registry, runner, verdicts, reports and CLI, on toy claims whose outcome is known."""
 
 import json
+import os
 
 import pytest
 from hypothesis import strategies as st
@@ -147,6 +148,15 @@ def test_cli_list_run_show(toy_claims, tmp_path, capsys):
     assert "fail, control missed" in out and "cannot fail" in out
     assert cli.main(["run", "nope.nothing", "--quiet"]) == 2
     assert "no claim matches" in capsys.readouterr().err
+
+
+def test_cli_device_sets_the_trainings_device(toy_claims, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("RANKCHECK_DEVICE", raising=False)
+    assert cli.main(["run", "toy.honest", "--out", str(tmp_path), "--quiet", "--device", "nowhere"]) == 2
+    assert "--device must name a torch device" in capsys.readouterr().err
+    assert "RANKCHECK_DEVICE" not in os.environ
+    assert cli.main(["run", "toy.honest", "--out", str(tmp_path), "--quiet", "--device", "cpu"]) == 0
+    assert os.environ["RANKCHECK_DEVICE"] == "cpu"
 
 
 def test_every_claim_has_statement_source_and_a_distinct_control():

@@ -9,12 +9,15 @@ module, every public name re-exported here (``from rankcheck.numerics import lea
 ``hamilton``
     Hamilton's field, shooting, and the geodesic as a boundary-value problem.
 ``training``
-    Leaky ResNets trained with weight decay, uniform or adaptive layer steps.
+    Leaky ResNets trained with weight decay, uniform, adaptive or irregular layer steps.
+``teacher``
+    the regression task of the paper's Fig. 2a: a composition of random ResNets with a bottleneck.
 """
 
-from rankcheck.numerics.leaky import geodesics, hamilton, training
+from rankcheck.numerics.leaky import geodesics, hamilton, teacher, training
 from rankcheck.numerics.leaky.geodesics import *  # noqa: F403
 from rankcheck.numerics.leaky.hamilton import *  # noqa: F403
+from rankcheck.numerics.leaky.teacher import *  # noqa: F403
 from rankcheck.numerics.leaky.training import *  # noqa: F403
 
-__all__ = [*geodesics.__all__, *hamilton.__all__, *training.__all__]
+__all__ = [*geodesics.__all__, *hamilton.__all__, *teacher.__all__, *training.__all__]
