@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -14,9 +15,9 @@ from rankcheck.proofs_checks.context import PROFILES
 from rankcheck.proofs_checks.registry import UnknownClaimError, all_claims, select
 from rankcheck.proofs_checks.report import brief, format_table, load_report, write_pages
 from rankcheck.proofs_checks.runner import run
-from rankcheck.proofs_checks.sweep import ExecutorConfig, SweepStore
+from rankcheck.proofs_checks.sweep import ExecutorConfig, InfrastructureError, SweepStore, check_scheduler
 
-__all__ = ["build_parser", "main"]
+__all__ = ["check_out", "build_parser", "main"]
 
 
 def _list(_: argparse.Namespace) -> int:
@@ -26,8 +27,36 @@ def _list(_: argparse.Namespace) -> int:
     return 0
 
 
+def check_out(out: Path) -> None:
+    """Refuse a report folder that cannot take a report, before any claim runs.
+
+    Parameters
+    ----------
+    out : Path
+
+    Raises
+    ------
+    ValueError
+        When ``out`` is a file, holds a ``report.json`` (or ``report.html``, ``report.md``) that is a
+        folder, or cannot be created or written.
+    """
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder")
+    for name in ("report.json", "report.md", "report.html"):
+        if (out / name).is_dir():
+            raise ValueError(f"--out {out}: {out / name} is a folder, where the report would be written")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
+            pass
+    except OSError as err:
+        raise ValueError(f"--out {out} cannot be written: {err.strerror or err}") from err
+
+
 def _run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("reports") / args.profile
+    select(args.ids or None)  # an unknown id is refused before anything else
+    check_out(out)
     if args.device:
         try:
             torch.device(args.device)
@@ -39,10 +68,30 @@ def _run(args: argparse.Namespace) -> int:
         executor = ExecutorConfig("dask", args.jobs, args.dask_scheduler)
     else:
         executor = ExecutorConfig("processes" if args.jobs > 1 else "serial", args.jobs)
-    verdicts = run(args.ids or None, profile=args.profile, seed=args.seed, out=out,
-                   show_progress=not args.quiet, executor=executor)
+    if args.dask_scheduler:
+        try:
+            check_scheduler(args.dask_scheduler)
+        except InfrastructureError as err:
+            print(f"error: {err}; no claim was run", file=sys.stderr)
+            return 3
+    try:
+        verdicts = run(args.ids or None, profile=args.profile, seed=args.seed, out=out,
+                       show_progress=not args.quiet, executor=executor)
+    except KeyboardInterrupt:
+        finished = len(load_report(out)[1]) if (out / "report.json").is_file() else 0
+        print(f"interrupted: the report in {out} holds the claims finished before (rerun the same "
+              f"command to resume; finished sweep cases are kept)" if finished else
+              f"interrupted before any claim finished (finished sweep cases are kept in {out})",
+              file=sys.stderr)
+        return 130
     print(format_table(verdicts))
     print(f"report: {out / 'report.html'} (and report.md, report.json)")
+    if verdicts and verdicts[-1].status == "error":
+        meta, _ = load_report(out)
+        print(f"stopped: {verdicts[-1].claim_id} hit a fault of the machinery, not of the theorem "
+              f"({verdicts[-1].details.get('reason', '')}); not run: {', '.join(meta['not_run']) or '-'}",
+              file=sys.stderr)
+        return 3
     return 1 if any(v.status == "fail" for v in verdicts) and not args.exit_zero else 0
 
 
@@ -155,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit status: 0, 1 when a claim fails (without ``--exit-zero``), 2 on bad input.
+        The exit status: 0, 1 when a claim fails (without ``--exit-zero``), 2 on bad input, 3 when
+        the machinery failed (a claim's verdict ``error``, an unreachable scheduler), 130 on Ctrl-C.
     """
     args = build_parser().parse_args(argv)
     try:

@@ -169,7 +169,8 @@ def render_html(meta: dict[str, Any], verdicts: Sequence[Verdict], folder: Path)
                  "python": "?", "machine": "?", **meta}
     return environment.get_template("report.html.j2").render(
         meta=page_meta, claims=claims, families=sorted({c["family"] for c in claims}),
-        counts={s: counts.get(s, 0) for s in ("pass", "fail", "inconclusive")},
+        counts={s: counts.get(s, 0) for s in ("pass", "fail", "inconclusive", "error")},
+        not_run=list(page_meta.get("not_run", [])),
     )
 
 

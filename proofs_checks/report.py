@@ -172,6 +172,8 @@ def write_pages(meta: dict[str, Any], verdicts: Sequence[Verdict], out_dir: Path
         "",
         format_table(verdicts, markdown=True),
         "",
+        *([f"**Not run** (the run stopped or was interrupted first): "
+           f"{', '.join(f'`{i}`' for i in meta['not_run'])}", ""] if meta.get("not_run") else []),
         *(_section(v) for v in verdicts),
     ]
     (out_dir / "report.md").write_text("\n".join(markdown))

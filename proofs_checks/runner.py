@@ -14,7 +14,7 @@ from rankcheck.errors import NotConvergedError
 from rankcheck.proofs_checks.context import Context, Inconclusive, derive_seed, seed_everything
 from rankcheck.proofs_checks.registry import Claim, select
 from rankcheck.proofs_checks.report import write_reports
-from rankcheck.proofs_checks.sweep import ExecutorConfig
+from rankcheck.proofs_checks.sweep import ExecutorConfig, InfrastructureError
 from rankcheck.proofs_checks.verdict import Comparison, Status, Verdict
 
 
@@ -24,7 +24,7 @@ class Outcome:
 
     Attributes
     ----------
-    status : {"pass", "fail", "inconclusive"}
+    status : {"pass", "fail", "inconclusive", "error"}
     comparisons : list of Comparison
     reason : str
         Why, when not a pass.
@@ -42,7 +42,8 @@ def evaluate(claim: Claim, predict: Callable[..., Any], ctx: Context) -> Outcome
     """Call ``claim.check(ctx, predict)`` and judge it.
 
     A solver that did not converge (``NotConvergedError``) or a check that gave up (``Inconclusive``)
-    gives ``inconclusive``; any other exception is a ``fail`` carrying its traceback.
+    gives ``inconclusive``; a fault of the machinery (``InfrastructureError``: executor, worker,
+    scheduler, store) gives ``error``; any other exception is a ``fail`` carrying its traceback.
 
     Parameters
     ----------
@@ -60,6 +61,8 @@ def evaluate(claim: Claim, predict: Callable[..., Any], ctx: Context) -> Outcome
         result = claim.check(ctx, predict)
     except (Inconclusive, NotConvergedError) as err:
         return Outcome("inconclusive", [], reason=str(err))
+    except InfrastructureError as err:
+        return Outcome("error", [], reason=f"infrastructure: {err}", traceback=traceback.format_exc())
     except Exception as err:  # noqa: BLE001 - a crashing check is a failing check
         return Outcome("fail", [], reason=f"{type(err).__name__}: {err}",
                        traceback=traceback.format_exc())
@@ -78,7 +81,8 @@ def run_claim(
 ) -> Verdict:
     """Judge one claim: the check with its prediction, then with the broken one (the control).
 
-    The control is ``caught`` only when the check itself ran and judged the broken prediction out of
+    A fault of the machinery in either run makes the verdict ``error`` (nothing judged). The control
+    is ``caught`` only when the check itself ran and judged the broken prediction out of
     tolerance; a crash or an inconclusive control proves nothing and counts as ``missed``. A missed
     control makes the claim ``fail``, unless the verdict run was itself ``inconclusive`` (then nothing
     was decided either way and the claim stays ``inconclusive``).
@@ -110,7 +114,12 @@ def run_claim(
     outcome = evaluate(claim, claim.predict, ctx)
     control_ctx = Context(claim.id, profile, seed, out_dir, True, memo, False, executor,
                           seed_key=claim.seed_key)
-    control = evaluate(claim, claim.broken, control_ctx)
+    control = outcome if outcome.status == "error" else evaluate(claim, claim.broken, control_ctx)
+    if "error" in (outcome.status, control.status):
+        failed = outcome if outcome.status == "error" else control
+        return Verdict(claim.id, claim.statement, claim.source, profile, "error", "missed", None, None,
+                       {}, seed, round(time.perf_counter() - start, 3),
+                       {"reason": failed.reason, "traceback": failed.traceback})
     caught = control.status == "fail" and bool(control.comparisons)
     status: Status = outcome.status if caught or outcome.status == "inconclusive" else "fail"
     worst = max(outcome.comparisons, key=lambda c: c.ratio, default=None)
@@ -160,8 +169,11 @@ def run(
 ) -> list[Verdict]:
     """Run the claims matching ``ids`` and return their verdicts.
 
-    With ``out``, writes ``report.json``, ``report.md``, figures and the sweeps' ``sweeps.sqlite``
-    there (rerunning with the same ``out`` resumes unfinished sweeps).
+    With ``out``, writes ``report.json``, ``report.md``, ``report.html``, figures and the sweeps'
+    ``sweeps.sqlite`` there (rerunning with the same ``out`` resumes unfinished sweeps). The report
+    is rewritten after every claim, the claims still to run listed as not run, so an interrupted
+    run leaves the report of what finished. A claim whose verdict is ``error`` (the machinery
+    failed) stops the run: the claims after it are not run.
 
     Parameters
     ----------
@@ -176,7 +188,7 @@ def run(
     Returns
     -------
     list of Verdict
-        Sorted by id.
+        Sorted by id; only those that ran (the last one ``error`` when the run stopped).
 
     Raises
     ------
@@ -187,7 +199,7 @@ def run(
     out_dir = Path(out) if out is not None else None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-    verdicts = []
+    verdicts: list[Verdict] = []
     for index, claim in enumerate(claims, 1):
         if show_progress:
             print(f"[{index}/{len(claims)}] {claim.id} ...", file=sys.stderr, flush=True)
@@ -198,8 +210,11 @@ def run(
                   f"(control {verdict.control}, {verdict.seconds:.1f} s)", file=sys.stderr,
                   flush=True)
         verdicts.append(verdict)
-    if out_dir is not None:
-        write_reports(verdicts, out_dir, {"profile": profile, "seed": seed})
+        if out_dir is not None:
+            write_reports(verdicts, out_dir, {"profile": profile, "seed": seed,
+                                              "not_run": [c.id for c in claims[index:]]})
+        if verdict.status == "error":
+            break
     return verdicts
 
 

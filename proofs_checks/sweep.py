@@ -31,13 +31,23 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "CaseFunction", "EXECUTORS", "grid", "OWN_NAMESPACE", "code_dependencies", "code_version",
-    "case_key", "Sweep", "SCHEMA", "SweepStore", "CaseOutcome", "qualified_name", "pin_threads",
-    "execute_case", "ExecutorConfig", "RUNNERS", "SweepResult", "run_sweep"
+    "InfrastructureError", "CaseFunction", "EXECUTORS", "grid", "OWN_NAMESPACE", "code_dependencies",
+    "code_version", "case_key", "Sweep", "SCHEMA", "SweepStore", "CaseOutcome", "qualified_name",
+    "pin_threads", "execute_case", "die_with_parent", "worker_initializer", "ExecutorConfig",
+    "check_scheduler", "RUNNERS", "SweepResult", "run_sweep"
 ]
 
 CaseFunction = Callable[[dict[str, Any]], dict[str, Any]]
 EXECUTORS = ("serial", "processes", "dask")
+
+
+class InfrastructureError(RuntimeError):
+    """The machinery failed — the executor, a worker, the scheduler, the store, the disk or the
+    memory — not the check: the runner reports the claim as ``error`` and stops the run.
+
+    A case function's own exceptions never become one: they are recorded with the case. Anything
+    else that escapes the executor or the store does.
+    """
 
 
 # --------------------------------------------------------------------------- grids and keys
@@ -343,6 +353,38 @@ def pin_threads() -> None:
     torch.set_num_threads(1)
 
 
+def die_with_parent(poll_seconds: float = 0.5) -> None:
+    """Exit this process as soon as its parent is gone (a daemon thread polls the parent's pid).
+
+    A pool worker whose parent was killed (SIGKILL leaves no chance to shut the pool down) would
+    otherwise wait for work for ever, holding its memory.
+
+    Parameters
+    ----------
+    poll_seconds : float, default 0.5
+    """
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+def worker_initializer() -> None:
+    """What every pool worker runs first: ``pin_threads``, ``die_with_parent``, and Ctrl-C ignored
+    (the parent handles it once, instead of a traceback from every worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    pin_threads()
+    die_with_parent()
+
+
 def execute_case(function: CaseFunction, case: dict[str, Any]) -> CaseOutcome:
     """Run one case with torch on one thread; an ``Exception`` becomes an ``error`` outcome.
 
@@ -407,15 +449,45 @@ def _serial(function: CaseFunction, pending: list[tuple[str, dict[str, Any]]], _
 
 def _processes(function: CaseFunction, pending: list[tuple[str, dict[str, Any]]],
                config: ExecutorConfig):
-    with ProcessPoolExecutor(max_workers=config.jobs, initializer=pin_threads) as pool:
+    pool = ProcessPoolExecutor(max_workers=config.jobs, initializer=worker_initializer)
+    try:
         futures = {pool.submit(execute_case, function, case): (key, case) for key, case in pending}
-        try:
-            for future in as_completed(futures):
-                key, case = futures[future]
-                yield key, case, future.result()
-        finally:
-            for future in futures:
-                future.cancel()
+        for future in as_completed(futures):
+            key, case = futures[future]
+            yield key, case, future.result()
+    except BaseException:
+        # interrupted or broken: do not wait for the running cases (the workers finish theirs, or
+        # die with this process if it exits); what finished is stored already
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def check_scheduler(address: str, timeout: float = 5.0) -> None:
+    """Connect to a Dask scheduler once, before any claim runs.
+
+    Parameters
+    ----------
+    address : str
+        E.g. ``tcp://host:8786``.
+    timeout : float, default 5
+        Seconds.
+
+    Raises
+    ------
+    InfrastructureError
+        When it cannot be reached in time, or dask.distributed is not installed.
+    """
+    try:
+        from dask.distributed import Client
+    except ImportError as err:
+        raise InfrastructureError("a Dask scheduler needs dask.distributed: pip install "
+                                  "'rankcheck[cluster]'") from err
+    try:
+        Client(address, timeout=timeout).close()
+    except Exception as err:  # noqa: BLE001 - whatever the transport raises, the scheduler is unreachable
+        raise InfrastructureError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s: "
+                                  f"{type(err).__name__}: {err}") from err
 
 
 def _dask(function: CaseFunction, pending: list[tuple[str, dict[str, Any]]],
@@ -424,7 +496,7 @@ def _dask(function: CaseFunction, pending: list[tuple[str, dict[str, Any]]],
     from dask.distributed import as_completed as dask_completed
 
     if config.scheduler:
-        client, cluster = Client(config.scheduler), None
+        client, cluster = Client(config.scheduler, timeout=10), None
     else:
         cluster = LocalCluster(n_workers=config.jobs, threads_per_worker=1, processes=True,
                                dashboard_address=None)
@@ -501,9 +573,26 @@ def run_sweep(
     Returns
     -------
     SweepResult
+
+    Raises
+    ------
+    InfrastructureError
+        When the executor (a worker lost, the scheduler gone), the store or the disk fails; the
+        cases finished before stay stored.
     """
     config = executor or ExecutorConfig()
     keys = [sweep.key(case) for case in sweep.cases]
+    try:
+        return _run_pending(sweep, keys, store, config, show_progress)
+    except (KeyboardInterrupt, SystemExit, InfrastructureError):
+        raise
+    except Exception as err:  # noqa: BLE001 - a case's own errors are recorded inside; this is the machinery
+        raise InfrastructureError(f"sweep {sweep.name}: the {config.kind} executor or the store at "
+                                  f"{store} failed: {type(err).__name__}: {err}") from err
+
+
+def _run_pending(sweep: Sweep, keys: list[str], store: str | Path, config: ExecutorConfig,
+                 show_progress: bool) -> SweepResult:
     with SweepStore(store) as database:
         done = database.finished(keys)
         pending = [(k, c) for k, c in zip(keys, sweep.cases, strict=True) if k not in done]

@@ -13,7 +13,7 @@ import numpy as np
 
 __all__ = ["Status", "Control", "jsonable", "Comparison", "compare", "Verdict"]
 
-Status = Literal["pass", "fail", "inconclusive"]
+Status = Literal["pass", "fail", "inconclusive", "error"]
 Control = Literal["caught", "missed"]
 
 
@@ -201,7 +201,8 @@ class Verdict:
     ----------
     claim_id, statement, source : str
     profile : str
-    status : {"pass", "fail", "inconclusive"}
+    status : {"pass", "fail", "inconclusive", "error"}
+        ``error``: the machinery failed (``InfrastructureError``), nothing was judged.
     control : {"caught", "missed"}
     predicted, measured : object
         Those of the worst case of the worst comparison.
