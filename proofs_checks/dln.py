@@ -290,20 +290,24 @@ def check_rank_limit(
         slope = loglog_slope(grid, np.abs(row / grid - limit)).slope
         measured.append([limit, slope])
     if not ctx.control:
-        # R depends on the singular values only: cases that share them coincide, so each case gets
-        # its own marker (open, growing) and its singular values in the label
-        fig, ax = subplots(figsize=(5.4, 3.8))
-        for k, (case, row, (_, slope)) in enumerate(zip(cases, costs, measured, strict=True)):
-            values = ", ".join(f"{s:.3g}" for s in case.singular_values)
-            ax.loglog(grid, row / grid - case.rank, ["o", "s", "^", "D", "v"][k % 5] + "-",
-                      mfc="none", ms=5 + 3 * k, color=f"C{k}",
-                      label=f"{case.rows}×{case.cols}, s = ({values}): slope {slope:.3f}")
+        # R depends on the singular values only: cases that share them give the same curve, drawn
+        # once with every shape that shares it in its label
+        groups: dict[tuple, list] = {}
+        for case, row, (_, slope) in zip(cases, costs, measured, strict=True):
+            groups.setdefault(tuple(round(s, 12) for s in case.singular_values), []).append(
+                (case, row, slope))
+        fig, ax = subplots(figsize=(7.2, 3.8))
+        for k, (values, members) in enumerate(groups.items()):
+            case, row, slope = members[0]
+            shapes = ", ".join(f"{c.rows}×{c.cols}" for c, _, _ in members)
+            ax.loglog(grid, row / grid - case.rank, "o-", ms=4, color=f"C{k}",
+                      label=f"s = ({', '.join(f'{s:.3g}' for s in values)}), {shapes}: slope {slope:.3f}")
             leading = 2 * np.sum(np.log(case.singular_values)) / grid
             ax.loglog(grid, leading, "--", color=f"C{k}", lw=0.8)
         ax.plot([], [], "k--", lw=0.8, label="leading term 2·log|A|₊/L")
         ax.set(xlabel="depth L", ylabel="R(A; L)/L − rank A",
                title="Convergence to the rank (judged slope −1 ± 0.1)")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ctx.savefig(fig, "rank_gap", judged=(
             "the limit of R/L extrapolated from the solver's costs (4-term fit) against rank A (atol 2e-3), "
             "and the log–log slope of the gap against −1 (atol 0.1; fitted slopes in the legend); the dashed"
