@@ -16,7 +16,7 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.numerics.optim import minimize_to_stationarity
-from rankcheck.validation import as_finite, as_matrix, as_vector, nonnegative_float, positive_int
+from rankcheck.validation import as_finite, as_matrix, as_seed, as_vector, nonnegative_float, positive_int
 
 __all__ = [
     "MLPFit", "relu_mlp", "train_mlp", "shallow_target", "shallow_weights", "jacobians",
@@ -126,7 +126,7 @@ def train_mlp(X: ArrayLike, Y: ArrayLike, depth: int, width: int, lam: float, se
                          f"{Y.shape}")
     depth, width = positive_int(depth, "depth"), positive_int(width, "width")
     lam = nonnegative_float(lam, "lam")
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(as_seed(seed))
     dims = [X.shape[0]] + [width] * (depth - 1) + [Y.shape[0]]
     weights = [torch.randn(dims[k + 1], dims[k], generator=generator, dtype=torch.float64)
                * np.sqrt(2.0 / dims[k]) for k in range(depth)]
@@ -169,11 +169,15 @@ def shallow_target(X: ArrayLike, rank: int, outputs: int, seed: int = 0) -> NDAr
     Raises
     ------
     ValueError
-        Naming the argument: a non-finite X, a non-positive ``rank`` or ``outputs``.
+        Naming the argument: a non-finite X, a non-positive ``rank`` or ``outputs``, an X on which
+        the target vanishes.
     """
     points = as_matrix(X, "X")
     B, A = shallow_weights(points.shape[0], rank, outputs, seed)
     Y = A @ np.maximum(B @ points, 0.0)
+    if not np.any(Y):
+        raise ValueError("X: no point activates any of the target's hidden units (the target is 0 on X "
+                         "and cannot be scaled to a root-mean-square norm of 1)")
     return Y * np.sqrt(points.shape[1]) / np.linalg.norm(Y)
 
 
@@ -197,7 +201,7 @@ def shallow_weights(inputs: int, rank: int, outputs: int, seed: int = 0
     A : ndarray, shape (outputs, rank)
     """
     k, m = positive_int(rank, "rank"), positive_int(outputs, "outputs")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(as_seed(seed))
     return rng.normal(size=(k, positive_int(inputs, "inputs"))), rng.normal(size=(m, k))
 
 
@@ -321,12 +325,16 @@ def depth_fit(depths: ArrayLike, costs: ArrayLike, terms: int = 2) -> NDArray[np
     Raises
     ------
     ValueError
-        When ``terms`` is not 2 or 3, or fewer than ``terms`` pairs are given.
+        When ``terms`` is not 2 or 3, ``depths`` and ``costs`` differ in length, a depth is <= 0, or
+        fewer than ``terms`` distinct depths are given (the fit would be underdetermined).
     """
     L, cost = as_vector(depths, "depths"), as_vector(costs, "costs")
-    if L.size != cost.size or L.size < terms or terms not in (2, 3):
-        raise ValueError(f"need terms in (2, 3) and at least that many (depth, cost) pairs, got {terms} "
-                         f"and {L.size}, {cost.size}")
+    if L.size != cost.size or terms not in (2, 3):
+        raise ValueError(f"need terms in (2, 3) and as many costs as depths, got {terms} and {L.size}, "
+                         f"{cost.size}")
+    if np.any(L <= 0) or np.unique(L).size < terms:
+        raise ValueError(f"depths must be > 0 with at least as many distinct values as terms={terms}, "
+                         f"got {L.tolist()}")
     design = np.column_stack([L, np.ones_like(L), 1 / L][:terms])
     return np.linalg.lstsq(design, cost, rcond=None)[0]
 

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.numerics.bottleneck import shallow_target
 from rankcheck.numerics.optim import minimize_to_stationarity
-from rankcheck.validation import as_array, nonnegative_float, positive_int
+from rankcheck.validation import as_array, as_seed, nonnegative_float, positive_int
 
 __all__ = [
     "CNNFit", "circular_conv", "end_to_end", "train_linear_cnn", "relu_cnn_hidden", "relu_cnn",
@@ -136,7 +136,7 @@ def train_linear_cnn(target_filters: ArrayLike, depth: int, channels: int, lam: 
 
 def _initial_layers(dims: list[int], n: int, seed: int) -> list[torch.Tensor]:
     """Filters (dims[k+1], dims[k], n), N(0, 1/(C_in·n)) per tap (seeded), requiring gradients."""
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(as_seed(seed))
     return [(torch.randn(dims[k + 1], dims[k], n, generator=generator, dtype=torch.float64)
              / np.sqrt(dims[k] * n)).requires_grad_(True) for k in range(len(dims) - 1)]
 
@@ -306,7 +306,7 @@ def few_frequency_filters(channels: int, n: int, ranks: dict[int, int],
         A frequency outside [0, n/2], a rank above ``channels``, a non-positive size.
     """
     channels, n = positive_int(channels, "channels"), positive_int(n, "n", minimum=2)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(as_seed(seed))
     spectrum = np.zeros((n, channels, channels), dtype=np.complex128)
     for omega, rank in ranks.items():
         if not 0 <= omega <= n // 2:

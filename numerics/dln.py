@@ -24,7 +24,7 @@ from scipy import optimize
 from threadpoolctl import threadpool_limits
 
 from rankcheck.errors import NotConvergedError
-from rankcheck.validation import as_matrix, as_vector, nonnegative_float, positive_int
+from rankcheck.validation import as_matrix, as_seed, as_vector, nonnegative_float, positive_int
 
 __all__ = [
     "Factorization", "chain_product", "unpack_weights", "product_gradients",
@@ -254,7 +254,7 @@ def min_norm_factorization(
     if not np.any(target):
         zeros = [np.zeros(shape) for shape in shapes]
         return Factorization(zeros, 0.0, 0.0, [0.0])
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(as_seed(seed))
     # One BLAS thread: on matrices this small, threads only add synchronization (4× slower on
     # 2 cores, 40× when another process holds a core).
     with threadpool_limits(limits=1, user_api="blas"):
@@ -455,7 +455,7 @@ def train_dln(
     lr = nonnegative_float(lr, "lr", positive=True)
     max_steps = positive_int(max_steps, "max_steps")
 
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(as_seed(seed))
     dims = [cols] + [width] * (depth - 1) + [rows]
     scale = max(top, 1e-3) ** (1.0 / depth)
     weights = [

@@ -28,12 +28,12 @@ from scipy.integrate import solve_ivp
 
 from rankcheck.errors import NotConvergedError
 from rankcheck.numerics.dln import chain_product, product_gradients, unpack_weights
-from rankcheck.validation import as_array, as_matrix, as_vector, nonnegative_float, positive_int
+from rankcheck.validation import as_array, as_matrix, as_seed, as_vector, nonnegative_float, positive_int
 
 __all__ = [
     "balanced_mode_flow", "mode_crossing_time", "psd_sqrt", "observation_mask", "Flow",
     "parameter_flow", "gradient_descent", "mixed_flow", "Trajectory", "train_saddle_to_saddle",
-    "SGDRuns", "sgd_runs", "rank_transitions"
+    "SGDRuns", "sgd_runs", "rank_transitions", "MAX_STEPS"
 ]
 
 
@@ -288,8 +288,21 @@ def parameter_flow(weights0: list[ArrayLike], target: ArrayLike, t_eval: ArrayLi
                 unpack_weights(solution.y[:, -1], shapes), int(solution.nfev))
 
 
+MAX_STEPS = 10**7  # default budget of the GD trainers: steps = horizon / lr
+
+
+def _step_budget(horizon: float, lr: float, max_steps: int, who: str) -> int:
+    """The number of GD steps a horizon takes, refused up front above ``max_steps``."""
+    max_steps = positive_int(max_steps, "max_steps")
+    steps = horizon / lr
+    if steps > max_steps:
+        raise ValueError(f"lr: {who} would take {steps:.3g} steps (horizon {horizon:g} / lr {lr:g}), "
+                         f"over max_steps={max_steps}; raise lr or max_steps")
+    return int(np.ceil(steps))
+
+
 def gradient_descent(weights0: list[ArrayLike], target: ArrayLike, lr: float, t_eval: ArrayLike, *,
-                     mask: ArrayLike | None = None) -> Flow:
+                     mask: ArrayLike | None = None, max_steps: int = MAX_STEPS) -> Flow:
     """Full-batch torch GD (float64) on ½‖M ⊙ (W_L⋯W_1 − A*)‖², time = steps × lr.
 
     The discrete counterpart of ``parameter_flow``: a mode of rate r moves by a factor 1 + lr·r per
@@ -306,6 +319,8 @@ def gradient_descent(weights0: list[ArrayLike], target: ArrayLike, lr: float, t_
     t_eval : array_like, shape (n,)
         Increasing times >= 0 (their nearest steps' times are returned).
     mask : array_like of {0, 1}, shape (m, d), optional
+    max_steps : int, default MAX_STEPS (10⁷)
+        A horizon t_eval[-1]/lr above it is refused up front (a tiny ``lr`` would run for hours).
 
     Returns
     -------
@@ -315,14 +330,16 @@ def gradient_descent(weights0: list[ArrayLike], target: ArrayLike, lr: float, t_
     ------
     ValueError
         Naming the argument: incompatible or non-finite weights, a bad target, mask or times, a
-        non-positive ``lr``.
+        non-positive ``lr``, more than ``max_steps`` steps.
     NotConvergedError
         At the step where the loss becomes non-finite (a step size too large).
     """
     start, goal = _check_chain(weights0, target)
     observed = torch.as_tensor(observation_mask(mask, goal.shape))
     lr = nonnegative_float(lr, "lr", positive=True)
-    steps = np.rint(_increasing_times(t_eval) / lr).astype(int)
+    times = _increasing_times(t_eval)
+    _step_budget(float(times[-1]), lr, max_steps, "gradient_descent")
+    steps = np.rint(times / lr).astype(int)
     weights = [torch.nn.Parameter(torch.tensor(w)) for w in start]  # copies
     goal_t = torch.as_tensor(goal)
     optimizer = torch.optim.SGD(weights, lr=lr)
@@ -332,7 +349,7 @@ def gradient_descent(weights0: list[ArrayLike], target: ArrayLike, lr: float, t_
         product = chain_product(weights)
         loss = 0.5 * torch.sum((observed * (product - goal_t)) ** 2)
         if not torch.isfinite(loss):
-            raise NotConvergedError(f"gradient_descent diverged at step {step} (loss {float(loss):.3g}): "
+            raise NotConvergedError(f"gradient_descent diverged at step {step} (loss {loss.item():.3g}): "
                                     f"lr = {lr:.3g} is above the stability limit; lower it")
         products.extend([product.detach().numpy().copy()] * int(np.sum(steps == step)))
         if step == steps[-1]:
@@ -430,6 +447,7 @@ def train_saddle_to_saddle(
     aligned: bool = True,
     seed: int = 0,
     stop_after: int | None = None,
+    max_steps: int = MAX_STEPS,
 ) -> Trajectory:
     """Full-batch GD on ½‖W_L⋯W_1 − diag(y)‖_F² with square k×k weights, time = steps × lr.
 
@@ -454,6 +472,9 @@ def train_saddle_to_saddle(
         (the same G for every scale, so runs differ by the scale alone).
     seed : int, default 0
     stop_after : int, optional
+    max_steps : int, default MAX_STEPS (10⁷)
+        The most steps taken: ``max_time`` is a cap and a run usually stops at its crossings, so
+        the budget is checked as the run goes (about 5 minutes of 3×3 steps at depth 4).
 
     Returns
     -------
@@ -463,6 +484,9 @@ def train_saddle_to_saddle(
     ------
     ValueError
         Naming the argument.
+    NotConvergedError
+        When ``max_steps`` steps pass before the wanted crossings and ``max_time`` (an ``lr`` too
+        small for the horizon), or the loss becomes non-finite.
     """
     targets = np.sort(as_vector(target_singular_values, "target_singular_values",
                                 nonnegative=True))[::-1].copy()
@@ -470,9 +494,10 @@ def train_saddle_to_saddle(
     init_scale = nonnegative_float(init_scale, "init_scale", positive=True)
     lr = nonnegative_float(lr, "lr", positive=True)
     max_time = nonnegative_float(max_time, "max_time", positive=True)
+    max_steps = positive_int(max_steps, "max_steps")
     size = targets.size
     wanted = size if stop_after is None else positive_int(stop_after, "stop_after")
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(as_seed(seed))
     if aligned:
         bases = [torch.eye(size, dtype=torch.float64) for _ in range(depth)]
     else:
@@ -499,8 +524,14 @@ def train_saddle_to_saddle(
                 crossing[index] = (step - 1 + fraction) * lr
         if np.all(~np.isnan(crossing[:wanted])) or step == steps:
             break
+        if step == max_steps:
+            raise NotConvergedError(f"train_saddle_to_saddle: {max_steps} steps (t = {step * lr:.3g} of "
+                                    f"max_time {max_time:g}) before the crossings; raise lr or max_steps")
         previous = current
         loss = 0.5 * torch.sum((product - goal) ** 2)
+        if not torch.isfinite(loss):
+            raise NotConvergedError(f"train_saddle_to_saddle: the loss became {loss.item()} at step {step} "
+                                    f"(lr={lr})")
         loss.backward()
         optimizer.step()
     return Trajectory(np.asarray(times), np.asarray(values), crossing, targets)
@@ -593,7 +624,7 @@ def sgd_runs(
     settle = positive_int(settle_steps, "settle_steps", minimum=0)
     settle_step = lr if settle_lr is None else nonnegative_float(settle_lr, "settle_lr", positive=True)
     noise = nonnegative_float(label_noise, "label_noise")
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(as_seed(seed))
     weights = [torch.nn.Parameter(torch.tensor(w).repeat(runs, 1, 1)) for w in weights0]
     optimizer = torch.optim.SGD(weights, lr=lr, weight_decay=2 * lam)
     positions = torch.as_tensor(observed[:, 0] * goal.shape[1] + observed[:, 1])

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
-from rankcheck.validation import as_matrix, nonnegative_float, positive_int
+from rankcheck.validation import as_matrix, as_seed, nonnegative_float, positive_int
 
 __all__ = ["MODULES", "mlp", "accordion", "regularized_loss", "fit_adam"]
 
@@ -53,7 +53,7 @@ def mlp(widths: list[int], *, bias: bool = True, output_bias: bool = False, acti
         raise ValueError(f"widths must list at least the input and output sizes, got {widths}")
     if activation not in MODULES:
         raise ValueError(f"activation must be one of {sorted(MODULES)} for a torch MLP, got {activation!r}")
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(as_seed(seed))
     layers: list[torch.nn.Module] = []
     for k, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
         has_bias = bias if k < len(sizes) - 2 else output_bias

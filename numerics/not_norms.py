@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.numerics.linear_dynamics import Flow, gradient_descent, parameter_flow
-from rankcheck.validation import as_array, as_matrix, nonnegative_float, positive_int
+from rankcheck.validation import as_array, as_matrix, as_seed, nonnegative_float, positive_int
 
 __all__ = [
     "TARGET", "MASK", "schatten_norm", "effective_rank", "CompletionTrajectory", "balanced_start",
@@ -144,7 +144,7 @@ def balanced_start(depth: int, scale: float, seed: int = 0) -> list[NDArray[np.f
     """
     depth = positive_int(depth, "depth", minimum=2)
     scale = nonnegative_float(scale, "init", positive=True)
-    angles = np.random.default_rng(seed).uniform(0.0, 2 * np.pi, size=depth)
+    angles = np.random.default_rng(as_seed(seed)).uniform(0.0, 2 * np.pi, size=depth)
     return [scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) for a in angles]
 
 

@@ -26,7 +26,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import gammaln, roots_hermitenorm, roots_jacobi, roots_legendre
 
-from rankcheck.validation import as_array, positive_int
+from rankcheck.errors import NotConvergedError
+from rankcheck.validation import as_array, as_matrix, as_seed, as_vector, nonnegative_float, positive_int
 
 __all__ = [
     "NAMED", "hermite_functions", "hermite_coefficients", "harmonic_multiplicity", "legendre_sphere",
@@ -408,17 +409,23 @@ def layer_gradient_shares(targets: ArrayLike, points: ArrayLike, depth: int, wid
     Raises
     ------
     ValueError
-        When the shapes of ``points`` and ``targets`` do not match.
+        Naming the argument: non-finite or mismatched ``points`` and ``targets``, targets all 0, a
+        non-positive ``lr``, ``depth`` < 2.
+    NotConvergedError
+        When the loss becomes non-finite (``lr`` too large).
     """
     import torch
 
-    data = torch.as_tensor(np.asarray(as_array(points), dtype=np.float64))
-    goal = torch.as_tensor(np.asarray(as_array(targets), dtype=np.float64))
+    data = torch.as_tensor(as_matrix(points, "points"))
+    goal = torch.as_tensor(as_vector(targets, "targets"))
     depth, width = positive_int(depth, "depth", minimum=2), positive_int(width, "width")
-    if data.ndim != 2 or goal.shape != (data.shape[0],):
+    lr = nonnegative_float(lr, "lr", positive=True)
+    if goal.shape != (data.shape[0],):
         raise ValueError(f"points must be (n, d) and targets (n,), got {tuple(data.shape)} and "
                          f"{tuple(goal.shape)}")
-    generator = torch.Generator().manual_seed(seed)
+    if not torch.any(goal):
+        raise ValueError("targets are all 0: GD does not move and the shares 0/0 are undefined")
+    generator = torch.Generator().manual_seed(as_seed(seed))
     sizes = [data.shape[1], *[width] * (depth - 1), 1]
     weights = [torch.randn(sizes[i + 1], sizes[i], generator=generator, dtype=torch.float64,
                            requires_grad=True) for i in range(depth)]
@@ -433,6 +440,8 @@ def layer_gradient_shares(targets: ArrayLike, points: ArrayLike, depth: int, wid
     decrease = np.zeros(depth)
     for _ in range(positive_int(steps, "steps")):
         loss = 0.5 * torch.mean((forward() - start - goal) ** 2)
+        if not torch.isfinite(loss):
+            raise NotConvergedError(f"layer_gradient_shares: the loss became {loss.item()} (lr={lr})")
         grads = torch.autograd.grad(loss, weights)
         decrease += [lr * float(g.pow(2).sum()) for g in grads]
         with torch.no_grad():

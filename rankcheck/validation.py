@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.errors import NotConvergedError
 
-__all__ = [
+__all__ = ["as_seed",
     "NotConvergedError", "as_array", "as_finite", "as_matrix", "as_vector", "nonnegative_float",
     "positive_int",
 ]
@@ -174,6 +174,32 @@ def positive_int(value: object, name: str, *, minimum: int = 1) -> int:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def as_seed(value: object, name: str = "seed") -> int:
+    """Return ``value`` as a seed: an integer in [0, 2⁶³).
+
+    numpy's generators refuse negative seeds and torch's ``manual_seed`` a float, each with its
+    own message; this names the argument instead.
+
+    Parameters
+    ----------
+    value : object
+        An integer (numpy integers included); bools and floats are refused.
+    name : str, default "seed"
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``.
+    """
+    if isinstance(value, bool) or not isinstance(value, Integral) or not 0 <= value < 2**63:
+        raise ValueError(f"{name} must be an integer in [0, 2**63), got {value!r}")
     return int(value)
 
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rankcheck.numerics import bottleneck, dln, gnn, leaky, linear_dynamics, tensor
+from rankcheck.errors import NotConvergedError
+from rankcheck.numerics import bottleneck, cone, dln, gnn, leaky, linear_dynamics, spectra, tensor
 from rankcheck.theory import spectra as spectra_theory
 
 EDGES = np.array([[0, 1, 1, 2], [1, 0, 2, 1]])
@@ -44,6 +45,21 @@ BAD_CALLS = {
         lambda: tensor.htf_completion([1.0, np.inf, 0.0, 1.0], np.zeros((4, 4), dtype=int),
                                       (2, 2, 2, 2), 2, 0.1, 5, 0.01), "observed_values"),
     "rank_mod(composite)": (lambda: gnn.rank_mod([[2, 1], [4, 2]], 8), "modulus"),
+    "cp_fit_error(zero values)": (lambda: tensor.cp_fit_error([0.0, 0.0], INDICES[:2, :2], (3, 3), 1),
+                                  "observed_values"),
+    "shallow_target(dead units)": (lambda: bottleneck.shallow_target(np.zeros((3, 5)), 2, 2), "X"),
+    "depth_fit(one depth)": (lambda: bottleneck.depth_fit([4, 4, 4], [1.0, 2.0, 3.0]), "depths"),
+    "depth_fit(depth 0)": (lambda: bottleneck.depth_fit([0, 4, 8], [1.0, 2.0, 3.0]), "depths"),
+    "layer_gradient_shares(zero target)": (
+        lambda: spectra.layer_gradient_shares(np.zeros(20), np.ones((20, 3)), 3, 10, steps=2), "targets"),
+    "layer_gradient_shares(nan points)": (
+        lambda: spectra.layer_gradient_shares(np.ones(2), [[np.nan, 0.0], [1.0, 1.0]], 3, 4), "points"),
+    "train_dln(seed=1.5)": (lambda: dln.train_dln(np.eye(2), 2, 0.1, seed=1.5), "seed"),
+    "train_dln(seed=-1)": (lambda: dln.train_dln(np.eye(2), 2, 0.1, seed=-1), "seed"),
+    "gradient_descent(lr=1e-9)": (lambda: linear_dynamics.gradient_descent(
+        [np.eye(2), np.eye(2)], np.eye(2), 1e-9, [0.0, 10.0]), "lr"),
+    "shallow_convex_optimum(40 × 6)": (lambda: cone.shallow_convex_optimum(
+        np.random.default_rng(0).normal(size=(40, 6)), np.ones(40), 0.1), "samples=n"),
 }
 
 
@@ -70,8 +86,6 @@ def test_non_finite_entries_are_refused_by_name(bad, position):
 
 
 def test_a_diverging_training_raises_not_converged_at_the_step_it_happens():
-    from rankcheck.errors import NotConvergedError
-
     with pytest.raises(NotConvergedError, match="train_dln diverged at step"):
         dln.train_dln(np.diag([3.0, 1.0]), 3, 0.01, lr=50.0)
     start = [0.5 * np.eye(2), 0.5 * np.eye(2)]
@@ -80,3 +94,24 @@ def test_a_diverging_training_raises_not_converged_at_the_step_it_happens():
     # a stable step size on the same problem still trains (no false alarm)
     flow = linear_dynamics.gradient_descent(start, np.diag([3.0, 1.0]), 0.01, [0.0, 5.0])
     assert np.isfinite(flow.losses).all() and flow.losses[-1] < flow.losses[0]
+
+
+def test_runaway_costs_are_bounded():
+    """A step too small for the horizon stops at the step budget (by name), never runs for hours;
+    the zero tensor has CP rank 0 exactly (no LAPACK error)."""
+    with pytest.raises(NotConvergedError, match="1000 steps"):
+        linear_dynamics.train_saddle_to_saddle((1.0, 0.5), 3, 0.1, lr=1e-7, max_time=10, max_steps=1000)
+    assert tensor.lowest_cp_rank(np.zeros((3, 3, 3)), 1e-3) == (0, 0.0)
+    # the budget is what decides, not the size of the points alone
+    sampled, mode = cone.activation_patterns(np.random.default_rng(0).normal(size=(40, 7)), samples=50)
+    assert mode == "sampled" and sampled.shape[1] == 40
+
+
+@given(st.one_of(st.floats(allow_nan=True), st.integers(max_value=-1), st.booleans(), st.text(max_size=3),
+                 st.integers(min_value=2**63, max_value=2**70)))
+def test_bad_seeds_are_refused_by_name(seed):
+    for call in (lambda: dln.train_dln(np.eye(2), 2, 0.1, seed=seed, max_steps=1),
+                 lambda: gnn.random_product_gnn(2, 2, 2, seed),
+                 lambda: bottleneck.shallow_target(np.ones((2, 3)), 1, 1, seed=seed)):
+        with pytest.raises(ValueError, match="seed"):
+            call()

@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 from scipy.spatial.distance import cdist
 
-from rankcheck.validation import as_array, as_matrix, nonnegative_float, positive_int
+from rankcheck.validation import as_array, as_matrix, as_seed, nonnegative_float, positive_int
 
 __all__ = [
     "matern_kernel", "gaussian_process_sample", "block_norms", "CompositionTask",
@@ -247,7 +247,7 @@ def composition_task(d_in: int, d_mid: int, nu_h: float, n_train: int, *, nu_g: 
     d_in, d_mid = positive_int(d_in, "d_in"), positive_int(d_mid, "d_mid")
     sizes = [positive_int(v, name) for v, name in ((n_train, "n_train"), (validation, "validation"),
                                                    (test, "test"))]
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(as_seed(seed))
     X = rng.uniform(-1.0, 1.0, size=(sum(sizes), d_in))
     if nu_g is None:
         Z = block_norms(X, d_mid)

@@ -8,6 +8,7 @@ convex program (solved here by cvxpy), certified by a dual point.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import cvxpy as cp
@@ -18,9 +19,9 @@ from scipy.optimize import nnls
 from rankcheck.errors import NotConvergedError
 from rankcheck.numerics.cone.caratheodory import conic_caratheodory
 from rankcheck.numerics.networks import MODULES, mlp, regularized_loss  # noqa: F401  (re-exported)
-from rankcheck.validation import as_matrix, as_vector, nonnegative_float, positive_int
+from rankcheck.validation import as_matrix, as_seed, as_vector, nonnegative_float, positive_int
 
-__all__ = ["activation_patterns", "ConvexOptimum", "shallow_convex_optimum"]
+__all__ = ["MAX_CANDIDATES", "activation_patterns", "ConvexOptimum", "shallow_convex_optimum"]
 
 def _general_position(points: NDArray) -> bool:
     """Every d rows of ``points`` (N, d) linearly independent (checked by determinants)."""
@@ -31,8 +32,11 @@ def _general_position(points: NDArray) -> bool:
     return all(abs(np.linalg.det(S)) > 1e-9 * np.prod(np.linalg.norm(S, axis=1)) for S in subsets)
 
 
-def activation_patterns(points: ArrayLike, *, samples: int | None = None, seed: int = 0
-                        ) -> tuple[NDArray[np.bool_], str]:
+MAX_CANDIDATES = 10**6  # default budget of the exact enumeration: C(N, d − 1)·2^d candidate patterns
+
+
+def activation_patterns(points: ArrayLike, *, samples: int | None = None, seed: int = 0,
+                        max_candidates: int = MAX_CANDIDATES) -> tuple[NDArray[np.bool_], str]:
     """The ReLU activation patterns 1[X u >= 0] of the rows of X over all directions u.
 
     Exact (``samples=None``, for points in general position): every region of the central
@@ -48,6 +52,10 @@ def activation_patterns(points: ArrayLike, *, samples: int | None = None, seed: 
         Sample this many directions instead of enumerating.
     seed : int, default 0
         Seed of the sampled directions.
+    max_candidates : int, default MAX_CANDIDATES (10⁶)
+        The exact enumeration visits C(N, d − 1)·2^d candidate patterns (about 5·10⁸ for N = 40,
+        d = 7); above this budget it is refused up front, naming the size, instead of running for
+        hours.
 
     Returns
     -------
@@ -58,12 +66,19 @@ def activation_patterns(points: ArrayLike, *, samples: int | None = None, seed: 
     ------
     ValueError
         When exact enumeration is asked for points not in general position (every d of them
-        independent).
+        independent), or would exceed ``max_candidates``.
     """
     X = as_matrix(points, "points")
     n, d = X.shape
+    max_candidates = positive_int(max_candidates, "max_candidates")
+    candidates = math.comb(n, d - 1) * 2**d if n >= d > 1 else 2 ** min(n, 64)
+    if samples is None and candidates > max_candidates:
+        raise ValueError(f"points: exact enumeration of the activation patterns of {n} points in "
+                         f"dimension {d} visits about {candidates:.3g} candidates, over "
+                         f"max_candidates={max_candidates}; pass samples=n to sample patterns (an upper "
+                         f"bound on the optimum) or raise max_candidates")
     if samples is not None:
-        u = np.random.default_rng(seed).normal(size=(d, positive_int(samples, "samples")))
+        u = np.random.default_rng(as_seed(seed)).normal(size=(d, positive_int(samples, "samples")))
         found = (X @ u >= 0).T
         mode = "sampled"
     else:
@@ -153,7 +168,7 @@ def _dual_bound(Xa: NDArray, y: NDArray, patterns: NDArray, residual: NDArray, l
 
 def shallow_convex_optimum(X: ArrayLike, y: ArrayLike, lam: float, *, bias: bool = True,
                            samples: int | None = None, seed: int = 0, solver: str = "CLARABEL",
-                           tol: float = 1e-10) -> ConvexOptimum:
+                           tol: float = 1e-10, max_candidates: int = MAX_CANDIDATES) -> ConvexOptimum:
     """The exact global minimum of weight-decayed training of one-hidden-layer ReLU networks.
 
     L(θ) = (1/N)‖f(X) − y‖² + λ‖θ‖² over f(x) = Σ_i a_i·relu(w_iᵀx + b_i) of any width (biases
@@ -181,6 +196,8 @@ def shallow_convex_optimum(X: ArrayLike, y: ArrayLike, lam: float, *, bias: bool
         A cvxpy solver name.
     tol : float, default 1e-10
         The solver's tolerance.
+    max_candidates : int, default MAX_CANDIDATES (10⁶)
+        The budget of the exact enumeration (``activation_patterns``).
 
     Returns
     -------
@@ -190,7 +207,7 @@ def shallow_convex_optimum(X: ArrayLike, y: ArrayLike, lam: float, *, bias: bool
     ------
     ValueError
         Naming the argument: non-finite or mismatched X and y, λ <= 0, points not in general
-        position for exact enumeration.
+        position for exact enumeration, an enumeration over ``max_candidates``.
     NotConvergedError
         When the solver's status is not optimal.
     """
@@ -199,7 +216,7 @@ def shallow_convex_optimum(X: ArrayLike, y: ArrayLike, lam: float, *, bias: bool
         raise ValueError(f"X has {points.shape[0]} rows but y has {targets.size} entries")
     lam = nonnegative_float(lam, "lam", positive=True)
     Xa = np.hstack([points, np.ones((points.shape[0], 1))]) if bias else points
-    patterns, mode = activation_patterns(Xa, samples=samples, seed=seed)
+    patterns, mode = activation_patterns(Xa, samples=samples, seed=seed, max_candidates=max_candidates)
     P, (n, d) = len(patterns), Xa.shape
     V, U = cp.Variable((d, P)), cp.Variable((d, P))
     masks = patterns.astype(float)

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.numerics.gnn.graphs import check_edge_index
-from rankcheck.validation import as_array, positive_int
+from rankcheck.validation import as_array, as_seed, positive_int
 
 __all__ = [
     "PRIME", "ProductGNN", "random_product_gnn", "product_gnn", "grid_tensor", "rank_mod", "is_prime",
@@ -73,7 +73,7 @@ def random_product_gnn(depth: int, hidden: int, features: int, seed: int) -> Pro
     """
     depth, hidden = positive_int(depth, "depth"), positive_int(hidden, "hidden")
     features = positive_int(features, "features")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(as_seed(seed))
 
     def draw(*shape: int) -> NDArray[np.int64]:
         return rng.choice(np.array([-3, -2, -1, 1, 2, 3]), size=shape)

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.numerics.gnn.graphs import adjacency, check_edge_index, edge_index_of, undirected_pairs
 from rankcheck.numerics.gnn.walks import _singleton_indices
-from rankcheck.validation import positive_int
+from rankcheck.validation import as_seed, positive_int
 
 __all__ = [
     "one_wis", "wis", "random_removal", "degree_removal", "effective_resistances", "spectral_removal",
@@ -265,7 +265,7 @@ def random_removal(edge_index: ArrayLike, num_remove: int, seed: int = 0) -> tup
     edges, _ = check_edge_index(edge_index)
     remove = _check_removal(edges, num_remove)
     pairs = undirected_pairs(edges)
-    chosen = np.random.default_rng(seed).permutation(len(pairs))[:remove]
+    chosen = np.random.default_rng(as_seed(seed)).permutation(len(pairs))[:remove]
     keep = np.ones(len(pairs), dtype=bool)
     keep[chosen] = False
     return edge_index_of(pairs[keep]), pairs[chosen]

@@ -14,7 +14,7 @@ import scipy.sparse as sparse
 from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.numerics.gnn.graphs import check_edge_index
-from rankcheck.validation import as_array, positive_int
+from rankcheck.validation import as_array, as_seed, positive_int
 
 __all__ = [
     "GraphTask", "LABELS", "interaction_sbm", "ball_sizes", "reach_labels", "task_features",
@@ -98,7 +98,7 @@ def interaction_sbm(num_nodes: int, seed: int, *, label: str = "sum", hops: int 
     hops = positive_int(hops, "hops")
     if label == "sum" and hops != 1:
         raise ValueError(f"hops applies to label='reach' only (the sum is over N(v)), got hops={hops}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(as_seed(seed))
     block = np.arange(num_nodes) % 2
     theta = rng.pareto(tail, num_nodes) + 1.0
     theta /= theta.mean()
@@ -242,7 +242,7 @@ def gcn_accuracy(task: GraphTask, edge_index: ArrayLike, train: ArrayLike, test:
     depth, hidden = positive_int(depth, "depth"), positive_int(hidden, "hidden")
     graph, _ = check_edge_index(edge_index, task.z.size)
     x, edges = torch.as_tensor(task_features(task.z, task.block, graph)), torch.as_tensor(graph)
-    torch.manual_seed(seed)
+    torch.manual_seed(as_seed(seed))
     sizes = [x.shape[1], *[hidden] * (depth - 1), 2]
     layers = torch.nn.ModuleList([GCNConv(a, b) for a, b in zip(sizes, sizes[1:], strict=False)]).double()
     optimizer = torch.optim.Adam(layers.parameters(), lr=lr, weight_decay=weight_decay)

@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 from rankcheck.errors import NotConvergedError
 from rankcheck.numerics.leaky.geodesics import check_path
 from rankcheck.numerics.optim import minimize_to_stationarity
-from rankcheck.validation import as_array, as_matrix, nonnegative_float, positive_int
+from rankcheck.validation import as_array, as_matrix, as_seed, nonnegative_float, positive_int
 
 __all__ = ["LeakyFit", "leaky_forward", "ADAPTIVE_CAP", "adaptive_steps", "train_leaky_resnet", "SCHEDULES",
            "LeakyRegression", "irregular_steps", "fit_leaky_regression"]
@@ -186,7 +186,7 @@ def train_leaky_resnet(X: ArrayLike, Y: ArrayLike, depth: int, leak: float, lam:
     width, points = inputs.shape
     if init not in ("small", "identity"):
         raise ValueError(f"init must be 'small' or 'identity', got {init!r}")
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(as_seed(seed))
     noise = torch.randn(depth, width, width, generator=generator, dtype=torch.float64)
     start = (0.1 * noise / np.sqrt(width) if init == "small"
              else leak * torch.eye(width, dtype=torch.float64) + 0.01 * noise)
@@ -377,7 +377,7 @@ def fit_leaky_regression(X: ArrayLike, Y: ArrayLike, X_test: ArrayLike, Y_test: 
     X_t, X_s = embed(inputs), embed(test_inputs)
     Y_t = torch.as_tensor(targets, dtype=dtype, device=where)
     Y_s = torch.as_tensor(test_targets, dtype=dtype, device=where)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(as_seed(seed))
     start = torch.randn(depth, width, width + 1, generator=generator, dtype=torch.float64) / np.sqrt(width)
     start[:, :, -1] = 0.0
     weights = start.to(dtype=dtype, device=where).requires_grad_(True)

@@ -20,7 +20,7 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.numerics.tensor._common import _check, _matricization_spectrum, _probe_sizes
-from rankcheck.validation import as_array, nonnegative_float, positive_int
+from rankcheck.validation import as_array, as_seed, nonnegative_float, positive_int
 
 __all__ = [
     "CPTrajectory", "cp_tensor", "cp_completion", "lowest_cp_rank", "cp_entries", "RankFit",
@@ -129,7 +129,7 @@ def cp_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shape
     steps, lr = positive_int(steps, "steps"), nonnegative_float(lr, "lr", positive=True)
     every = positive_int(record_every, "record_every")
     probe_steps = _probe_sizes(probe_steps)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(as_seed(seed))
     order = len(dims)
     factors = []
     for size in dims:
@@ -192,7 +192,7 @@ def lowest_cp_rank(tensor: ArrayLike, tol: float, max_rank: int = 8, seed: int =
     Returns
     -------
     rank : int
-        The least R that fits, or ``max_rank + 1`` when none does.
+        The least R that fits, or ``max_rank + 1`` when none does; 0 for the zero tensor.
     error : float
         The relative error at that R (at ``max_rank`` when none fits).
 
@@ -211,6 +211,8 @@ def lowest_cp_rank(tensor: ArrayLike, tol: float, max_rank: int = 8, seed: int =
     tol = nonnegative_float(tol, "tol", positive=True)
     max_rank = positive_int(max_rank, "max_rank")
     norm = np.linalg.norm(array)
+    if norm == 0:
+        return 0, 0.0  # the zero tensor is the empty sum: CP rank 0, exactly
     error = 1.0
     for rank in range(1, max_rank + 1):
         cp = parafac(tl.tensor(array), rank=rank, n_iter_max=1000, tol=1e-12, init="svd",
@@ -289,18 +291,20 @@ def cp_fit_error(observed_values: ArrayLike, observed_indices: ArrayLike, shape:
     Raises
     ------
     ValueError
-        Naming the argument: unequal dimensions, bad observations (as ``cp_completion``), a
-        non-positive ``lr``, ``steps`` or ``restarts`` < 1.
+        Naming the argument: unequal dimensions, bad observations (as ``cp_completion``), observed
+        values all 0, a non-positive ``lr``, ``steps`` or ``restarts`` < 1.
     """
     values, indices, dims, rank = _check(observed_values, observed_indices, shape, rank)
     if len(set(dims)) != 1:
         raise ValueError(f"cp_fit_error needs equal dimensions (one-hot encoded inputs), got shape {dims}")
+    if not np.any(values):
+        raise ValueError("observed_values are all 0: the relative error ‖W[i] − y‖/‖y‖ needs ‖y‖ > 0")
     steps, restarts = positive_int(steps, "steps"), positive_int(restarts, "restarts")
     lr = nonnegative_float(lr, "lr", positive=True)
     target, where = torch.as_tensor(values), torch.as_tensor(indices)
     errors = []
     for restart in range(restarts):
-        generator = torch.Generator().manual_seed(seed * 1000 + restart)
+        generator = torch.Generator().manual_seed(as_seed(seed) * 1000 + restart)
         factors = 1 + 0.3 * torch.randn(len(dims), dims[0], rank, generator=generator, dtype=torch.float64)
         factors[0] *= 0.1 * torch.randn(rank, generator=generator, dtype=torch.float64)
         factors.requires_grad_()

@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.errors import NotConvergedError
 from rankcheck.numerics.tensor._common import _check, _matricization_spectrum, _probe_sizes
-from rankcheck.validation import as_array, nonnegative_float, positive_int
+from rankcheck.validation import as_array, as_seed, nonnegative_float, positive_int
 
 __all__ = [
     "HTFTrajectory", "tree_nodes", "htf_tensor", "local_contributions", "htf_completion", "htf_flow",
@@ -179,7 +179,7 @@ def _htf_start(dims: tuple[int, ...], rank: int, init_scale: float, seed: int) -
     random orthogonal (unit rows and columns), root entries ±1, all scaled by init_scale^{1/3}, so
     every local component has norm ``init_scale``."""
     scale = nonnegative_float(init_scale, "init_scale", positive=True) ** (1 / 3)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(as_seed(seed))
     leaves = []
     for size in dims:
         draw = torch.randn(size, rank, generator=generator, dtype=torch.float64)

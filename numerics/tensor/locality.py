@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from rankcheck.validation import nonnegative_float, positive_int
+from rankcheck.validation import as_seed, nonnegative_float, positive_int
 
 __all__ = [
     "DIGIT", "TRAIN_DIGITS", "COUPLING_SAMPLES", "same_class_canvas", "locality_cnn", "Patch",
@@ -66,7 +66,7 @@ def same_class_canvas(samples: int, width: int = 32, noise: float = 0.2, split: 
     order = np.random.default_rng(0).permutation(len(digits.target))
     chosen = order[:TRAIN_DIGITS] if split == "train" else order[TRAIN_DIGITS:]
     images, classes = digits.images[chosen] / 16.0, digits.target[chosen]
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(as_seed(seed))
     same = rng.permutation(np.arange(samples) % 2)
     left = rng.integers(0, len(chosen), samples)
     right = np.array([rng.choice(np.flatnonzero((classes == classes[i]) == bool(s)))
@@ -285,9 +285,10 @@ def train_same_class(width: int, penalty: float, seed: int, samples: int = 2000,
     if regions == "random":
         _check_distance(width, patch, distance)  # before any training
     with torch.random.fork_rng():
-        torch.manual_seed(seed)
+        torch.manual_seed(as_seed(seed))
         model = locality_cnn(width, channels)
-    batches, pairs = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + 2)
+    batches = torch.Generator().manual_seed(as_seed(seed))
+    pairs = torch.Generator().manual_seed(as_seed(seed) + 2)
     optimizer = torch.optim.Adam(model.parameters(), lr=nonnegative_float(lr, "lr", positive=True))
     losses = []
     for step in range(steps):
@@ -324,7 +325,7 @@ def _patch_pair(regions: str, width: int, patch: int, distance: int,
 
 
 def _coupling(model, images, labels, pair, probes, seed) -> float:
-    generator = torch.Generator().manual_seed(seed + 1)
+    generator = torch.Generator().manual_seed(as_seed(seed) + 1)
     values = [gradient_change_penalty(model, images, labels, *pair(generator))[0].item()
               for _ in range(probes)]
     return float(np.mean(values))
