@@ -7,7 +7,6 @@ Lagrangian, its Euler–Lagrange expressions and the Hamilton field derived by s
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import numpy as np
@@ -19,6 +18,7 @@ from rankcheck.proofs_checks.context import Context
 from rankcheck.proofs_checks.figures import subplots
 from rankcheck.proofs_checks.registry import claim
 from rankcheck.proofs_checks.statistics import mean_band, ordering
+from rankcheck.proofs_checks.sweep import case_device
 from rankcheck.theory import leaky as theory
 
 #: the case functions (module level: sweep workers import them) and constants of the designs;
@@ -406,7 +406,7 @@ def fig2a_case(case: dict) -> dict:
     fit = solvers.fit_leaky_regression(
         data.X_train, data.Y_train, data.X_test, data.Y_test, case["depth"], leak=FIG2A_LEAK,
         lam=FIG2A_LAM, width=case["width"], schedule=case["schedule"], adam_steps=case["adam_steps"],
-        sgd_steps=case["sgd_steps"], seed=case["task"], device=os.environ.get("RANKCHECK_DEVICE", "cpu"))
+        sgd_steps=case["sgd_steps"], seed=case["task"], device=case_device())
     return {"train": fit.train_error, "test": fit.test_error, "objective": fit.objective,
             "rho": fit.rho.tolist(), "history": fit.history.tolist()}
 

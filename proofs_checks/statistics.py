@@ -16,7 +16,9 @@ from scipy import stats
 from rankcheck.proofs_checks.context import Context
 from rankcheck.proofs_checks.verdict import Comparison
 
-__all__ = ["best_of_restarts", "mean_band", "ordering", "band_ordering", "clopper_pearson", "share_above"]
+__all__ = ["best_of_restarts", "mean_band", "ordering", "band_ordering", "resolving_power",
+           "seeds_to_resolve",
+           "clopper_pearson", "share_above"]
 
 
 def best_of_restarts(rows: list[dict], keys: tuple[str, ...]) -> dict[tuple, dict]:
@@ -115,6 +117,72 @@ def band_ordering(ctx: Context, name: str, estimates: dict[str, tuple[float, flo
     unresolved = [f"{key}: {mid:+.3f} [{lo:+.3f}, {hi:+.3f}]"
                   for key, (mid, lo, hi) in estimates.items() if lo <= 0.0]
     return comparison, unresolved
+
+
+def resolving_power(effect: float, spread: float, seeds: int, level: float = 0.9) -> float:
+    """The probability that the ``level`` t-band of a mean of ``seeds`` paired differences lies wholly
+    on the side of ``effect``, when the differences are normal with mean ``effect`` and standard
+    deviation ``spread`` (exact: a noncentral t).
+
+    Parameters
+    ----------
+    effect : float
+        The true mean difference, ≠ 0.
+    spread : float
+        Its standard deviation, > 0.
+    seeds : int
+        >= 2.
+    level : float, default 0.9
+
+    Returns
+    -------
+    float
+    """
+    critical = stats.t.ppf((1 + level) / 2, seeds - 1)
+    return float(stats.nct.sf(critical, seeds - 1, abs(effect) * np.sqrt(seeds) / spread))
+
+
+def seeds_to_resolve(differences: list[float], level: float = 0.9, power: float = 0.9,
+                     limit: int = 10**7) -> int:
+    """A power analysis: the fewest seeds whose ``level`` t-band would exclude 0 with probability
+    ``power``, for an effect of the measured size (the mean and standard deviation of
+    ``differences``, taken as the truth).
+
+    Parameters
+    ----------
+    differences : list of float
+        Measured paired differences, at least 2, not all equal.
+    level : float, default 0.9
+    power : float, default 0.9
+    limit : int, default 10⁷
+        The search stops there.
+
+    Returns
+    -------
+    int
+        The number of seeds (``limit`` + 1 when even ``limit`` does not suffice).
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 differences, all equal, or a mean of 0 (no effect to resolve).
+    """
+    values = np.asarray(differences, dtype=np.float64)
+    if values.size < 2 or not np.all(np.isfinite(values)):
+        raise ValueError(f"differences must hold at least 2 finite values, got {values.size}")
+    effect, spread = float(values.mean()), float(values.std(ddof=1))
+    if spread == 0 or effect == 0:
+        raise ValueError(f"differences need a non-zero mean and spread, got mean {effect}, sd {spread}")
+    if resolving_power(effect, spread, limit, level) < power:
+        return limit + 1
+    low, high = 2, 2
+    while resolving_power(effect, spread, high, level) < power:
+        low, high = high, min(2 * high, limit)
+    while low < high:  # the power grows with the seeds: bisection for the first n reaching it
+        middle = (low + high) // 2
+        enough = resolving_power(effect, spread, middle, level) >= power
+        low, high = (low, middle) if enough else (middle + 1, high)
+    return high
 
 
 def clopper_pearson(successes: int, trials: int, level: float = 0.9) -> tuple[float, float]:

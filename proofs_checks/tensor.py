@@ -19,7 +19,8 @@ from rankcheck.numerics import tensor as solvers
 from rankcheck.proofs_checks.context import Context
 from rankcheck.proofs_checks.figures import subplots
 from rankcheck.proofs_checks.registry import claim
-from rankcheck.proofs_checks.statistics import ordering, share_above
+from rankcheck.proofs_checks.statistics import ordering, seeds_to_resolve, share_above
+from rankcheck.proofs_checks.sweep import case_device
 from rankcheck.theory import tensor as theory
 
 #: the case functions (module level: sweep workers import them) and constants of the designs;
@@ -511,8 +512,9 @@ LOCALITY_EXPLORATORY_SEEDS = 4  # full only: the exploration's seeds (label "see
 
 def locality_case(case: dict) -> dict:
     """Sweep case: ``train_same_class(**case)`` — width, penalty coefficient, seed, and any other
-    setting that differs from the solver's defaults (2 000 training canvases, 1 500 Adam steps)."""
-    run = solvers.train_same_class(**case)
+    setting that differs from the solver's defaults (2 000 training canvases, 1 500 Adam steps), on
+    the device ``sweep.case_device`` names."""
+    run = solvers.train_same_class(**case, device=case_device())
     return {"test": run.test_accuracy, "train": run.train_accuracy, "coupling": run.coupling,
             "loss": run.loss.tolist()}
 
@@ -570,8 +572,14 @@ def check_counter_locality(ctx: Context, predict: Callable[[], float]) -> list:
             "rounding of the convolutions); the full profile judges the 16 pre-registered seeds. "
             f"Bands: {coupling.worst_case}; {accuracy.worst_case}")
     if coupling.passed and accuracy.passed and unresolved + more:
+        gains = [r["test"] - p["test"] for p, r in pairs]
+        needed = seeds_to_resolve(gains) if np.mean(gains) != 0 and np.std(gains) > 0 else None
+        power = ("" if needed is None else
+                 f"; power analysis: an accuracy gain of the measured size ({np.mean(gains):+.3f}, sd "
+                 f"{np.std(gains, ddof=1):.3f} over seeds) needs {needed} seeds ({2 * needed} trainings) "
+                 "for its 90 % band to exclude 0 with probability 0.9 (statistics.seeds_to_resolve)")
         ctx.inconclusive(f"not resolved from 0 over {len(seeds)} seeds (mean paired difference, 90 % "
-                         "t-band): " + "; ".join(unresolved + more))
+                         "t-band): " + "; ".join(unresolved + more) + power)
     return [coupling, accuracy]
 
 

@@ -203,6 +203,31 @@ def as_seed(value: object, name: str = "seed") -> int:
     return int(value)
 
 
+def as_device(value: object, name: str = "device"):
+    """Return ``value`` as a ``torch.device`` ("cpu", "cuda", "cuda:1", or a device).
+
+    Parameters
+    ----------
+    value : str or torch.device
+    name : str, default "device"
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` when torch does not know the device.
+    """
+    import torch
+
+    try:
+        return torch.device(value)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"{name} must name a torch device ('cpu', 'cuda', 'cuda:1'), got {value!r}") from err
+
+
 def nonnegative_float(value: object, name: str, *, positive: bool = False) -> float:
     """Return ``value`` as a finite float >= 0 (> 0 with ``positive=True``).
 

@@ -81,3 +81,29 @@ def test_share_above_reads_the_interval_three_ways():
     for bad in ((3, 2), (-1, 4), (1.5, 4)):
         with pytest.raises(ValueError, match="integer counts"):
             clopper_pearson(*bad)
+
+
+def test_resolving_power_matches_a_simulation_and_the_normal_approximation():
+    """The noncentral-t power against 20 000 simulated experiments, and the seed count against the
+    large-sample formula n ≈ ((z_{(1+level)/2} + z_power)·s/δ)²."""
+    from scipy import stats as scipy_stats
+
+    from rankcheck.proofs_checks.statistics import resolving_power, seeds_to_resolve
+
+    rng = np.random.default_rng(0)
+    effect, spread, seeds = 0.3, 1.0, 40
+    draws = rng.normal(effect, spread, size=(20_000, seeds))
+    half = scipy_stats.t.ppf(0.95, seeds - 1) * draws.std(axis=1, ddof=1) / np.sqrt(seeds)
+    simulated = np.mean(draws.mean(axis=1) - half > 0)
+    assert abs(resolving_power(effect, spread, seeds) - simulated) < 0.01  # 3 s.e. of 20 000 draws
+    z = rng.normal(size=16)
+    measured = list(0.018 + 0.105 * (z - z.mean()) / z.std(ddof=1))  # mean 0.018, sd 0.105 exactly
+    n = seeds_to_resolve(measured)
+    mean, sd = 0.018, 0.105
+    normal = ((scipy_stats.norm.ppf(0.95) + scipy_stats.norm.ppf(0.9)) * sd / mean) ** 2  # 291.3
+    assert normal <= n <= 1.02 * normal + 2  # the t-band is wider than the normal one, slightly
+    assert resolving_power(mean, sd, n) >= 0.9 > resolving_power(mean, sd, n - 1)  # the fewest
+    assert seeds_to_resolve([1.0, 1.1, 0.9]) <= 4
+    assert seeds_to_resolve([1.0, -1.0, 0.01], limit=1000) == 1001  # needs ~8·10⁵
+    with pytest.raises(ValueError, match="non-zero mean"):
+        seeds_to_resolve([1.0, 1.0])

@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 from rankcheck.errors import NotConvergedError
 from rankcheck.numerics.leaky.geodesics import check_path
 from rankcheck.numerics.optim import minimize_to_stationarity
-from rankcheck.validation import as_array, as_matrix, as_seed, nonnegative_float, positive_int
+from rankcheck.validation import as_array, as_device, as_matrix, as_seed, nonnegative_float, positive_int
 
 __all__ = ["LeakyFit", "leaky_forward", "ADAPTIVE_CAP", "adaptive_steps", "train_leaky_resnet", "SCHEDULES",
            "LeakyRegression", "irregular_steps", "fit_leaky_regression"]
@@ -273,14 +273,6 @@ def irregular_steps(depth: int, contrast: float = 0.8) -> NDArray[np.float64]:
     return weights / weights.sum()
 
 
-def _device(device: str | torch.device) -> torch.device:
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device must name a torch device ('cpu', 'cuda', 'cuda:1'), "
-                         f"got {device!r}") from err
-
-
 def fit_leaky_regression(X: ArrayLike, Y: ArrayLike, X_test: ArrayLike, Y_test: ArrayLike, depth: int, *,
                          leak: float = 3.0, lam: float = 1e-3, width: int = 100, schedule: str = "uniform",
                          adam_steps: int = 5000, sgd_steps: int = 1000, adam_lr: float = 1e-3,
@@ -366,7 +358,7 @@ def fit_leaky_regression(X: ArrayLike, Y: ArrayLike, X_test: ArrayLike, Y_test: 
     if schedule == "adaptive" and depth * ADAPTIVE_CAP <= leak:
         raise ValueError(f"the adaptive schedule needs depth * {ADAPTIVE_CAP} > leak, got depth={depth}, "
                          f"leak={leak}")
-    where = _device(device)
+    where = as_device(device)
     d_out = targets.shape[0]
 
     def embed(A: NDArray[np.float64]) -> torch.Tensor:

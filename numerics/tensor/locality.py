@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from rankcheck.validation import as_seed, nonnegative_float, positive_int
+from rankcheck.validation import as_device, as_seed, nonnegative_float, positive_int
 
 __all__ = [
     "DIGIT", "TRAIN_DIGITS", "COUPLING_SAMPLES", "same_class_canvas", "locality_cnn", "Patch",
@@ -233,7 +233,7 @@ class SameClassRun:
 def train_same_class(width: int, penalty: float, seed: int, samples: int = 2000, test_samples: int = 2000,
                      steps: int = 1500, channels: int = 16, noise: float = 0.2, lr: float = 2e-3,
                      batch: int = 128, regions: str = "digits", patch: int = 4, distance: int = 10,
-                     probes: int = 8, warmup: int = 0) -> SameClassRun:
+                     probes: int = 8, warmup: int = 0, device: str = "cpu") -> SameClassRun:
     """Train ``locality_cnn`` on ``same_class_canvas`` with Adam, with or without the regularizer.
 
     Cross-entropy + ``penalty`` × ``gradient_change_penalty`` over mini-batches; everything (data,
@@ -264,6 +264,9 @@ def train_same_class(width: int, penalty: float, seed: int, samples: int = 2000,
         Patch pairs of the final coupling.
     warmup : int, default 0
         The penalty is off for the first ``warmup`` steps.
+    device : str or torch.device, default "cpu"
+        Where the network, the data and the penalty's gradients live ("cuda" on a GPU); batches and
+        patch pairs are drawn on the CPU from the same generators, so the draws do not depend on it.
 
     Returns
     -------
@@ -273,26 +276,28 @@ def train_same_class(width: int, penalty: float, seed: int, samples: int = 2000,
     ------
     ValueError
         Naming the argument: an unknown ``regions``, a negative ``penalty``, a non-positive size,
-        ``batch`` < 2.
+        ``batch`` < 2, an unknown ``device``.
     """
+    where = as_device(device)
     penalty = nonnegative_float(penalty, "penalty")
     if regions not in ("digits", "random"):
         raise ValueError(f"regions must be 'digits' or 'random', got {regions!r}")
     steps, batch = positive_int(steps, "steps"), positive_int(batch, "batch", minimum=2)
     warmup = positive_int(warmup, "warmup", minimum=0)
-    images, labels = same_class_canvas(samples, width, noise, "train", seed)
-    test_images, test_labels = same_class_canvas(test_samples, width, noise, "test", seed + 1)
+    images, labels = (t.to(where) for t in same_class_canvas(samples, width, noise, "train", seed))
+    test_images, test_labels = (t.to(where) for t in same_class_canvas(test_samples, width, noise, "test",
+                                                                       seed + 1))
     if regions == "random":
         _check_distance(width, patch, distance)  # before any training
     with torch.random.fork_rng():
         torch.manual_seed(as_seed(seed))
-        model = locality_cnn(width, channels)
+        model = locality_cnn(width, channels).to(where)
     batches = torch.Generator().manual_seed(as_seed(seed))
     pairs = torch.Generator().manual_seed(as_seed(seed) + 2)
     optimizer = torch.optim.Adam(model.parameters(), lr=nonnegative_float(lr, "lr", positive=True))
     losses = []
     for step in range(steps):
-        chosen = torch.randint(0, samples, (batch,), generator=batches)
+        chosen = torch.randint(0, samples, (batch,), generator=batches).to(where)
         x, y = images[chosen], labels[chosen]
         if penalty > 0 and step >= warmup:
             first, second = _patch_pair(regions, width, patch, distance, pairs)
