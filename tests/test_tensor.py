@@ -491,3 +491,13 @@ def test_hierarchical_rate_decides_from_the_binomial_interval(monkeypatch):
     assert _hierarchical_verdict(monkeypatch, lambda seed: seed % 8 == 0)[0] == "fail"  # ~4/32
     # 19 of these 32 seeds: interval [0.43, 0.74] straddles ½ (the rule above gave 24: a pass)
     assert _hierarchical_verdict(monkeypatch, lambda seed: seed % 7 < 4)[0] == "inconclusive"
+
+
+def test_same_class_training_takes_a_device_and_the_draws_do_not_depend_on_it():
+    kwargs = dict(samples=32, test_samples=32, steps=3, channels=4, batch=8, probes=2, warmup=1)
+    default = N.train_same_class(32, 0.03, seed=3, **kwargs)
+    on_cpu = N.train_same_class(32, 0.03, seed=3, device="cpu", **kwargs)
+    assert default.test_accuracy == on_cpu.test_accuracy and default.coupling == on_cpu.coupling
+    assert np.array_equal(default.loss, on_cpu.loss)
+    with pytest.raises(ValueError, match="device"):
+        N.train_same_class(32, 0.03, seed=3, device="nowhere", **kwargs)
