@@ -9,6 +9,7 @@ Monte-Carlo Gram spectra) and torch (per-layer gradients of a finite-width ReLU 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from itertools import combinations_with_replacement
 
 import numpy as np
@@ -25,7 +26,8 @@ from rankcheck.theory import spectra as theory
 
 #: the case functions (module level: sweep workers import them) and constants of the designs;
 #: the checks are reached through the registry (``rankcheck show ID``), not imported
-__all__ = ["SOURCE", "MAX_DEGREE", "ntk", "gram_block_means", "predicted_layer_shares", "share_case"]
+__all__ = ["SOURCE", "MAX_DEGREE", "ntk", "theory_layer_kernels", "theory_ntk", "gram_block_means",
+           "predicted_layer_shares", "share_case"]
 
 SOURCE = "Dandi, Jacot 2021, arXiv 2111.03972, layer-wise spectral analysis; Hermite/arc-cosine facts"
 MAX_DEGREE = 200
@@ -107,9 +109,26 @@ def _broken_funk_hecke(kernel, dim, max_degree, **options):
 
 
 def ntk(depth: int) -> Callable[[np.ndarray], np.ndarray]:
-    """The ReLU NTK Σ_ℓ Θ_ℓ of ``numerics.spectra.relu_ntk_layer_kernels`` as one callable."""
+    """The measurement's ReLU NTK: Σ_ℓ Θ_ℓ of ``numerics.spectra.relu_ntk_layer_kernels`` (the
+    arc-cosine recursion in numpy) as one callable — the Gram matrices' kernel."""
     layers = solvers.relu_ntk_layer_kernels(depth)
     return lambda t: sum(layer(t) for layer in layers)
+
+
+@lru_cache(maxsize=8)
+def theory_layer_kernels(depth: int) -> tuple[solvers.AnalyticKernel, ...]:
+    """The prediction's per-layer NTK contributions: ``theory.spectra.relu_ntk_layer_kernels``
+    (sympy), lambdified, as kernels the Funk–Hecke solver takes (they accept complex arguments, so
+    their Taylor coefficients are read off by FFT). Independent of ``ntk``: a bug in either
+    recursion shows as a disagreement."""
+    return tuple(solvers.AnalyticKernel(sp.lambdify(theory.rho, expression, "numpy"))
+                 for expression in theory.relu_ntk_layer_kernels(depth))
+
+
+def theory_ntk(depth: int) -> solvers.AnalyticKernel:
+    """Σ_ℓ Θ_ℓ from ``theory_layer_kernels``: the prediction's NTK."""
+    layers = theory_layer_kernels(depth)
+    return solvers.AnalyticKernel(lambda t: sum(layer(t) for layer in layers))
 
 
 def gram_block_means(case: dict) -> dict:
@@ -172,7 +191,7 @@ def check_funk_hecke(ctx: Context, predict: Callable[..., np.ndarray]) -> list:
     replicates = ctx.pick(quick=3, full=6)
     cases, predicted, shown_degrees = [], [], []
     for dim in (3, 5):
-        mu = predict(ntk(3), dim, 6)
+        mu = predict(theory_ntk(3), dim, 6)  # the sympy kernel; the Gram matrices use numerics' one
         degrees = [int(k) for k in np.argsort(-mu)[:4]]  # the four largest, in order
         shown_degrees.append(degrees)
         sizes = [solvers.harmonic_multiplicity(dim, k) for k in degrees]
@@ -232,7 +251,7 @@ def predicted_layer_shares(depth: int, dim: int, max_degree: int) -> np.ndarray:
     """μ_k(Θ_ℓ)/μ_k(Θ), shape (depth, max_degree + 1): the share of layer ℓ in the NTK's eigenvalue
     on degree-k harmonics, from the per-layer kernels of ``theory.spectra`` (evaluated by the
     Funk–Hecke solver)."""
-    layers = solvers.relu_ntk_layer_kernels(depth)
+    layers = theory_layer_kernels(depth)
     values = np.array([solvers.funk_hecke_eigenvalues(layer, dim, max_degree) for layer in layers])
     return values / values.sum(axis=0)
 
@@ -274,7 +293,7 @@ def _plot_layers(ctx: Context, shares: np.ndarray, rows: list[dict], degrees: li
     left.set(xlabel="harmonic degree k", ylabel="μ_k(Θ_ℓ)/μ_k(Θ)",
              title="per-layer share (lines: theory; x: GD, mean over seeds)")
     left.legend(fontsize=7)
-    layers = solvers.relu_ntk_layer_kernels(shares.shape[0])
+    layers = theory_layer_kernels(shares.shape[0])
     for layer, kernel in enumerate(layers):
         values = solvers.funk_hecke_eigenvalues(kernel, 10, 60)
         right.semilogy(np.arange(0, 61, 2), values[::2], "-", label=f"layer {layer + 1}, even k")
