@@ -18,9 +18,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.errors import NotConvergedError
 
-__all__ = ["as_seed",
-    "NotConvergedError", "as_array", "as_finite", "as_matrix", "as_vector", "nonnegative_float",
-    "positive_int",
+__all__ = [
+    "NotConvergedError", "as_array", "as_finite", "as_matrix", "as_vector", "as_seed", "as_device",
+    "nonnegative_float", "positive_int",
 ]
 
 
