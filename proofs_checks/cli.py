@@ -14,6 +14,7 @@ import torch
 from rankcheck.proofs_checks.context import PROFILES
 from rankcheck.proofs_checks.registry import UnknownClaimError, all_claims, select
 from rankcheck.proofs_checks.report import brief, format_table, load_report, write_pages
+from rankcheck.proofs_checks.routes import claim_routes
 from rankcheck.proofs_checks.runner import run
 from rankcheck.proofs_checks.sweep import ExecutorConfig, InfrastructureError, SweepStore, check_scheduler
 
@@ -104,6 +105,9 @@ def _show(args: argparse.Namespace) -> int:
     print("\nfiles:")
     for role, paths in item.files().items():
         print(f"  {role:<10} {', '.join(paths) or '(not installed: see the source repository)'}")
+    print("\nroutes (read from the code):")
+    for role, names in claim_routes(item.predict, item.check).items():
+        print(f"  {role:<11} {', '.join(n.removeprefix('rankcheck.') for n in names) or '(none)'}")
     folder = Path(args.out) if args.out else None
     folders = [folder] if folder else [Path("reports") / p for p in PROFILES]
     found = []

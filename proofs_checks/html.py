@@ -137,6 +137,7 @@ def _claim(verdict: Verdict, folder: Path) -> dict[str, Any]:
         "figures": [_figure(name, folder, details.get("captions", {}).get(name, ""))
                     for name in verdict.figures],
         "traceback": details.get("traceback", ""),
+        "routes": details.get("routes", {}),
     }
 
 

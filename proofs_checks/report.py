@@ -73,6 +73,13 @@ def _section(verdict: Verdict) -> str:
     ]
     if "reason" in details:
         lines += [f"**Reason.** {details['reason']}", ""]
+    routes = details.get("routes")
+    if routes:
+        def names(key: str) -> str:
+            return ", ".join(f"`{n.removeprefix('rankcheck.')}`" for n in routes[key]) or "none"
+
+        lines += [f"**Routes.** prediction from {names('prediction')}; measurement from "
+                  f"{names('measurement')}.", ""]
     for comp in details.get("comparisons", []):
         lines += [
             f"- *{comp['name']}* ({comp['cases']} cases): {'pass' if comp['passed'] else 'FAIL'}; "

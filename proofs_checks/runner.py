@@ -14,6 +14,7 @@ from rankcheck.errors import NotConvergedError
 from rankcheck.proofs_checks.context import Context, Inconclusive, derive_seed, seed_everything
 from rankcheck.proofs_checks.registry import Claim, select
 from rankcheck.proofs_checks.report import write_reports
+from rankcheck.proofs_checks.routes import claim_routes
 from rankcheck.proofs_checks.sweep import ExecutorConfig, InfrastructureError
 from rankcheck.proofs_checks.verdict import Comparison, Status, Verdict
 
@@ -142,6 +143,7 @@ def run_claim(
         details["worst_case"] = worst.worst_case
     if ctx.captions:
         details["captions"] = dict(ctx.captions)
+    details["routes"] = claim_routes(claim.predict, claim.check)
     return Verdict(
         claim_id=claim.id,
         statement=claim.statement,

@@ -194,3 +194,42 @@ def test_sources_cite_papers_not_an_internal_catalogue():
     assert not naming, naming
     for item in all_claims():
         assert "arXiv" in item.source or "Pilanci" in item.source, item.id
+
+
+#: Claims whose prediction reaches no ``rankcheck.theory`` function, each with the reason (the audit
+#: of issue 31, read by ``proofs_checks.routes``). A new claim without a theory route fails
+#: ``test_predictions_come_from_theory`` until it is justified here — or moved to theory/.
+NO_THEORY_ROUTE = {
+    "bottleneck.rank_limit": "the predicted rank is the task's construction rank (an integer)",
+    "bottleneck.structure": "the predicted rank is the task's construction rank (an integer)",
+    "bottleneck.underestimation": "the predicted rank is an integer fixed by the task",
+    "cbn.frequency_bottleneck": "the predicted count of kept pairs is the task's rank (an integer)",
+    "cone.shallow_global": "a second method: the exact convex program (cvxpy) against trainings",
+    "cone.width_bound": "n(n + 1) written in the check — to move to theory.cone (open, issue 31)",
+    "gnn.walk_index": "a second method: sparse products against walks listed one by one",
+    "gnn.wis_preserves_interactions": "an ordering of sparsifiers (no number is predicted)",
+    "leaky.adaptive_steps": "an ordering of test errors (no number is predicted)",
+    "tensor.counter_locality": "an ordering of accuracies and couplings (no number is predicted)",
+    "tensor.hierarchical_rank": "the truth's hierarchical ranks, computed from the drawn truth",
+    "tensor.incremental_rank": "the lowest CP rank of the drawn truth (tensorly ALS)",
+    "tensor.natural_data_low_rank": "an ordering of fit errors (no number is predicted)",
+}
+
+
+def test_predictions_come_from_theory():
+    from rankcheck.proofs_checks.routes import claim_routes
+
+    missing = {item.id for item in all_claims() if not claim_routes(item.predict, item.check)["prediction"]}
+    assert missing == set(NO_THEORY_ROUTE), (missing ^ set(NO_THEORY_ROUTE))
+    for item in all_claims():
+        assert claim_routes(item.predict, item.check)["measurement"], f"{item.id} reaches no solver"
+
+
+def test_routes_follow_helpers_caches_and_module_aliases():
+    from rankcheck.proofs_checks.routes import reached
+    from rankcheck.proofs_checks.spectra import predicted_layer_shares
+
+    assert reached(predicted_layer_shares, "rankcheck.theory") == [
+        "rankcheck.theory.spectra.relu_ntk_layer_kernels"]  # through an lru_cache'd helper
+    assert "rankcheck.numerics.spectra.funk_hecke_eigenvalues" in reached(predicted_layer_shares,
+                                                                           "rankcheck.numerics")
