@@ -175,7 +175,7 @@ def width_case(case: dict) -> dict:
     "with unchanged pair (K̃, K) (Carathéodory for the cone of (z zᵀ, σ(z)σ(z)ᵀ)), hence unchanged "
     "outputs and loss at least-norm weights; generic wide layers need exactly N(N+1).",
     source=SOURCE,
-    predict=lambda n: n * (n + 1),
+    predict=theory.caratheodory_width,
     broken=lambda n: n * n,
     broken_how="the bound N² in place of N(N+1)",
 )

@@ -293,3 +293,16 @@ def test_tight_construction_and_cp_certificate(n):
     assert _triangle_free_edges(theory.tight_target(n)) == n * n // 4
     with pytest.raises(ValueError, match="triangle"):
         _triangle_free_edges(np.ones((3, 3)))
+
+
+def test_caratheodory_width_is_the_dimension_of_the_pair_space():
+    """N(N + 1): twice the N(N + 1)/2 free entries of a symmetric matrix, counted by hand too."""
+    from rankcheck.theory import cone as cone_theory
+
+    N = sp.Symbol("N", positive=True, integer=True)
+    assert sp.simplify(cone_theory.pair_space_dimension() - N * (N + 1)) == 0
+    for n in range(1, 8):
+        by_hand = 2 * sum(1 for i in range(n) for j in range(i, n))
+        assert cone_theory.caratheodory_width(n) == by_hand == n * (n + 1)
+    with pytest.raises(ValueError, match="n_points"):
+        cone_theory.caratheodory_width(0)

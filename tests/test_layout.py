@@ -205,7 +205,6 @@ NO_THEORY_ROUTE = {
     "bottleneck.underestimation": "the predicted rank is an integer fixed by the task",
     "cbn.frequency_bottleneck": "the predicted count of kept pairs is the task's rank (an integer)",
     "cone.shallow_global": "a second method: the exact convex program (cvxpy) against trainings",
-    "cone.width_bound": "n(n + 1) written in the check — to move to theory.cone (open, issue 31)",
     "gnn.walk_index": "a second method: sparse products against walks listed one by one",
     "gnn.wis_preserves_interactions": "an ordering of sparsifiers (no number is predicted)",
     "leaky.adaptive_steps": "an ordering of test errors (no number is predicted)",

@@ -24,6 +24,7 @@ Derived here:
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 import numpy as np
 import sympy as sp
@@ -34,11 +35,47 @@ from rankcheck.validation import nonnegative_float, positive_int
 __all__ = [
     "lam", "least_norm_by_lagrange", "least_norm_identity", "attraction_repulsion", "one_point_cost",
     "tight_target", "tight_spectrum", "tight_cost", "tight_regularized_bound", "tight_bound_function",
-    "least_norm_cost"
+    "least_norm_cost", "pair_space_dimension", "caratheodory_width"
 ]
 
 lam = sp.Symbol("lambda", positive=True)
 r, x_norm, y = sp.symbols("r x_norm y", positive=True)
+
+
+@cache
+def pair_space_dimension() -> sp.Expr:
+    """The dimension of the space of pairs (K̃, K) of symmetric N × N matrices, in the symbol N.
+
+    A symmetric matrix has one free entry per pair i <= j: Σ_{i=1}^{N} Σ_{j=i}^{N} 1 = N(N + 1)/2,
+    and a pair has twice that. The covariance cone cone{(zzᵀ, σ(z)σ(z)ᵀ)} lives in this space.
+
+    Returns
+    -------
+    sympy.Expr
+        N(N + 1), in the positive integer symbol ``N``.
+    """
+    n, i, j = sp.symbols("N i j", positive=True, integer=True)
+    return sp.factor(2 * sp.summation(sp.summation(1, (j, i, n)), (i, 1, n)))
+
+
+def caratheodory_width(n_points: int) -> int:
+    """The Carathéodory bound on the neurons a hidden layer needs: ``pair_space_dimension`` at N.
+
+    Carathéodory's theorem for cones: a point of a convex cone in ℝ^D is a non-negative combination
+    of at most D of its generators, so any (K̃, K) reached by a layer is reached with at most
+    N(N + 1) neurons (Jacot, Golikov, Hongler, Gabriel, arXiv 2205.15809).
+
+    Parameters
+    ----------
+    n_points : int
+        N >= 1.
+
+    Returns
+    -------
+    int
+    """
+    n_points = positive_int(n_points, "n_points")
+    return int(pair_space_dimension().subs(sp.Symbol("N", positive=True, integer=True), n_points))
 
 
 def least_norm_by_lagrange(Z: sp.Matrix, Zt: sp.Matrix) -> sp.Expr:
