@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m rankcheck run --profile quick --out $(OUT) --exit-zero
+	$(PY) -m rankcheck run --profile quick --out $(OUT) --jobs $(JOBS) --exit-zero
 
 full: $(STAMP)
 	$(PY) -m rankcheck run --profile full --out $(FULL) --jobs $(JOBS) --exit-zero

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from rankcheck.errors import NotConvergedError
 from rankcheck.numerics import leaky as solvers
 from rankcheck.proofs_checks.context import Context
+from rankcheck.proofs_checks.device import case_device
 from rankcheck.proofs_checks.figures import subplots
 from rankcheck.proofs_checks.registry import claim
 from rankcheck.proofs_checks.statistics import mean_band, ordering
-from rankcheck.proofs_checks.sweep import case_device
 from rankcheck.theory import leaky as theory
 
 #: the case functions (module level: sweep workers import them) and constants of the designs;

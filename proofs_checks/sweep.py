@@ -33,7 +33,7 @@ from typing import Any
 __all__ = [
     "InfrastructureError", "CaseFunction", "EXECUTORS", "grid", "OWN_NAMESPACE", "code_dependencies",
     "code_version", "case_key", "Sweep", "SCHEMA", "SweepStore", "CaseOutcome", "qualified_name",
-    "pin_threads", "execute_case", "case_device", "die_with_parent", "worker_initializer", "ExecutorConfig",
+    "pin_threads", "execute_case", "die_with_parent", "worker_initializer", "ExecutorConfig",
     "check_scheduler", "RUNNERS", "SweepResult", "run_sweep"
 ]
 
@@ -351,17 +351,6 @@ def pin_threads() -> None:
     import torch
 
     torch.set_num_threads(1)
-
-
-def case_device() -> str:
-    """The torch device that trainings taking ``device=`` use: ``RANKCHECK_DEVICE`` (set by
-    ``rankcheck run --device``, inherited by workers), default ``"cpu"``.
-
-    Returns
-    -------
-    str
-    """
-    return os.environ.get("RANKCHECK_DEVICE", "cpu")
 
 
 def die_with_parent(poll_seconds: float = 0.5) -> None:

@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from rankcheck.errors import NotConvergedError
 from rankcheck.numerics import tensor as solvers
 from rankcheck.proofs_checks.context import Context
+from rankcheck.proofs_checks.device import case_device
 from rankcheck.proofs_checks.figures import subplots
 from rankcheck.proofs_checks.registry import claim
 from rankcheck.proofs_checks.statistics import ordering, seeds_to_resolve, share_above
-from rankcheck.proofs_checks.sweep import case_device
 from rankcheck.theory import tensor as theory
 
 #: the case functions (module level: sweep workers import them) and constants of the designs;
@@ -513,7 +513,7 @@ LOCALITY_EXPLORATORY_SEEDS = 4  # full only: the exploration's seeds (label "see
 def locality_case(case: dict) -> dict:
     """Sweep case: ``train_same_class(**case)`` — width, penalty coefficient, seed, and any other
     setting that differs from the solver's defaults (2 000 training canvases, 1 500 Adam steps), on
-    the device ``sweep.case_device`` names."""
+    the device ``device.case_device`` names."""
     run = solvers.train_same_class(**case, device=case_device())
     return {"test": run.test_accuracy, "train": run.train_accuracy, "coupling": run.coupling,
             "loss": run.loss.tolist()}

@@ -135,7 +135,10 @@ def test_a_killed_parent_leaves_no_live_worker(tmp_path):
 
 def test_ctrl_c_ends_with_one_line_and_the_report_of_what_finished(tmp_path):
     script = textwrap.dedent(f"""
-        import sys, time
+        import signal, sys, time
+        # a shell starts background jobs with SIGINT ignored (and Python then keeps it ignored):
+        # restore what a terminal's Ctrl-C meets
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from rankcheck.proofs_checks import cli
         from rankcheck.proofs_checks.registry import claim, load_families
         load_families()

@@ -145,11 +145,12 @@ def test_code_version_follows_the_code_a_case_function_reaches():
     import rankcheck.numerics.tensor as solvers
     import rankcheck.validation
     from rankcheck.numerics.tensor import _common, cp, data, hierarchical, locality
-    from rankcheck.proofs_checks import gnn, tensor
+    from rankcheck.proofs_checks import device, gnn, tensor
     from rankcheck.proofs_checks.sweep import code_dependencies, code_version
 
     sources = code_dependencies(tensor.locality_case)
-    modules = (solvers, cp, data, hierarchical, locality, _common, rankcheck.validation, rankcheck.errors)
+    modules = (solvers, cp, data, hierarchical, locality, _common, rankcheck.validation, rankcheck.errors,
+               device)  # device: the case reads RANKCHECK_DEVICE
     expected = {inspect.getsource(module) for module in modules}
     assert set(sources) == expected | {inspect.getsource(tensor.locality_case)}  # the solver's package,
     # and what it imports from the distribution; not the check's plotting code, so a figure can change
