@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.numerics.bottleneck import shallow_target
 from rankcheck.numerics.optim import minimize_to_stationarity
-from rankcheck.validation import as_array, as_seed, nonnegative_float, positive_int
+from rankcheck.validation import as_finite, as_seed, nonnegative_float, positive_int
 
 __all__ = [
     "CNNFit", "circular_conv", "end_to_end", "train_linear_cnn", "relu_cnn_hidden", "relu_cnn",
@@ -115,7 +115,7 @@ def train_linear_cnn(target_filters: ArrayLike, depth: int, channels: int, lam: 
     NotConvergedError
         When ``rounds`` do not reach ``gradient_tol``.
     """
-    target = torch.from_numpy(np.array(target_filters, dtype=np.float64))
+    target = torch.from_numpy(as_finite(target_filters, "target_filters").copy())
     if target.ndim != 3:
         raise ValueError(f"target_filters must have shape (C_out, C_in, n), got {tuple(target.shape)}")
     depth, channels = positive_int(depth, "depth"), positive_int(channels, "channels")
@@ -210,7 +210,7 @@ def train_relu_cnn(X: ArrayLike, Y: ArrayLike, depth: int, channels: int, lam: f
     NotConvergedError
         After ``rounds`` rounds without meeting either rule.
     """
-    inputs, targets = (torch.from_numpy(np.array(a, dtype=np.float64)) for a in (X, Y))
+    inputs, targets = (torch.from_numpy(as_finite(a, name).copy()) for a, name in ((X, "X"), (Y, "Y")))
     if inputs.ndim != 3 or targets.ndim != 3 or inputs.shape[0] != targets.shape[0] \
             or inputs.shape[2] != targets.shape[2]:
         raise ValueError(f"X and Y must be signals (N, C, n) with the same N and n, got "
@@ -251,10 +251,10 @@ def hidden_spectra(layers: list[ArrayLike], X: ArrayLike) -> NDArray[np.float64]
     ValueError
         When X is not a signal array of shape (N, C, n).
     """
-    signals = torch.from_numpy(np.array(X, dtype=np.float64))
+    signals = torch.from_numpy(as_finite(X, "X").copy())
     if signals.ndim != 3:
         raise ValueError(f"X must be signals of shape (N, C, n), got {tuple(signals.shape)}")
-    filters = [torch.from_numpy(np.asarray(as_array(layer), dtype=np.float64)) for layer in layers]
+    filters = [torch.from_numpy(as_finite(layer, "layers")) for layer in layers]
     with torch.no_grad():
         return torch.stack([(torch.fft.fft(z).abs() ** 2).sum(dim=(0, 1)) / signals.shape[-1]
                             for z in relu_cnn_hidden(filters, signals)]).numpy()
@@ -275,7 +275,7 @@ def frequency_ranks(layer: ArrayLike, rtol: float) -> NDArray[np.int64]:
     -------
     ndarray of int64, shape (n,)
     """
-    spectrum = np.moveaxis(np.fft.fft(np.asarray(as_array(layer), dtype=np.float64), axis=-1), -1, 0)
+    spectrum = np.moveaxis(np.fft.fft(as_finite(layer, "layer"), axis=-1), -1, 0)
     values = np.linalg.svd(spectrum, compute_uv=False)  # (n, min(C_out, C_in))
     return np.sum(values > nonnegative_float(rtol, "rtol", positive=True) * values.max(), axis=1)
 
@@ -345,7 +345,7 @@ def mean_target(X: ArrayLike, rank: int, outputs: int, seed: int = 0) -> NDArray
     ValueError
         When X is not a signal array of shape (N, C, n).
     """
-    signals = np.asarray(as_array(X), dtype=np.float64)
+    signals = as_finite(X, "X")
     if signals.ndim != 3:
         raise ValueError(f"X must be signals of shape (N, C, n), got {signals.shape}")
     values = shallow_target(signals.mean(axis=2).T, rank, outputs, seed=seed)  # (outputs, N)

@@ -189,15 +189,15 @@ def observation_mask(mask: ArrayLike | None, shape: tuple[int, int]) -> NDArray[
     return array
 
 
-def _check_chain(weights0: list[ArrayLike], target: ArrayLike):
+def _check_chain(weights0: list[ArrayLike], target: ArrayLike, name: str = "weights0"):
     if not isinstance(weights0, (list, tuple)) or not weights0:
-        raise ValueError("weights0 must be a non-empty list of weight matrices, first layer first")
-    weights = [as_matrix(w, f"weights0[{k}]") for k, w in enumerate(weights0)]
+        raise ValueError(f"{name} must be a non-empty list of weight matrices, first layer first")
+    weights = [as_matrix(w, f"{name}[{k}]") for k, w in enumerate(weights0)]
     goal = as_matrix(target, "target")
     for k in range(1, len(weights)):
         if weights[k].shape[1] != weights[k - 1].shape[0]:
-            raise ValueError(f"weights0[{k}] has {weights[k].shape[1]} columns, expected "
-                             f"{weights[k - 1].shape[0]} (the rows of weights0[{k - 1}])")
+            raise ValueError(f"{name}[{k}] has {weights[k].shape[1]} columns, expected "
+                             f"{weights[k - 1].shape[0]} (the rows of {name}[{k - 1}])")
     if (weights[-1].shape[0], weights[0].shape[1]) != goal.shape:
         raise ValueError(f"target must have shape {(weights[-1].shape[0], weights[0].shape[1])}, "
                          f"got {goal.shape}")
@@ -615,7 +615,7 @@ def sgd_runs(
     ValueError
         Naming the argument.
     """
-    weights0, goal = _check_chain(start, target)
+    weights0, goal = _check_chain(start, target, "start")
     observed = np.argwhere(observation_mask(mask, goal.shape) == 1)
     lam = nonnegative_float(lam, "lam")
     lr = nonnegative_float(lr, "lr", positive=True)

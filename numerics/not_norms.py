@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.numerics.linear_dynamics import Flow, gradient_descent, parameter_flow
-from rankcheck.validation import as_array, as_matrix, as_seed, nonnegative_float, positive_int
+from rankcheck.validation import as_finite, as_matrix, as_seed, nonnegative_float, positive_int
 
 __all__ = [
     "TARGET", "MASK", "schatten_norm", "effective_rank", "CompletionTrajectory", "balanced_start",
@@ -38,7 +38,7 @@ def schatten_norm(singular_values: ArrayLike, power: float) -> NDArray[np.float6
     -------
     ndarray, shape (n,)
     """
-    values = np.atleast_2d(np.asarray(as_array(singular_values), dtype=np.float64))
+    values = np.atleast_2d(as_finite(singular_values, "singular_values"))
     power = nonnegative_float(power, "power", positive=True)
     return np.sum(values**power, axis=1) ** (1 / power)
 
@@ -54,7 +54,7 @@ def effective_rank(singular_values: ArrayLike) -> NDArray[np.float64]:
     -------
     ndarray, shape (n,)
     """
-    values = np.atleast_2d(np.asarray(as_array(singular_values), dtype=np.float64))
+    values = np.atleast_2d(as_finite(singular_values, "singular_values"))
     weights = values / values.sum(axis=1, keepdims=True)
     logs = np.log(weights, out=np.zeros_like(weights), where=weights > 0)
     return np.exp(-np.sum(weights * logs, axis=1))

@@ -76,7 +76,7 @@ def hermite_functions(x: ArrayLike, max_degree: int) -> NDArray[np.float64]:
 
 def _three_term(x: ArrayLike, max_degree: int, step: Callable) -> NDArray[np.float64]:
     """Rows p_0 = 1, p_1 = x, p_{k+1} = step(k, x, p_k, p_{k−1}) for k = 1..max_degree − 1."""
-    points = np.atleast_1d(np.asarray(as_array(x), dtype=np.float64))
+    points = as_vector(x, "x")
     degree = _degree(max_degree, "max_degree")
     values = np.empty((degree + 1, points.size))
     values[0] = 1.0
@@ -464,5 +464,5 @@ def zonal_harmonic(points: ArrayLike, degree: int, *, axis: int = 0) -> NDArray[
     -------
     ndarray, shape (n,)
     """
-    data = np.asarray(as_array(points), dtype=np.float64)
+    data = as_matrix(points, "points")
     return legendre_sphere(data[:, axis], data.shape[1], _degree(degree, "degree"))[-1]

@@ -120,7 +120,8 @@ def as_vector(value: ArrayLike, name: str, *, nonnegative: bool = False) -> NDAr
     return array
 
 
-def as_finite(value: ArrayLike, name: str, *, ndim: int | None = None) -> NDArray[np.float64]:
+def as_finite(value: ArrayLike, name: str, *, ndim: int | None = None,
+              allow_empty: bool = False) -> NDArray[np.float64]:
     """Return ``value`` as a finite float64 array (of ``ndim`` dimensions when given).
 
     Parameters
@@ -130,6 +131,8 @@ def as_finite(value: ArrayLike, name: str, *, ndim: int | None = None) -> NDArra
         The argument's name, used in the error message.
     ndim : int, optional
         The required number of dimensions.
+    allow_empty : bool, default False
+        Accept an array without entries (for elementwise functions).
 
     Returns
     -------
@@ -144,7 +147,7 @@ def as_finite(value: ArrayLike, name: str, *, ndim: int | None = None) -> NDArra
     array = _real(value, name, "array")
     if ndim is not None and array.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array, got shape {array.shape}")
-    if array.size == 0:
+    if array.size == 0 and not allow_empty:
         raise ValueError(f"{name} must be non-empty, got shape {array.shape}")
     _require_finite(array, name)
     return array

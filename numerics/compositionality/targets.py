@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 from scipy.spatial.distance import cdist
 
-from rankcheck.validation import as_array, as_matrix, as_seed, nonnegative_float, positive_int
+from rankcheck.validation import as_finite, as_matrix, as_seed, nonnegative_float, positive_int
 
 __all__ = [
     "matern_kernel", "gaussian_process_sample", "block_norms", "CompositionTask",
@@ -45,7 +45,7 @@ def matern_kernel(distances: ArrayLike, nu: float, lengthscale: float = 1.0) -> 
     ValueError
         Naming the argument: negative or non-finite distances, non-positive ν or ℓ.
     """
-    r = np.asarray(as_array(distances), dtype=np.float64)
+    r = as_finite(distances, "distances", allow_empty=True)
     if np.any(r < 0) or not np.all(np.isfinite(r)):
         raise ValueError("distances must be finite and >= 0")
     nu = nonnegative_float(nu, "nu", positive=True)

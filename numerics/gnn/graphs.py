@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sparse
 from numpy.typing import ArrayLike, NDArray
 
-from rankcheck.validation import as_array
+from rankcheck.validation import as_array, as_finite
 
 __all__ = ["INT64_SAFE", "check_edge_index", "adjacency", "undirected_pairs", "edge_index_of", "without"]
 
@@ -113,13 +113,18 @@ def edge_index_of(pairs: ArrayLike) -> NDArray[np.int64]:
     Parameters
     ----------
     pairs : array_like of int, shape (k, 2)
+        k = 0 gives the empty graph's (2, 0).
 
     Returns
     -------
     ndarray of int64, shape (2, 2k)
         Both directions of every pair.
     """
-    pairs = np.asarray(as_array(pairs), dtype=np.int64).reshape(-1, 2)
+    pairs = as_finite(pairs, "pairs", allow_empty=True)
+    if pairs.size and (pairs.ndim != 2 or pairs.shape[1] != 2 or np.any(pairs != np.rint(pairs))
+                       or np.any(pairs < 0)):
+        raise ValueError(f"pairs must be (k, 2) non-negative integer vertex ids, got shape {pairs.shape}")
+    pairs = pairs.astype(np.int64).reshape(-1, 2)
     return np.concatenate([pairs.T, pairs[:, ::-1].T], axis=1) if len(pairs) else np.zeros((2, 0),
                                                                                           np.int64)
 

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.errors import NotConvergedError
 from rankcheck.numerics.optim import lbfgs
-from rankcheck.validation import as_array, as_finite, as_matrix, nonnegative_float, positive_int
+from rankcheck.validation import as_finite, as_matrix, nonnegative_float, positive_int
 
 __all__ = [
     "cost_of_identity", "check_path", "Geodesic", "step_hamiltonians", "solve_geodesic", "discrete_action",
@@ -136,7 +136,7 @@ def step_hamiltonians(path: ArrayLike, leak: float, *, gamma: float = 0.0,
     ValueError
         Naming the argument: a path of the wrong shape, a non-positive ``leak``.
     """
-    reps = np.asarray(as_array(path), dtype=np.float64)
+    reps = as_finite(path, "path")
     if reps.ndim != 3 or reps.shape[0] < 2:
         raise ValueError(f"path must have shape (steps + 1, w, N) with steps >= 1, got {reps.shape}")
     leak = nonnegative_float(leak, "leak", positive=True)
@@ -187,7 +187,7 @@ def solve_geodesic(A0: ArrayLike, A1: ArrayLike, leak: float, steps: int, *, act
     _sigma(activation)
     weights = np.linspace(0.0, 1.0, steps + 1)[:, None, None]
     straight = (1 - weights) * begin + weights * end
-    initial = straight if start is None else np.asarray(as_array(start), dtype=float)
+    initial = straight if start is None else as_finite(start, "start")
     if initial.shape != (steps + 1, *begin.shape):
         raise ValueError(f"start must have shape {(steps + 1, *begin.shape)}, got {initial.shape}")
     ends = (torch.as_tensor(begin)[None], torch.as_tensor(end)[None])

@@ -20,7 +20,7 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.numerics.tensor._common import _check, _matricization_spectrum, _probe_sizes
-from rankcheck.validation import as_array, as_seed, nonnegative_float, positive_int
+from rankcheck.validation import as_finite, as_seed, nonnegative_float, positive_int
 
 __all__ = [
     "CPTrajectory", "cp_tensor", "cp_completion", "lowest_cp_rank", "cp_entries", "RankFit",
@@ -205,7 +205,7 @@ def lowest_cp_rank(tensor: ArrayLike, tol: float, max_rank: int = 8, seed: int =
     import tensorly as tl
     from tensorly.decomposition import parafac
 
-    array = np.asarray(as_array(tensor), dtype=np.float64)
+    array = as_finite(tensor, "tensor")
     if array.ndim < 2 or array.size == 0 or not np.all(np.isfinite(array)):
         raise ValueError(f"tensor must be a finite array of order >= 2, got shape {array.shape}")
     tol = nonnegative_float(tol, "tol", positive=True)

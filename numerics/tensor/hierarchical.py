@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.errors import NotConvergedError
 from rankcheck.numerics.tensor._common import _check, _matricization_spectrum, _probe_sizes
-from rankcheck.validation import as_array, as_seed, nonnegative_float, positive_int
+from rankcheck.validation import as_finite, as_seed, nonnegative_float, positive_int
 
 __all__ = [
     "HTFTrajectory", "tree_nodes", "htf_tensor", "local_contributions", "htf_completion", "htf_flow",
@@ -444,7 +444,7 @@ def tree_spectra(tensor: ArrayLike) -> NDArray[np.float64]:
     ValueError
         When the order is not a power of 2.
     """
-    array = np.asarray(as_array(tensor), dtype=np.float64)
+    array = as_finite(tensor, "tensor")
     spectra = [_matricization_spectrum(array, g) for g in tree_nodes(array.ndim)]
     width = max(len(sv) for sv in spectra)
     return np.array([np.pad(sv, (0, width - len(sv))) for sv in spectra])
