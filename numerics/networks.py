@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
+from rankcheck.numerics.optim import finite_loss
 from rankcheck.validation import as_matrix, as_seed, nonnegative_float, positive_int
 
 __all__ = ["MODULES", "mlp", "accordion", "regularized_loss", "fit_adam"]
@@ -156,9 +157,9 @@ def fit_adam(net: torch.nn.Module, X: ArrayLike, Y: ArrayLike, lam: float, *, st
     X_t, Y_t = torch.as_tensor(points), torch.as_tensor(targets)
     adam = torch.optim.Adam(net.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(adam, steps)
-    for _ in range(steps):
+    for step in range(steps):
         adam.zero_grad()
-        regularized_loss(net, X_t, Y_t, lam).backward()
+        finite_loss(regularized_loss(net, X_t, Y_t, lam), "fit_adam", step).backward()
         adam.step()
         schedule.step()
     with torch.no_grad():

@@ -10,7 +10,7 @@ import torch
 from rankcheck.errors import NotConvergedError
 from rankcheck.validation import positive_int
 
-__all__ = ["Closure", "lbfgs", "minimize_to_stationarity"]
+__all__ = ["Closure", "lbfgs", "minimize_to_stationarity", "finite_loss"]
 
 Closure = Callable[[], torch.Tensor]
 
@@ -45,6 +45,32 @@ def lbfgs(objective: Closure, parameters: list[torch.Tensor], *, max_iter: int, 
         return loss
 
     return optimizer, closure
+
+
+def finite_loss(loss: torch.Tensor, name: str, step: int) -> torch.Tensor:
+    """``loss`` itself, or ``NotConvergedError`` naming the solver and the step where it became
+    non-finite (a step size too large, an overflow): a training never goes on from NaN.
+
+    Parameters
+    ----------
+    loss : torch.Tensor
+        A scalar.
+    name : str
+        The solver, for the message.
+    step : int
+
+    Returns
+    -------
+    torch.Tensor
+
+    Raises
+    ------
+    NotConvergedError
+        When ``loss`` is NaN or infinite.
+    """
+    if not torch.isfinite(loss.detach()):
+        raise NotConvergedError(f"{name}: the loss became {loss.item()} at step {step} (diverged)")
+    return loss
 
 
 def minimize_to_stationarity(objective: Closure, parameters: list[torch.Tensor],
@@ -83,9 +109,18 @@ def minimize_to_stationarity(objective: Closure, parameters: list[torch.Tensor],
                                tolerance_change=1e-16)
     gradient, previous = np.inf, np.inf
     for _ in range(positive_int(rounds, "rounds")):
-        optimizer.step(closure)
+        try:
+            optimizer.step(closure)
+        except RuntimeError as err:  # torch's line search overflows on a non-finite objective
+            value = float(objective().detach())
+            if np.isfinite(value):
+                raise
+            raise NotConvergedError(f"{name}: the objective became {value} in L-BFGS (diverged)") from err
         value = float(closure().detach())
         gradient = max(float(p.grad.abs().max()) for p in parameters)
+        if not (np.isfinite(value) and np.isfinite(gradient)):
+            raise NotConvergedError(f"{name}: the objective became {value} (gradient {gradient}) in "
+                                    "L-BFGS (diverged)")
         stalled = plateau_rtol is not None and previous - value <= plateau_rtol * abs(value)
         if gradient <= gradient_tol or stalled:
             return gradient

@@ -115,3 +115,21 @@ def test_bad_seeds_are_refused_by_name(seed):
                  lambda: bottleneck.shallow_target(np.ones((2, 3)), 1, 1, seed=seed)):
         with pytest.raises(ValueError, match="seed"):
             call()
+
+
+def test_non_finite_losses_stop_the_trainers_by_name():
+    """A loss that turns NaN ends a training with NotConvergedError naming the solver and the step,
+    in Adam loops (``finite_loss``) and in L-BFGS (whose line search would overflow)."""
+    import torch
+
+    from rankcheck.numerics.optim import finite_loss, minimize_to_stationarity
+
+    with pytest.raises(NotConvergedError, match="demo: the loss became nan at step 7"):
+        finite_loss(torch.tensor(float("nan")), "demo", 7)
+    assert finite_loss(torch.tensor(2.0), "demo", 0).item() == 2.0
+    weight = torch.tensor([1.0], requires_grad=True)
+    with pytest.raises(NotConvergedError, match="lbfgs-demo"):
+        minimize_to_stationarity(lambda: (weight * np.nan).sum(), [weight], 2, 1e-6, "lbfgs-demo")
+    with pytest.raises(NotConvergedError, match="lbfgs-demo"):  # an objective that overflows
+        minimize_to_stationarity(lambda: torch.exp(torch.exp(weight * 20)).sum(), [weight], 2, 1e-6,
+                                 "lbfgs-demo")

@@ -9,6 +9,7 @@ import torch
 from numpy.typing import ArrayLike
 
 from rankcheck.numerics.networks import MODULES, mlp, regularized_loss  # noqa: F401  (re-exported)
+from rankcheck.numerics.optim import finite_loss
 from rankcheck.validation import as_matrix, nonnegative_float
 
 __all__ = ["Trained", "train"]
@@ -68,9 +69,9 @@ def train(net: torch.nn.Sequential, X: ArrayLike, Y: ArrayLike, lam: float, *, a
     X_t, Y_t = torch.as_tensor(points), torch.as_tensor(targets)
     params = list(net.parameters())
     adam = torch.optim.Adam(params, lr=lr)
-    for _ in range(adam_steps):
+    for step in range(adam_steps):
         adam.zero_grad()
-        regularized_loss(net, X_t, Y_t, lam).backward()
+        finite_loss(regularized_loss(net, X_t, Y_t, lam), "train", step).backward()
         adam.step()
     lbfgs = torch.optim.LBFGS(params, lr=1.0, max_iter=lbfgs_steps, tolerance_grad=1e-14,
                               tolerance_change=1e-16, history_size=50, line_search_fn="strong_wolfe")

@@ -14,6 +14,7 @@ import scipy.sparse as sparse
 from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.numerics.gnn.graphs import check_edge_index
+from rankcheck.numerics.optim import finite_loss
 from rankcheck.validation import as_array, as_seed, positive_int
 
 __all__ = [
@@ -256,9 +257,10 @@ def gcn_accuracy(task: GraphTask, edge_index: ArrayLike, train: ArrayLike, test:
             h = torch.relu(h) if k < depth - 1 else h
         return h
 
-    for _ in range(epochs):
+    for epoch in range(epochs):
         optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(forward()[train], labels[train]).backward()
+        loss = torch.nn.functional.cross_entropy(forward()[train], labels[train])
+        finite_loss(loss, "gcn_accuracy", epoch).backward()
         optimizer.step()
     with torch.no_grad():
         return float((forward()[test].argmax(1) == labels[test]).double().mean())

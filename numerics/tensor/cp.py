@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike, NDArray
 
+from rankcheck.numerics.optim import finite_loss
 from rankcheck.numerics.tensor._common import _check, _matricization_spectrum, _probe_sizes
 from rankcheck.validation import as_finite, as_seed, nonnegative_float, positive_int
 
@@ -309,8 +310,8 @@ def cp_fit_error(observed_values: ArrayLike, observed_indices: ArrayLike, shape:
         factors[0] *= 0.1 * torch.randn(rank, generator=generator, dtype=torch.float64)
         factors.requires_grad_()
         optimizer = torch.optim.Adam([factors], lr=lr)
-        for _ in range(steps):
-            loss = torch.sum((cp_entries(factors, where) - target) ** 2)
+        for step in range(steps):
+            loss = finite_loss(torch.sum((cp_entries(factors, where) - target) ** 2), "cp_fit_error", step)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from rankcheck.numerics.optim import finite_loss
 from rankcheck.validation import as_device, as_seed, nonnegative_float, positive_int
 
 __all__ = [
@@ -306,7 +307,7 @@ def train_same_class(width: int, penalty: float, seed: int, samples: int = 2000,
         else:
             loss = torch.nn.functional.cross_entropy(model(x), y)
         optimizer.zero_grad()
-        loss.backward()
+        finite_loss(loss, "train_same_class", step).backward()
         optimizer.step()
         if step % 100 == 0:
             losses.append(loss.item())
