@@ -1,4 +1,5 @@
-"""The L-BFGS set-up shared by the float64 solvers, and its loop to a stationary point."""
+"""The L-BFGS set-up shared by the float64 solvers, its loop to a stationary point, and the check
+that stops any training at a non-finite loss (``finite_loss``)."""
 
 from __future__ import annotations
 

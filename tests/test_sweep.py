@@ -142,6 +142,7 @@ def test_code_version_follows_the_code_a_case_function_reaches():
     import inspect
 
     import rankcheck.errors
+    import rankcheck.numerics.optim
     import rankcheck.numerics.tensor as solvers
     import rankcheck.validation
     from rankcheck.numerics.tensor import _common, cp, data, hierarchical, locality
@@ -150,7 +151,7 @@ def test_code_version_follows_the_code_a_case_function_reaches():
 
     sources = code_dependencies(tensor.locality_case)
     modules = (solvers, cp, data, hierarchical, locality, _common, rankcheck.validation, rankcheck.errors,
-               device)  # device: the case reads RANKCHECK_DEVICE
+               rankcheck.numerics.optim, device)  # optim: finite_loss; device: RANKCHECK_DEVICE
     expected = {inspect.getsource(module) for module in modules}
     assert set(sources) == expected | {inspect.getsource(tensor.locality_case)}  # the solver's package,
     # and what it imports from the distribution; not the check's plotting code, so a figure can change
