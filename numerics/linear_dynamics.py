@@ -291,16 +291,6 @@ def parameter_flow(weights0: list[ArrayLike], target: ArrayLike, t_eval: ArrayLi
 MAX_STEPS = 10**7  # default budget of the GD trainers: steps = horizon / lr
 
 
-def _step_budget(horizon: float, lr: float, max_steps: int, who: str) -> int:
-    """The number of GD steps a horizon takes, refused up front above ``max_steps``."""
-    max_steps = positive_int(max_steps, "max_steps")
-    steps = horizon / lr
-    if steps > max_steps:
-        raise ValueError(f"lr: {who} would take {steps:.3g} steps (horizon {horizon:g} / lr {lr:g}), "
-                         f"over max_steps={max_steps}; raise lr or max_steps")
-    return int(np.ceil(steps))
-
-
 def gradient_descent(weights0: list[ArrayLike], target: ArrayLike, lr: float, t_eval: ArrayLike, *,
                      mask: ArrayLike | None = None, max_steps: int = MAX_STEPS) -> Flow:
     """Full-batch torch GD (float64) on ½‖M ⊙ (W_L⋯W_1 − A*)‖², time = steps × lr.
@@ -338,7 +328,9 @@ def gradient_descent(weights0: list[ArrayLike], target: ArrayLike, lr: float, t_
     observed = torch.as_tensor(observation_mask(mask, goal.shape))
     lr = nonnegative_float(lr, "lr", positive=True)
     times = _increasing_times(t_eval)
-    _step_budget(float(times[-1]), lr, max_steps, "gradient_descent")
+    if times[-1] / lr > positive_int(max_steps, "max_steps"):  # refused up front: every step runs
+        raise ValueError(f"lr: gradient_descent would take {times[-1] / lr:.3g} steps (horizon "
+                         f"{times[-1]:g} / lr {lr:g}), over max_steps={max_steps}; raise lr or max_steps")
     steps = np.rint(times / lr).astype(int)
     weights = [torch.nn.Parameter(torch.tensor(w)) for w in start]  # copies
     goal_t = torch.as_tensor(goal)

@@ -9,14 +9,14 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-import torch
-
 from rankcheck.proofs_checks.context import PROFILES
 from rankcheck.proofs_checks.registry import UnknownClaimError, all_claims, select
-from rankcheck.proofs_checks.report import brief, format_table, load_report, write_pages
+from rankcheck.proofs_checks.report import format_table, load_report, write_pages
 from rankcheck.proofs_checks.routes import claim_routes
 from rankcheck.proofs_checks.runner import run
 from rankcheck.proofs_checks.sweep import ExecutorConfig, InfrastructureError, SweepStore, check_scheduler
+from rankcheck.proofs_checks.verdict import brief
+from rankcheck.validation import as_device
 
 __all__ = ["check_out", "build_parser", "main"]
 
@@ -59,11 +59,7 @@ def _run(args: argparse.Namespace) -> int:
     select(args.ids or None)  # an unknown id is refused before anything else
     check_out(out)
     if args.device:
-        try:
-            torch.device(args.device)
-        except (RuntimeError, TypeError) as err:
-            raise ValueError(f"--device must name a torch device (cpu, cuda, cuda:1), got "
-                             f"{args.device!r}") from err
+        as_device(args.device, "--device")
         os.environ["RANKCHECK_DEVICE"] = args.device  # sweep workers inherit it
     if args.dask or args.dask_scheduler:
         executor = ExecutorConfig("dask", args.jobs, args.dask_scheduler)

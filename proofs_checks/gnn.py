@@ -349,6 +349,10 @@ def _sparsification_design(ctx: Context, predict: Callable[..., np.ndarray]) -> 
 
 WIS_NODES = 600
 WIS_SOURCE = SOURCE + ", Section 5 (WIS) and its GCN experiments"
+#: source, prediction and control shared by the two WIS claims
+WIS_PREDICTION = {"source": WIS_SOURCE, "predict": two_wis, "broken": low_degree_first,
+                  "broken_how": "remove the edges between the lowest-degree vertices first (WIS's rule "
+                  "reversed)"}
 
 
 @claim(
@@ -359,10 +363,7 @@ WIS_SOURCE = SOURCE + ", Section 5 (WIS) and its GCN experiments"
     "degree-based and spectral removal, on average over the task graphs — the training-free part of "
     "the paper's argument: WIS removes edges so as to keep walk indices, hence the interactions a GNN "
     "can model, large.",
-    source=WIS_SOURCE,
-    predict=two_wis,
-    broken=low_degree_first,
-    broken_how="remove the edges between the lowest-degree vertices first (WIS's rule reversed)",
+    **WIS_PREDICTION,
 )
 def check_wis_preserves_walk_index(ctx: Context, predict: Callable[..., np.ndarray]) -> list:
     methods, ratios, graphs = _sparsification_design(ctx, predict)
@@ -391,10 +392,7 @@ def check_wis_preserves_walk_index(ctx: Context, predict: Callable[..., np.ndarr
     "need interactions between vertices: a threshold of the sum of a feature over N[v], and 'an "
     "active vertex within 1 (or 2) hops of v', a product across ({v}, rest). (The walk-index part is "
     "gnn.wis_preserves_walk_index.)",
-    source=WIS_SOURCE,
-    predict=two_wis,
-    broken=low_degree_first,
-    broken_how="remove the edges between the lowest-degree vertices first (WIS's rule reversed)",
+    **WIS_PREDICTION,
 )
 def check_wis_preserves_interactions(ctx: Context, predict: Callable[..., np.ndarray]) -> list:
     epochs = ctx.pick(quick=200, full=300)

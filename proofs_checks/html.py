@@ -17,7 +17,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from rankcheck.proofs_checks.verdict import Verdict
+from rankcheck.proofs_checks.verdict import Verdict, atol_text, brief
 
 __all__ = ["render_html", "write_html", "paper_links", "reproduce_command"]
 
@@ -57,29 +57,11 @@ def reproduce_command(verdict: Verdict) -> str:
     return f"rankcheck run {verdict.claim_id} --profile {verdict.profile} --seed {verdict.seed}"
 
 
-def _cut(value: Any, limit: int) -> str:
-    text = str(value)
-    return text if len(text) <= limit else text[:limit] + " …"
-
-
 def _number(value: Any) -> str:
     try:
         return f"{float(value):.3g}"
     except (TypeError, ValueError):
         return str(value)
-
-
-def _atol(atol: Any) -> str:
-    if isinstance(atol, list):
-        flat = [float(x) for x in _flatten(atol)]
-        return f"{min(flat):.3g}–{max(flat):.3g} (per case)"
-    return _number(atol)
-
-
-def _flatten(value: Any) -> list[Any]:
-    if isinstance(value, list):
-        return [x for item in value for x in _flatten(item)]
-    return [value]
 
 
 def _comparison(summary: dict[str, Any]) -> dict[str, Any]:
@@ -90,15 +72,15 @@ def _comparison(summary: dict[str, Any]) -> dict[str, Any]:
         "ratio_text": _number(summary["ratio"]),
         "note": summary.get("note", ""),
         "rtol": _number(summary["rtol"]),
-        "atol": _atol(summary["atol"]),
+        "atol": atol_text(summary["atol"]),
         "why": summary["why"],
         "worst_case": summary["worst_case"],
         "max_abs_error": _number(summary["max_abs_error"]),
         "max_rel_error": _number(summary["max_rel_error"]),
-        "predicted_short": _cut(summary["worst_predicted"], _SHORT),
-        "measured_short": _cut(summary["worst_measured"], _SHORT),
-        "predicted_full": _cut(summary["worst_predicted"], _FULL),
-        "measured_full": _cut(summary["worst_measured"], _FULL),
+        "predicted_short": brief(summary["worst_predicted"], _SHORT),
+        "measured_short": brief(summary["worst_measured"], _SHORT),
+        "predicted_full": brief(summary["worst_predicted"], _FULL),
+        "measured_full": brief(summary["worst_measured"], _FULL),
     }
 
 

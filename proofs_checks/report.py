@@ -12,12 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from rankcheck.proofs_checks.html import write_html
-from rankcheck.proofs_checks.verdict import Verdict
+from rankcheck.proofs_checks.verdict import Verdict, atol_text, brief
 
-__all__ = ["COLUMNS", "format_table", "brief", "write_reports", "write_pages", "load_report"]
+__all__ = ["COLUMNS", "format_table", "write_reports", "write_pages", "load_report"]
 
 COLUMNS = ("claim", "status", "control", "worst err/tol", "seconds")
 
@@ -85,7 +83,7 @@ def _section(verdict: Verdict) -> str:
             f"- *{comp['name']}* ({comp['cases']} cases): {'pass' if comp['passed'] else 'FAIL'}; "
             f"max abs err {float(comp['max_abs_error']):.3g}, max rel err "
             f"{float(comp['max_rel_error']):.3g}; tolerance rtol={comp['rtol']:g}, "
-            f"atol={_atol_text(comp['atol'])} ({comp['why']})."
+            f"atol={atol_text(comp['atol'])} ({comp['why']})."
             + (f" *Note:* {comp['note']}" if comp.get("note") else ""),
             "  <details><summary>worst case</summary>",
             "",
@@ -105,34 +103,6 @@ def _section(verdict: Verdict) -> str:
     if "traceback" in details:
         lines += ["```", details["traceback"].rstrip(), "```", ""]
     return "\n".join(lines)
-
-
-def _atol_text(atol: Any) -> str:
-    """One tolerance, or the range of per-case ones."""
-    if isinstance(atol, list):
-        values = np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in atol])
-        return f"{values.min():.3g}–{values.max():.3g} (per case)"
-    return f"{float(atol):g}"
-
-
-def brief(value: Any, limit: int = 240) -> str:
-    """``str(value)`` cut to ``limit`` characters, saying how many numbers it holds when cut.
-
-    A worst case can be a whole trajectory.
-
-    Parameters
-    ----------
-    value : object
-    limit : int, default 240
-
-    Returns
-    -------
-    str
-    """
-    text = str(value)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… (≈{text.count(',') + 1} values; full record in report.json)"
 
 
 def write_reports(verdicts: Sequence[Verdict], out_dir: Path, meta: dict[str, Any]) -> None:

@@ -11,19 +11,12 @@ and ``tests/test_layout.py`` checks that a prediction reaches ``rankcheck.theory
 from __future__ import annotations
 
 import inspect
-import types
 from collections.abc import Callable
 from typing import Any
 
+from rankcheck.proofs_checks.sweep import code_names
+
 __all__ = ["reached", "claim_routes"]
-
-
-def _code_names(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if inspect.iscode(const):
-            names |= _code_names(const)
-    return names
 
 
 def _own(target: Any, namespace: str) -> bool:
@@ -65,7 +58,7 @@ def reached(function: Callable[..., Any], namespace: str) -> list[str]:
         code, scope = getattr(current, "__code__", None), getattr(current, "__globals__", {})
         if code is None:
             continue
-        names = _code_names(code)
+        names = code_names(code)
         for name in names:
             target = scope.get(name)
             target = inspect.unwrap(target) if callable(target) else target  # through caches

@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "InfrastructureError", "CaseFunction", "EXECUTORS", "grid", "OWN_NAMESPACE", "code_dependencies",
-    "code_version", "case_key", "Sweep", "SCHEMA", "SweepStore", "CaseOutcome", "qualified_name",
+    "InfrastructureError", "CaseFunction", "EXECUTORS", "grid", "OWN_NAMESPACE", "code_names",
+    "code_dependencies", "code_version", "case_key", "Sweep", "SCHEMA", "SweepStore", "CaseOutcome",
+    "qualified_name",
     "pin_threads", "execute_case", "die_with_parent", "worker_initializer", "ExecutorConfig",
     "check_scheduler", "RUNNERS", "SweepResult", "run_sweep"
 ]
@@ -97,12 +98,21 @@ def _source(obj: Any) -> str:
         return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', repr(obj))}"
 
 
-def _names(code: Any) -> set[str]:
-    """Global names a code object (and the functions nested in it) may look up."""
+def code_names(code: Any) -> set[str]:
+    """Global names a code object (and the functions nested in it) may look up.
+
+    Parameters
+    ----------
+    code : types.CodeType
+
+    Returns
+    -------
+    set of str
+    """
     names = set(code.co_names)
     for const in code.co_consts:
         if inspect.iscode(const):
-            names |= _names(const)
+            names |= code_names(const)
     return names
 
 
@@ -134,7 +144,7 @@ def code_dependencies(function: Callable[..., Any]) -> list[str]:
             key = f"{obj.__module__}.{obj.__qualname__}"
             code = getattr(obj, "__code__", None)
             scope = getattr(obj, "__globals__", {})
-            reached = [scope[name] for name in sorted(_names(code)) if name in scope] if code else []
+            reached = [scope[name] for name in sorted(code_names(code)) if name in scope] if code else []
         if key in seen:
             continue
         seen[key] = _source(obj)

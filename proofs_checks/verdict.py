@@ -1,4 +1,5 @@
-"""Verdicts and comparisons: what a check returns and what the runner reports.
+"""Verdicts and comparisons: what a check returns, what the runner reports, and how their values
+read in the reports (``brief``, ``atol_text``).
 
 Both are plain dataclasses that serialize to JSON with stable keys (``to_dict``).
 """
@@ -11,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["Status", "Control", "jsonable", "Comparison", "compare", "Verdict"]
+__all__ = ["Status", "Control", "jsonable", "Comparison", "compare", "Verdict", "atol_text", "brief"]
 
 Status = Literal["pass", "fail", "inconclusive", "error"]
 Control = Literal["caught", "missed"]
@@ -246,3 +247,41 @@ class Verdict:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Verdict:
         return cls(**data)
+
+
+def atol_text(atol: Any) -> str:
+    """An absolute tolerance as a report prints it: one number, or the range of per-case ones.
+
+    Parameters
+    ----------
+    atol : float or list
+        As ``Comparison.atol`` (nested lists for per-entry bounds).
+
+    Returns
+    -------
+    str
+    """
+    if isinstance(atol, list):
+        values = np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in atol])
+        return f"{values.min():.3g}–{values.max():.3g} (per case)"
+    return f"{float(atol):g}"
+
+
+def brief(value: Any, limit: int = 240) -> str:
+    """``str(value)`` cut to ``limit`` characters, saying how many numbers it holds when cut.
+
+    A worst case can be a whole trajectory.
+
+    Parameters
+    ----------
+    value : object
+    limit : int, default 240
+
+    Returns
+    -------
+    str
+    """
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… (≈{text.count(',') + 1} values; full record in report.json)"

@@ -166,7 +166,7 @@ def test_every_claim_has_statement_source_and_a_distinct_control():
 
 
 def test_brief_cuts_long_records():
-    from rankcheck.proofs_checks.report import brief
+    from rankcheck.proofs_checks.verdict import brief
 
     assert brief([1.0, 2.0]) == "[1.0, 2.0]"
     long = brief([[0.5] * 100] * 10)
