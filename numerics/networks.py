@@ -1,5 +1,5 @@
 """Float64 torch MLPs shared by the families: the fully connected ReLU network, the accordion
-network (a composition of shallow networks), and a fixed-budget full-batch trainer.
+network (a composition of shallow networks), and a staged minibatch Adam trainer with weight decay.
 
 Data X is (N, d), one point per row (the torch convention). A network's cost is
 ‖θ‖² = Σ_ℓ ‖W_ℓ‖_F² + ‖b_ℓ‖² over every parameter, and the regularized loss is
@@ -15,9 +15,9 @@ import torch
 from numpy.typing import ArrayLike
 
 from rankcheck.numerics.optim import finite_loss
-from rankcheck.validation import as_matrix, as_seed, nonnegative_float, positive_int
+from rankcheck.validation import as_device, as_matrix, as_seed, nonnegative_float, positive_int
 
-__all__ = ["MODULES", "mlp", "accordion", "regularized_loss", "fit_adam"]
+__all__ = ["MODULES", "mlp", "accordion", "regularized_loss", "Stage", "fit_stages"]
 
 #: The torch activation modules by name.
 MODULES: dict[str, type[torch.nn.Module]] = {"relu": torch.nn.ReLU, "identity": torch.nn.Identity}
@@ -119,48 +119,72 @@ def regularized_loss(net: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, lam
     return fit + lam * sum(torch.sum(p**2) for p in net.parameters())
 
 
-def fit_adam(net: torch.nn.Module, X: ArrayLike, Y: ArrayLike, lam: float, *, steps: int, lr: float
-             ) -> float:
-    """Minimize L(θ) full batch by ``steps`` Adam steps with a cosine learning-rate decay to 0.
+#: One stage of ``fit_stages``: (epochs, learning rate, weight decay).
+Stage = tuple[int, float, float]
 
-    A fixed budget, no stopping rule: scaling-law sweeps need the same work per case. Trains ``net``
-    in place.
+
+def fit_stages(net: torch.nn.Module, X: ArrayLike, Y: ArrayLike, stages: list[Stage], *, batches: int = 5,
+               seed: int = 0, device: str | torch.device = "cpu") -> float:
+    """Train on the mean squared error by stages of minibatch Adam with weight decay, a fresh
+    optimizer per stage.
+
+    The schedule of Jacot, Choi, Wen's scaling-law experiments (arXiv 2407.05664, the authors'
+    code): each epoch visits the data once in ``batches`` random minibatches; a stage's weight decay
+    w adds w·θ to the gradient (torch's ``Adam(weight_decay=w)``, i.e. (w/2)‖θ‖² in the loss).
+    Trains ``net`` in place on ``device`` and leaves it there.
 
     Parameters
     ----------
     net : torch.nn.Module
     X : array_like, shape (N, d)
     Y : array_like, shape (N, d_out)
-    lam : float
-        λ >= 0.
-    steps : int
-    lr : float
-        The starting rate, > 0.
+    stages : list of (int, float, float)
+        (epochs > 0, learning rate > 0, weight decay >= 0), in order.
+    batches : int, default 5
+        Minibatches per epoch, at most N.
+    seed : int, default 0
+        The minibatches' shuffles.
+    device : str or torch.device, default "cpu"
 
     Returns
     -------
     float
-        The final L(θ).
+        The final training mean squared error (1/(N·d_out))‖f(X) − Y‖_F².
 
     Raises
     ------
     ValueError
-        Naming the argument: non-finite data, different row counts, non-positive ``steps`` or
-        ``lr``, a negative λ.
+        Naming the argument: non-finite data, different row counts, bad stages or batches, an
+        unknown device.
+    NotConvergedError
+        When the loss becomes non-finite.
     """
     points, targets = as_matrix(X, "X"), as_matrix(Y, "Y")
     if points.shape[0] != targets.shape[0]:
         raise ValueError(f"X and Y must have the same number of rows, got {points.shape[0]} and "
                          f"{targets.shape[0]}")
-    lam, lr = nonnegative_float(lam, "lam"), nonnegative_float(lr, "lr", positive=True)
-    steps = positive_int(steps, "steps")
-    X_t, Y_t = torch.as_tensor(points), torch.as_tensor(targets)
-    adam = torch.optim.Adam(net.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(adam, steps)
-    for step in range(steps):
-        adam.zero_grad()
-        finite_loss(regularized_loss(net, X_t, Y_t, lam), "fit_adam", step).backward()
-        adam.step()
-        schedule.step()
+    if not stages:
+        raise ValueError("stages must list at least one (epochs, lr, weight_decay)")
+    plan = [(positive_int(epochs, "stages[i][0]"), nonnegative_float(lr, "stages[i][1]", positive=True),
+             nonnegative_float(decay, "stages[i][2]")) for epochs, lr, decay in stages]
+    parts = positive_int(batches, "batches")
+    if parts > points.shape[0]:
+        raise ValueError(f"batches must be at most the {points.shape[0]} points, got {parts}")
+    where = as_device(device)
+    net.to(where)
+    dtype = next(net.parameters()).dtype
+    X_t = torch.as_tensor(points, dtype=dtype, device=where)
+    Y_t = torch.as_tensor(targets, dtype=dtype, device=where)
+    shuffle = torch.Generator().manual_seed(as_seed(seed))
+    step = 0
+    for epochs, lr, decay in plan:
+        adam = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=decay)
+        for _ in range(epochs):
+            for rows in torch.randperm(points.shape[0], generator=shuffle).to(where).chunk(parts):
+                adam.zero_grad()
+                loss = torch.mean((net(X_t[rows]) - Y_t[rows]) ** 2)
+                finite_loss(loss, "fit_stages", step).backward()
+                adam.step()
+                step += 1
     with torch.no_grad():
-        return float(regularized_loss(net, X_t, Y_t, lam))
+        return float(torch.mean((net(X_t) - Y_t) ** 2))

@@ -17,7 +17,7 @@ import sympy as sp
 
 __all__ = [
     "neuron_cost", "optimal_rescaling", "least_neuron_cost", "least_cost", "composition_exponent",
-    "shallow_exponent", "kink", "exponent_fn"
+    "part_exponents", "shallow_exponent", "kink", "exponent_fn"
 ]
 
 a, r, c = sp.symbols("a r c", positive=True)
@@ -86,6 +86,22 @@ def composition_exponent() -> sp.Expr:
     sympy.Expr
     """
     return sp.Min(sp.Rational(1, 2), nu_g / d_in, nu_h / d_mid)
+
+
+def part_exponents() -> tuple[sp.Expr, sp.Expr]:
+    """The terms of ``composition_exponent`` that each part contributes, (ν_g/d_in, ν_h/d_mid): the
+    exponent a part would allow alone, uncapped. The part with the smaller term is the harder one;
+    the phase boundary is where they are equal.
+
+    Returns
+    -------
+    (sympy.Expr, sympy.Expr)
+        g's term, h's term: the arguments of the Min other than ½.
+    """
+    terms = [arg for arg in composition_exponent().args if arg != sp.Rational(1, 2)]
+    (g_term,) = [t for t in terms if t.has(nu_g)]
+    (h_term,) = [t for t in terms if t.has(nu_h)]
+    return g_term, h_term
 
 
 def shallow_exponent() -> sp.Expr:
