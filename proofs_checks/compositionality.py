@@ -186,7 +186,7 @@ def _paired(rows: list[dict], low: tuple, high: tuple, window: list[int]) -> tup
         return {(r["seed"], r["n"]): r["test"] for r in _mine(rows, *key) if r["n"] in window}
 
     a, b = errors(low), errors(high)
-    keys = sorted(a)
+    keys = sorted(a.keys() & b.keys())  # a case that failed leaves its pair out
     fit = solvers.scaling_fit([n for _, n in keys], [b[k] / a[k] for k in keys], [s for s, _ in keys],
                               level=LEVEL)
     return fit.alpha, fit.band[0], fit.band[1]

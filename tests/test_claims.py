@@ -15,22 +15,24 @@ UNRESOLVED = {
     "tensor.hierarchical_rank": ("missed", "quick flows 2 fresh draws, a pipeline check: the exact "
                                  "binomial interval of 2 of 2 is [0.22, 1], of 0 of 2 [0, 0.78], so "
                                  "neither the rate nor its control can leave ½; full judges 32 draws"),
-    "compositionality.composition_rate": (
-        "missed", "at ν_h = ½ quick's grid (N <= 1024, 600 steps) stays on the plateau of the learning "
-        "curve, before any power law: nothing is fitted, a pipeline check (the decision logic is tested "
-        "on synthetic laws in test_compositionality; compositionality.phase_transition fits on quick, "
-        "at ν_h = 2 and 4)"),
     "leaky.adaptive_steps": ("missed", "quick trains the Fig. 2a task for 400 steps at N = 200, width "
                              "40: a pipeline check that computes the paired test-error band and judges "
                              "nothing; full trains the paper's sizes (4 tasks × 4 depths × 3 schedules)"),
 }
 
-# Claim id -> why its verdict is `fail` on quick: the claim as stated does not hold (notes/gnn.md).
-REFUTED = {
+# Claim id -> why its verdict is `fail` on quick: the claim as stated does not hold, or quick's scale
+# is too small for it (notes/gnn.md, notes/compositionality.md).
+FAILS_ON_QUICK = {
     "gnn.wis_preserves_interactions": "on the task 'an active vertex within 2 hops' a GCN keeps less "
                                       "accuracy under WIS than under spectral removal: fewer labels stay "
                                       "determined by the kept graph (WIS does cut off fewer vertices: "
                                       "gnn.wis_preserves_walk_index passes)",
+    "compositionality.composition_rate": "quick's network (width 32, 600 steps) is undertrained: its "
+                                         "exponent clears the bound but lies below the Laplace kernel's "
+                                         "where h is harder; full (width 64, 2 250 steps) passes",
+    "compositionality.phase_transition": "the exponent rises with both smoothnesses by small steps, "
+                                         "not by the min's switch: the predicted move of ν_g 1 → 3 at "
+                                         "ν_h = 3/2 is not reached (full fails the same way)",
 }
 
 
@@ -41,7 +43,7 @@ def test_every_claim_passes_with_its_control_caught(tmp_path):
     summary = {v.claim_id: (v.status, v.control) for v in verdicts}
     assert set(summary) == {c.id for c in all_claims()}
     expected = {i: ("inconclusive", UNRESOLVED[i][0]) if i in UNRESOLVED
-                else ("fail", "caught") if i in REFUTED else ("pass", "caught") for i in summary}
+                else ("fail", "caught") if i in FAILS_ON_QUICK else ("pass", "caught") for i in summary}
     assert summary == expected, {
         v.claim_id: v.details.get("reason") for v in verdicts if summary[v.claim_id] != expected[v.claim_id]}
     for name in ("dln.rank_limit.rank_gap", "linear_dynamics.mixed_regime.phase_diagram",

@@ -8,14 +8,15 @@ symmetry learning*, arXiv 2407.05664. One subject per module, every public name 
 ``f1``
     shallow ReLU networks (a, W, b), their parameter and path costs, rebalancing.
 ``targets``
-    Matérn processes, random Fourier series of given Sobolev smoothness, ``composition_task``.
+    Matérn kernels and joint Gaussian-process samples, ``composition_task`` (the authors' f* = h∘g).
 ``learners``
     deep, accordion and shallow networks, Laplace kernel ridge, the test error.
 ``scaling``
     error ≈ C_seed·N^{−α}: the shared exponent and its band, differences of exponents.
 
-Scaling laws: the learners are trained on the first N points of a task's pool, their weight decay
-picked on a validation block, and scored by the test mean squared error against the noiseless f*.
+Scaling laws: the learners are trained on the first N training points of a task's pool (networks
+by the authors' staged Adam schedule, the kernel's λ picked on a validation block) and scored by
+the test mean squared error against the noiseless f*.
 """
 
 from rankcheck.numerics.compositionality import f1, learners, scaling, targets
