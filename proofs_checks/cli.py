@@ -9,6 +9,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+from rankcheck.numerics.gnn.datasets import DATASETS, available_datasets
 from rankcheck.proofs_checks.context import PROFILES
 from rankcheck.proofs_checks.registry import UnknownClaimError, all_claims, select
 from rankcheck.proofs_checks.report import format_table, load_report, write_pages
@@ -61,6 +62,13 @@ def _run(args: argparse.Namespace) -> int:
     if args.device:
         as_device(args.device, "--device")
         os.environ["RANKCHECK_DEVICE"] = args.device  # sweep workers inherit it
+    if args.data_root:
+        found = available_datasets(args.data_root) if Path(args.data_root).is_dir() else []
+        if not found:
+            raise ValueError(f"--data-root {args.data_root!r} holds none of the datasets "
+                             f"{sorted(DATASETS)} in PyTorch Geometric's layout "
+                             "(<root>/<folder>/processed/data.pt)")
+        os.environ["RANKCHECK_DATA_ROOT"] = str(Path(args.data_root).resolve())
     if args.dask or args.dask_scheduler:
         executor = ExecutorConfig("dask", args.jobs, args.dask_scheduler)
     else:
@@ -176,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="sweep workers: a local process pool when > 1 (or Dask workers)")
     runner.add_argument("--device", help="torch device of the trainings that take one (e.g. cuda; "
                         "default cpu); sets RANKCHECK_DEVICE for the run and its workers")
+    runner.add_argument("--data-root", metavar="PATH",
+                        help="a folder of PyTorch Geometric datasets (Cora, DBLP, …, never downloaded): "
+                        "gnn.wis_preserves_interactions also judges WIS on each; sets RANKCHECK_DATA_ROOT")
     runner.add_argument("--dask", action="store_true", help="run sweeps on an embedded LocalCluster")
     runner.add_argument("--dask-scheduler", metavar="ADDRESS",
                         help="run sweeps on an existing Dask cluster (e.g. tcp://host:8786)")

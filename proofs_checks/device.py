@@ -1,4 +1,5 @@
-"""The torch device of the trainings that take one: ``RANKCHECK_DEVICE``, default the CPU.
+"""What case functions read from the environment: the torch device of the trainings
+(``RANKCHECK_DEVICE``, default the CPU) and a folder of real datasets (``RANKCHECK_DATA_ROOT``).
 
 A module of its own, and a small one: sweep case functions read it, so its source is part of their
 code version (``sweep.code_dependencies``) — a change here reruns them.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["case_device"]
+__all__ = ["case_device", "case_data_root"]
 
 
 def case_device() -> str:
@@ -20,3 +21,14 @@ def case_device() -> str:
     str
     """
     return os.environ.get("RANKCHECK_DEVICE", "cpu")
+
+
+def case_data_root() -> str | None:
+    """The folder of PyTorch Geometric datasets named by ``RANKCHECK_DATA_ROOT`` (``rankcheck run
+    --data-root`` sets it), or None when unset.
+
+    Returns
+    -------
+    str or None
+    """
+    return os.environ.get("RANKCHECK_DATA_ROOT") or None

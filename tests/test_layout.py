@@ -99,7 +99,8 @@ def test_claim_files_name_the_family_modules():
     assert files["derivation"] == ["theory/gnn.py"]
     assert files["solver"] == ["numerics/gnn"]
     assert files["check"][0].startswith("proofs_checks/gnn.py:")
-    assert files["tests"] == ["tests/test_gnn_numerics.py", "tests/test_gnn_theory.py"]
+    assert files["tests"] == ["tests/test_gnn_datasets.py", "tests/test_gnn_numerics.py",
+                              "tests/test_gnn_theory.py"]
     assert files["note"] == ["notes/gnn.md"]
 
 

@@ -14,9 +14,15 @@ here (``from rankcheck.numerics import gnn; gnn.walk_index(...)``):
     product-aggregation GNNs, grid tensors, exact ranks over F_p.
 ``tasks``
     generated vertex tasks that need 1-hop or 2-hop interactions, and a GCN trained on them.
+``datasets``
+    real graphs: PyTorch Geometric dataset folders read offline, graphs bundled with the packages.
+``classify``
+    GCN, GIN and ResGCN vertex classifiers with the paper's split and early stopping.
 """
 
-from rankcheck.numerics.gnn import graphs, product, sparsification, tasks, walks
+from rankcheck.numerics.gnn import classify, datasets, graphs, product, sparsification, tasks, walks
+from rankcheck.numerics.gnn.classify import *  # noqa: F403
+from rankcheck.numerics.gnn.datasets import *  # noqa: F403
 from rankcheck.numerics.gnn.graphs import *  # noqa: F403
 from rankcheck.numerics.gnn.product import *  # noqa: F403
 from rankcheck.numerics.gnn.sparsification import *  # noqa: F403
@@ -25,4 +31,5 @@ from rankcheck.numerics.gnn.walks import *  # noqa: F403
 
 __all__ = [
     *graphs.__all__, *walks.__all__, *sparsification.__all__, *product.__all__, *tasks.__all__,
+    *datasets.__all__, *classify.__all__,
 ]
