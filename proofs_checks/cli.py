@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 from rankcheck.numerics.gnn.datasets import DATASETS, available_datasets
+from rankcheck.proofs_checks.audit import format_audit, tolerance_audit
 from rankcheck.proofs_checks.context import PROFILES
 from rankcheck.proofs_checks.registry import UnknownClaimError, all_claims, select
 from rankcheck.proofs_checks.report import format_table, load_report, write_pages
@@ -144,6 +145,18 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if not (out / "report.json").is_file():
+        print(f"error: no report.json in {out} (write one with: rankcheck run --out {out})",
+              file=sys.stderr)
+        return 2
+    _, verdicts = load_report(out)
+    rows = tolerance_audit(verdicts, args.factor)
+    print(format_audit(rows, args.factor, markdown=args.markdown))
+    return 0
+
+
 def _sweeps(args: argparse.Namespace) -> int:
     path = Path(args.dir)
     database = path / "sweeps.sqlite" if path.is_dir() else path
@@ -162,8 +175,8 @@ def _sweeps(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``rankcheck`` argument parser (sub-commands ``list``, ``run``, ``report``, ``sweeps``,
-    ``show``).
+    """The ``rankcheck`` argument parser (sub-commands ``list``, ``run``, ``report``, ``audit``,
+    ``sweeps``, ``show``).
 
     Returns
     -------
@@ -194,6 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="rebuild report.html and report.md from report.json")
     report.add_argument("out", help="a report folder holding report.json (and the figures)")
     report.set_defaults(func=_report)
+    audit = commands.add_parser("audit", help="each tolerance of a report against the worst error it bounds")
+    audit.add_argument("out", help="a report folder holding report.json")
+    audit.add_argument("--factor", type=float, default=5.0,
+                       help="flag tolerances more than this many times the worst error (default 5)")
+    audit.add_argument("--markdown", action="store_true", help="a Markdown table (for the notes)")
+    audit.set_defaults(func=_audit)
     sweeps = commands.add_parser("sweeps", help="summarize a sweeps database (or its folder)")
     sweeps.add_argument("dir")
     sweeps.set_defaults(func=_sweeps)
