@@ -9,7 +9,7 @@ OUT    ?= reports/quick
 FULL   ?= reports/full
 JOBS   ?= 2
 
-.PHONY: run full test bench lint clean
+.PHONY: run full test bench mutate lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,8 +31,15 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m tests.bench $(BENCH)
 
+# slow (about 10 s per mutant), not in CI: a scratch worktree in .mutate/, resumable
+mutate: $(STAMP)
+	$(PY) -m pip install -q 'cosmic-ray>=8.3'
+	$(PY) -m tests.mutate $(MODULES)
+
 lint: $(STAMP)
 	$(PY) -m ruff check rankcheck theory numerics proofs_checks tests
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .hypothesis
+	git worktree remove --force .mutate/tree 2>/dev/null || true
+	rm -rf .mutate

@@ -24,6 +24,8 @@ def test_one_neuron_by_hand():
     assert_close(np.abs(a2), [np.sqrt(15)], rtol=1e-15, why="|a| = ‖(w, b)‖ = √15")
     assert_close(N.parameter_cost(a2, W2, b2), 30.0, rtol=1e-15, why="2·15")
     assert_close(N.least_rescaled_cost(a, W, b), 30.0, rtol=1e-10, why="L-BFGS to gtol 1e-13")
+    assert T.least_cost(N.path_cost(a, W, b)) == 30.0  # the prediction: twice the path cost
+    assert T.least_cost(T.a * T.r) == T.least_neuron_cost()  # summed over one neuron: AM–GM's 2ar
 
 
 @given(st.integers(1, 12), st.integers(1, 5), st.integers(0, 1000))
@@ -59,6 +61,7 @@ def test_composition_exponent_by_hand():
     shallow = T.exponent_fn(T.shallow_exponent())
     assert shallow(np.inf, 4, 0.5, 1) == 0.125  # a smooth g: ν_f = ν_h, seen on ℝ^4
     assert shallow(1.0, 4, 3.0, 1) == 0.25
+    assert shallow(8.0, 4, 9.0, 1) == 0.5  # capped at ½: a smooth enough f on ℝ^4
 
 
 def test_part_exponents_are_the_min_s_terms():
