@@ -46,8 +46,8 @@ CLIENT_CHECK = textwrap.dedent('''
 ''')
 
 
-#: what a copy of the checkout leaves out: environments, build outputs, reports, caches
-NOT_SOURCE = shutil.ignore_patterns(".venv", ".git", "build", "dist", "reports", "*.egg-info",
+#: what a copy of the checkout leaves out: environments, build outputs, reports, caches, mutants
+NOT_SOURCE = shutil.ignore_patterns(".venv", ".git", ".mutate", "build", "dist", "reports", "*.egg-info",
                                     "__pycache__", ".hypothesis", ".pytest_cache", ".ruff_cache")
 
 
