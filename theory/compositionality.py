@@ -98,7 +98,7 @@ def part_exponents() -> tuple[sp.Expr, sp.Expr]:
     (sympy.Expr, sympy.Expr)
         g's term, h's term: the arguments of the Min other than ½.
     """
-    terms = [arg for arg in composition_exponent().args if arg != sp.Rational(1, 2)]
+    terms = composition_exponent().args  # ½ and the two parts' terms
     (g_term,) = [t for t in terms if t.has(nu_g)]
     (h_term,) = [t for t in terms if t.has(nu_h)]
     return g_term, h_term
