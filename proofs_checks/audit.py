@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from rankcheck.proofs_checks.verdict import Verdict
 
 __all__ = ["MARGIN_ATOL", "ROUND_OFF", "tolerance_audit", "format_audit"]
@@ -26,9 +28,9 @@ ROUND_OFF = 1e-6
 
 def _kind(comparison: dict[str, Any]) -> str:
     """"margin", "exact", "round-off" or "tolerance" (the only kind audited)."""
-    atol = comparison.get("atol", 0.0)
-    largest_atol = max(atol) if isinstance(atol, list) and atol and not isinstance(atol[0], list) else (
-        float("inf") if isinstance(atol, list) else atol)
+    atol = comparison.get("atol", 0.0)  # one number, or one per case (numbers or arrays)
+    largest_atol = (max((float(np.max(a)) for a in atol), default=0.0) if isinstance(atol, list)
+                    else float(atol))
     rtol = comparison.get("rtol", 0.0)
     if rtol == 0 and largest_atol <= MARGIN_ATOL:
         return "margin"

@@ -133,11 +133,18 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(args: argparse.Namespace) -> int:
+def _report_folder(args: argparse.Namespace) -> Path | None:
+    """``args.out`` when it holds a report.json; else None, with the error printed."""
     out = Path(args.out)
-    if not (out / "report.json").is_file():
-        print(f"error: no report.json in {out} (write one with: rankcheck run --out {out})",
-              file=sys.stderr)
+    if (out / "report.json").is_file():
+        return out
+    print(f"error: no report.json in {out} (write one with: rankcheck run --out {out})", file=sys.stderr)
+    return None
+
+
+def _report(args: argparse.Namespace) -> int:
+    out = _report_folder(args)
+    if out is None:
         return 2
     meta, verdicts = load_report(out)
     write_pages(meta, verdicts, out)
@@ -146,10 +153,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if not (out / "report.json").is_file():
-        print(f"error: no report.json in {out} (write one with: rankcheck run --out {out})",
-              file=sys.stderr)
+    out = _report_folder(args)
+    if out is None:
         return 2
     _, verdicts = load_report(out)
     rows = tolerance_audit(verdicts, args.factor)

@@ -348,8 +348,8 @@ def check_phase_transition(ctx: Context, predict: Callable[[float, float], float
     draws = ctx.seeds(_budget(ctx)["draws"], label="gp draws")
     cells = [(g, h) for g in nus_g for h in nus_h]
     rows = _sweep(ctx, cells, ["deep"], draws)
-    fits = {cell: _fit(rows, cell, "deep", _window(rows, [cell])) for cell in cells
-            if len(_window(rows, [cell])) >= 3}
+    windows = {cell: _window(rows, [cell]) for cell in cells}
+    fits = {cell: _fit(rows, cell, "deep", windows[cell]) for cell in cells if len(windows[cell]) >= 3}
     _plot_phases(ctx, nus_g, nus_h, fits, predict)
     g_term, h_term = (_exponent(term) for term in theory.part_exponents())
     margins, short = {}, []

@@ -254,7 +254,12 @@ def _removal_order(method: str, nodes: int, seed: int, count: int) -> np.ndarray
     """The first ``count`` removals of ``method`` on the task graph of ``seed`` (every sparsifier
     here removes in an order whose prefixes are its smaller removals, so one order serves every
     ratio and every task of a seed; cached per worker process)."""
-    graph = solvers.interaction_sbm(nodes, seed).edge_index
+    return _order_of(method, solvers.interaction_sbm(nodes, seed).edge_index, count, seed)
+
+
+def _order_of(method: str, graph: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """The first ``count`` removals of ``method`` on ``graph``: a prediction's sparsifier
+    (``PREDICTIONS``) or a baseline of ``numerics.gnn.removal_order``."""
     if method in PREDICTIONS:
         return PREDICTIONS[method](graph, count, seed)
     return solvers.removal_order(method, graph, count, seed=seed)
@@ -412,10 +417,7 @@ def _real_graph(root: str, dataset: str):
 
 @lru_cache(maxsize=16)
 def _real_order(root: str, dataset: str, method: str, count: int) -> np.ndarray:
-    graph = _real_graph(root, dataset).edge_index.numpy()
-    if method in PREDICTIONS:
-        return PREDICTIONS[method](graph, count, 0)
-    return solvers.removal_order(method, graph, count, seed=0)
+    return _order_of(method, _real_graph(root, dataset).edge_index.numpy(), count, 0)
 
 
 def real_graph_case(case: dict) -> dict:

@@ -57,7 +57,7 @@ def _config(module: str, tests: list[str]) -> Path:
                         *[f"'{t}'" if " " in t else t for t in tests]])
     path = WORK / (module.replace("/", "_") + ".toml")
     path.write_text(f'[cosmic-ray]\nmodule-path = "{module}"\ntimeout = 120.0\nexcluded-modules = []\n'
-                    f'test-command = "{command.replace(chr(34), chr(92) + chr(34))}"\n\n'
+                    f'test-command = "{command}"\n\n'
                     '[cosmic-ray.distributor]\nname = "local"\n')
     return path
 

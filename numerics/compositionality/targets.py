@@ -113,8 +113,7 @@ def gaussian_process_sample(points: ArrayLike, nu: float, rng: np.random.Generat
     P = as_matrix(points, "points")
     columns = positive_int(outputs, "outputs")
     K = squareform(matern_kernel(pdist(P) / np.sqrt(P.shape[1]), nu, lengthscale))  # the pairs once
-    K[np.diag_indices_from(K)] = 1.0
-    K[np.diag_indices_from(K)] += nonnegative_float(jitter, "jitter", positive=True)
+    K[np.diag_indices_from(K)] = 1.0 + nonnegative_float(jitter, "jitter", positive=True)
     try:
         L = cholesky(K, lower=True, check_finite=False)
     except LinAlgError as error:

@@ -73,18 +73,22 @@ class VertexClassifier(torch.nn.Module):
     Parameters
     ----------
     model : {"gcn", "gin", "resgcn"}
-    features, classes, width, depth : int
-        ResGCN: an input projection, ``depth`` residual GCN layers h ← h + relu(LN(conv(h))), a
-        linear read-out; GCN and GIN: ``depth`` convolutions, layer norm and ReLU between them.
+    features, classes, width : int
+    depth : int, optional
+        Default ``MODELS[model]``. ResGCN: an input projection, ``depth`` residual GCN layers
+        h ← h + relu(LN(conv(h))), a linear read-out; GCN and GIN: ``depth`` convolutions, layer
+        norm and ReLU between them.
     """
 
-    def __init__(self, model: str, features: int, classes: int, width: int, depth: int) -> None:
+    def __init__(self, model: str, features: int, classes: int, width: int, depth: int | None = None
+                 ) -> None:
         from torch_geometric.nn import GCNConv, GINConv
 
         super().__init__()
         if model not in MODELS:
             raise ValueError(f"model must be one of {sorted(MODELS)}, got {model!r}")
-        self.model, self.depth = model, positive_int(depth, "depth")
+        self.model = model
+        depth = positive_int(MODELS[model] if depth is None else depth, "depth")
         width = positive_int(width, "width")
 
         def conv(a: int, b: int) -> torch.nn.Module:
@@ -161,12 +165,9 @@ def train_vertex_classifier(data, edge_index: ArrayLike, split: Split, model: st
     graph, _ = check_edge_index(edge_index, n)
     lr = nonnegative_float(lr, "lr", positive=True)
     epochs, patience = positive_int(epochs, "epochs"), positive_int(patience, "patience")
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {sorted(MODELS)}, got {model!r}")
     torch.manual_seed(as_seed(seed))
     classes = int(data.y.max()) + 1
-    layers = MODELS[model] if depth is None else depth
-    net = VertexClassifier(model, int(data.x.shape[1]), classes, width, layers).to(where)
+    net = VertexClassifier(model, int(data.x.shape[1]), classes, width, depth).to(where)
     x = data.x.to(dtype=torch.float32, device=where)
     y = data.y.to(device=where)
     edges = torch.as_tensor(graph, device=where)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
+from rankcheck.numerics.gnn.graphs import edge_index_of
 
 __all__ = ["DATASETS", "dataset_path", "load_dataset", "available_datasets", "BUNDLED", "bundled_graph"]
 
@@ -162,8 +162,7 @@ def bundled_graph(name: str):
         labels = {v: k for k, part in enumerate(communities) for v in part}
     else:
         labels = dict(graph.nodes(data="bipartite"))
-    pairs = np.array([(index[u], index[v]) for u, v in graph.edges()], dtype=np.int64).T
-    edges = np.concatenate([pairs, pairs[::-1]], axis=1)
+    edges = edge_index_of([(index[u], index[v]) for u, v in graph.edges()])
     n = graph.number_of_nodes()
     return Data(x=torch.eye(n, dtype=torch.float64), y=torch.as_tensor([labels[v] for v in graph]),
                 edge_index=torch.as_tensor(edges), num_nodes=n)
