@@ -290,3 +290,46 @@ def test_sparsified_and_cut_off_cases_measure_on_the_kept_graph():
     expected = int(np.sum(W.singleton_walk_indices(kept, 3, num_nodes=100) == 0))
     assert cut_off_case({**graph, "ratio": 0.5})["zero_walk_index"] == expected > 0
     assert sparsified_case({**case, "task": "sum", "ratio": 0.5})["determined"] is None
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 4, 5])
+def test_wis_matches_its_definition_on_a_dense_graph(depth):
+    """Mean degree 8: every removal reaches most candidates, and the rank-2 expansion runs all its
+    terms (depth 5: words with up to five removed-edge factors)."""
+    edge_index = as_edge_index(nx.gnm_random_graph(15, 60, seed=depth))
+    _, order = W.wis(edge_index, 6, depth)
+    assert [tuple(p) for p in order.tolist()] == naive_wis(edge_index, 6, depth)
+
+
+@given(strategies.graphs(3, 9), st.integers(1, 5))
+def test_removal_effects_and_keys_are_the_recomputed_sorted_vectors(graph, depth):
+    """Each candidate's changed indices are those of the graph without it, and the keys order the
+    candidates as the sorted vectors do (the two private helpers against recomputation)."""
+    from rankcheck.numerics.gnn import sparsification as S
+    edge_index = W.edge_index_of(np.array(graph.edges, dtype=np.int64).reshape(-1, 2))
+    if edge_index.shape[1] == 0:
+        return
+    nodes = graph.num_nodes
+    pairs = W.undirected_pairs(edge_index)
+    degree = np.bincount(edge_index[0], minlength=nodes)
+    current = W.singleton_walk_indices(edge_index, depth, num_nodes=nodes)
+    powers = S._powers(edge_index, nodes, depth)
+    keys, owner, vertex, value = S._effect_keys(powers, current, degree, pairs, np.arange(len(pairs)))
+    vectors = []
+    for index in range(len(pairs)):
+        truth = W.singleton_walk_indices(W.edge_index_of(np.delete(pairs, index, axis=0)), depth,
+                                         num_nodes=nodes)
+        mine = current.copy()
+        mine[vertex[owner == index]] = value[owner == index]
+        assert mine.tolist() == truth.tolist()
+        vectors.append(sorted(truth.tolist()))
+    for i in range(len(pairs)):
+        for j in range(len(pairs)):
+            assert (keys[i] < keys[j]) == (vectors[i] < vectors[j])
+
+
+def test_wis_refuses_a_depth_whose_counts_overflow():
+    edge_index = as_edge_index(nx.star_graph(30))  # Δ = 30: 32^13 > 2^62
+    assert W.wis(edge_index, 1, 12)[1].shape == (1, 2)
+    with pytest.raises(ValueError, match="depth 13"):
+        W.wis(edge_index, 1, 13)
