@@ -13,6 +13,8 @@ Reference solvers other projects can import (theory/spectra.py holds the closed 
   with b_j read off a circle by FFT: no cancellation at any k or d.
 * ``relu_ntk_layer_kernels(depth)``: the per-layer NTK contributions of a ReLU network (He scaling)
   as analytic kernels; their sum is the NTK with Θ(1) = depth.
+* ``relu_ntk_gram(points, depth)``: the NNGP and NTK Gram matrices of that network on any points,
+  in one blocked pass of the arc-cosine recursion.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from rankcheck.validation import as_array, as_matrix, as_seed, as_vector, nonneg
 __all__ = [
     "NAMED", "hermite_functions", "hermite_coefficients", "harmonic_multiplicity", "legendre_sphere",
     "AnalyticKernel", "monomial_eigenvalues", "funk_hecke_eigenvalues", "relu_ntk_layer_kernels",
-    "layer_gradient_shares", "zonal_harmonic"
+    "relu_ntk_gram", "layer_gradient_shares", "zonal_harmonic"
 ]
 
 NAMED: dict[str, tuple[Callable[[NDArray], NDArray], tuple[float, ...]]] = {
@@ -377,6 +379,82 @@ def relu_ntk_layer_kernels(depth: int) -> list[AnalyticKernel]:
     """
     depth = positive_int(depth, "depth")
     return [AnalyticKernel(_layer_contribution(depth, layer)) for layer in range(1, depth + 1)]
+
+
+_GRAM_ROWS = 32  # rows per block of relu_ntk_gram: a block and its two buffers stay in the L2 cache
+
+
+def _arc_cosine_layers(rho: NDArray, ntk: NDArray, depth: int, angle: NDArray, root: NDArray) -> None:
+    """In place over a block: ρ ← κ₁(ρ), ntk ← ntk·κ₀(ρ) + κ₁(ρ), depth − 1 times.
+
+    κ₀(ρ) = φ/π, κ₁(ρ) = (√(1 − ρ²) + φρ)/π with φ = π − arccos ρ; ρ is clipped at 1 after each layer
+    (κ₁ maps [−1, 1] into [0, 1]; rounding can step over 1, where arccos is undefined).
+    """
+    for _ in range(depth - 1):
+        np.arccos(rho, out=angle)
+        np.subtract(np.pi, angle, out=angle)
+        np.multiply(rho, rho, out=root)
+        np.subtract(1.0, root, out=root)
+        np.sqrt(root, out=root)
+        ntk *= angle
+        rho *= angle
+        rho += root
+        rho *= 1 / np.pi
+        np.minimum(rho, 1.0, out=rho)
+        ntk *= 1 / np.pi
+        ntk += rho
+
+
+def relu_ntk_gram(points: ArrayLike, depth: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """NNGP and NTK Gram matrices of a depth-L bias-free ReLU MLP with He scaling, in one pass.
+
+    With Σ¹(x, x') = ⟨x, x'⟩, each ReLU layer keeps Σ(x, x) = ‖x‖² and the kernels are homogeneous:
+    Σ^L(x, x') = ‖x‖‖x'‖·ρ_L and Θ(x, x') = ‖x‖‖x'‖·θ_L, where ρ₁ = θ₁ = cos∠(x, x') and
+    ρ_{m+1} = κ₁(ρ_m), θ_{m+1} = θ_m·κ₀(ρ_m) + ρ_{m+1} (the arc-cosine recursion; on the sphere θ_L is
+    Σ_ℓ Θ_ℓ of ``relu_ntk_layer_kernels``). One recursion over the upper triangle in cache-sized
+    blocks, mirrored: 2 000 points at depth 5 in about 0.25 s on one core (notes/spectra.md).
+
+    Parameters
+    ----------
+    points : array_like, shape (n, d)
+        Any finite points; a zero point has zero kernel with everything.
+    depth : int
+        L >= 1 (L = 1: both are the linear kernel ⟨x, x'⟩).
+
+    Returns
+    -------
+    nngp : ndarray of float64, shape (n, n)
+        Σ^L, the covariance of the network's output at initialization.
+    ntk : ndarray of float64, shape (n, n)
+        Θ, with Θ(x, x) = L‖x‖².
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: ``points`` not a finite non-empty matrix, ``depth`` < 1.
+    """
+    data = as_matrix(points, "points")
+    depth = positive_int(depth, "depth")
+    count = data.shape[0]
+    norms = np.sqrt(np.einsum("ij,ij->i", data, data))
+    unit = data / np.where(norms > 0, norms, 1.0)[:, None]
+    nngp = unit @ unit.T
+    ntk = np.empty_like(nngp)
+    angle, root = np.empty((2, _GRAM_ROWS * count))
+    for top in range(0, count, _GRAM_ROWS):
+        rows = slice(top, min(top + _GRAM_ROWS, count))
+        rho, theta = nngp[rows, top:], ntk[rows, top:]
+        np.clip(rho, -1.0, 1.0, out=rho)
+        np.fill_diagonal(rho, 1.0)  # exactly: ⟨u, u⟩ = 1 − 2⁻⁵² would cost √(2·2⁻⁵²) per layer
+        theta[...] = rho
+        _arc_cosine_layers(rho, theta, depth, angle[:rho.size].reshape(rho.shape),
+                           root[:rho.size].reshape(rho.shape))
+        scale = norms[rows, None] * norms[None, top:]
+        rho *= scale
+        theta *= scale
+        nngp[top:, rows] = rho.T
+        ntk[top:, rows] = theta.T
+    return nngp, ntk
 
 
 def layer_gradient_shares(targets: ArrayLike, points: ArrayLike, depth: int, width: int, *,

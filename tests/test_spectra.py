@@ -169,3 +169,53 @@ def test_layer_gradient_shares_sum_to_one_and_validate():
     assert shares.shape == (3,) and abs(shares.sum() - 1) < 1e-12 and np.all(shares > 0)
     with pytest.raises(ValueError, match="targets"):
         N.layer_gradient_shares(np.ones(49), points, 3, 64)
+
+
+def textbook_relu_kernels(points, depth):
+    """The per-layer arc-cosine recursion with its diagonals (Cho & Saul; Jacot et al. 2018),
+    written without the homogeneity that relu_ntk_gram uses: Σ^{m+1} = √(Σ_xx Σ_x'x')·κ₁(c),
+    Σ̇^{m+1} = κ₀(c), c = Σ_xx'/√(Σ_xx Σ_x'x'), Θ^{m+1} = Θ^m Σ̇^{m+1} + Σ^{m+1}."""
+    sigma = points @ points.T
+    theta = sigma.copy()
+    for _ in range(depth - 1):
+        diagonal = np.sqrt(np.outer(np.diag(sigma), np.diag(sigma)))
+        cosine = np.clip(np.divide(sigma, diagonal, out=np.zeros_like(sigma), where=diagonal > 0),
+                         -1, 1)
+        angle = np.arccos(cosine)
+        sigma = diagonal * (np.sin(angle) + (np.pi - angle) * cosine) / np.pi
+        theta = theta * (np.pi - angle) / np.pi + sigma
+    return sigma, theta
+
+
+@pytest.mark.parametrize("depth", [1, 2, 5])
+def test_relu_ntk_gram_is_the_textbook_recursion_and_the_layer_kernels(depth):
+    """Points of different norms and a zero point against the recursion with diagonals; unit
+    points against Σ_ℓ Θ_ℓ of the layer kernels (numerics) and of the sympy recursion (theory).
+    Blocks of 32 rows: 70 points cross two block boundaries."""
+    rng = np.random.default_rng(depth)
+    points = rng.normal(size=(70, 6)) * rng.uniform(0.2, 3.0, size=(70, 1))
+    points[5] = 0.0
+    nngp, ntk = N.relu_ntk_gram(points, depth)
+    sigma, theta = textbook_relu_kernels(points, depth)
+    assert_close(nngp, sigma, rtol=1e-12, atol=1e-12, why="same recursion, rounding only")
+    assert_close(ntk, theta, rtol=1e-12, atol=1e-12, why="same recursion, rounding only")
+    assert_close(np.diag(ntk), depth * np.sum(points**2, axis=1), rtol=1e-14, atol=0,
+                 why="Θ(x, x) = L‖x‖² with He scaling")
+    unit = points[np.arange(70) != 5]
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    off = ~np.eye(len(unit), dtype=bool)  # the diagonal's 1 − 2⁻⁵² is ill-conditioned for arccos
+    cosine = (unit @ unit.T)[off]
+    _, ntk = N.relu_ntk_gram(unit, depth)
+    layers = sum(kernel(cosine) for kernel in N.relu_ntk_layer_kernels(depth))
+    symbolic = sum(sp.lambdify(T.rho, e, "numpy")(cosine) for e in T.relu_ntk_layer_kernels(depth))
+    assert_close(ntk[off], layers, rtol=1e-12, atol=1e-12, why="sum of the layer kernels")
+    assert_close(ntk[off], symbolic, rtol=1e-12, atol=1e-12, why="theory's closed forms")
+
+
+def test_relu_ntk_gram_refuses_bad_input():
+    with pytest.raises(ValueError, match="points"):
+        N.relu_ntk_gram(np.array([[np.nan, 1.0]]), 3)
+    with pytest.raises(ValueError, match="points"):
+        N.relu_ntk_gram(np.ones(3), 3)
+    with pytest.raises(ValueError, match="depth"):
+        N.relu_ntk_gram(np.ones((3, 2)), 0)
