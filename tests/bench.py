@@ -266,6 +266,14 @@ def naive_one_wis(edge_index, count: int) -> None:
         degree[pairs[best]] -= 1
 
 
+def entry(matrix, row: int, col: int) -> int:
+    """Position of the stored entry (row, col) in a CSR matrix with sorted indices."""
+    import numpy as np
+
+    start, stop = matrix.indptr[row], matrix.indptr[row + 1]
+    return int(start + np.searchsorted(matrix.indices[start:stop], col))
+
+
 def recompute_all_wis(edge_index, count: int, depth: int):
     """The authors' (L − 1)-WIS (Razin et al. 2023, Algorithm 1), written plainly on scipy.sparse:
     at each step, for every remaining edge e, diag(Â_e^L) of the graph without it (its two entries
@@ -290,8 +298,7 @@ def recompute_all_wis(edge_index, count: int, depth: int):
         for index in np.flatnonzero(alive):
             a, b = pairs[index]
             graph = hat.copy()
-            graph.data[[graph.indptr[a] + np.searchsorted(graph.indices[graph.indptr[a]:graph.indptr[a + 1]], b),
-                        graph.indptr[b] + np.searchsorted(graph.indices[graph.indptr[b]:graph.indptr[b + 1]], a)]] = 0
+            graph.data[[entry(graph, a, b), entry(graph, b, a)]] = 0
             half = graph
             for _ in range(depth // 2 - 1):
                 half = half @ graph
