@@ -409,22 +409,19 @@ def execute_case(function: CaseFunction, case: dict[str, Any]) -> CaseOutcome:
     -------
     CaseOutcome
     """
-    import torch
+    from rankcheck.numerics.threads import torch_threads
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     start = time.perf_counter()
-    try:
-        result = function(dict(case))
-        if not isinstance(result, Mapping):
-            raise TypeError(f"a case function must return a dict, got {type(result).__name__}")
-        encoded = _canonical(dict(result), "the case's result")
-        return CaseOutcome("ok", encoded, None, time.perf_counter() - start)
-    except Exception as err:  # noqa: BLE001 - recorded with its traceback, the sweep goes on
-        return CaseOutcome("error", None, traceback.format_exc(), time.perf_counter() - start,
-                           qualified_name(type(err)))
-    finally:
-        torch.set_num_threads(threads)
+    with torch_threads(1):
+        try:
+            result = function(dict(case))
+            if not isinstance(result, Mapping):
+                raise TypeError(f"a case function must return a dict, got {type(result).__name__}")
+            encoded = _canonical(dict(result), "the case's result")
+            return CaseOutcome("ok", encoded, None, time.perf_counter() - start)
+        except Exception as err:  # noqa: BLE001 - recorded with its traceback, the sweep goes on
+            return CaseOutcome("error", None, traceback.format_exc(), time.perf_counter() - start,
+                               qualified_name(type(err)))
 
 
 # --------------------------------------------------------------------------- executors

@@ -144,6 +144,7 @@ def test_code_version_follows_the_code_a_case_function_reaches():
     import rankcheck.errors
     import rankcheck.numerics.optim
     import rankcheck.numerics.tensor as solvers
+    import rankcheck.numerics.threads
     import rankcheck.validation
     from rankcheck.numerics.tensor import _common, cp, data, hierarchical, locality
     from rankcheck.proofs_checks import device, gnn, tensor
@@ -151,7 +152,8 @@ def test_code_version_follows_the_code_a_case_function_reaches():
 
     sources = code_dependencies(tensor.locality_case)
     modules = (solvers, cp, data, hierarchical, locality, _common, rankcheck.validation, rankcheck.errors,
-               rankcheck.numerics.optim, device)  # optim: finite_loss; device: RANKCHECK_DEVICE
+               rankcheck.numerics.optim, rankcheck.numerics.threads, device)  # optim: finite_loss;
+    # threads: the solvers' torch_threads; device: RANKCHECK_DEVICE
     expected = {inspect.getsource(module) for module in modules}
     assert set(sources) == expected | {inspect.getsource(tensor.locality_case)}  # the solver's package,
     # and what it imports from the distribution; not the check's plotting code, so a figure can change

@@ -69,6 +69,56 @@ def test_start_is_balanced_and_alignments_are_projections_of_the_gradient():
     assert_close(run.alignments[0], expected, rtol=1e-12, why="einsum vs explicit sum")
 
 
+def autograd_cp_descent(values, indices, dims, rank, scale, steps, lr, seed):
+    """The straightforward trainer: the full tensor by einsum, the loss on the observed entries,
+    autograd, and the same start as ``cp_completion`` (seeded directions scaled to σ_r = scale)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    factors = []
+    for size in dims:
+        direction = torch.randn(size, rank, generator=generator, dtype=torch.float64)
+        factors.append((scale ** (1 / len(dims)) * direction / direction.norm(dim=0)).requires_grad_())
+    where = tuple(torch.as_tensor(indices[:, n]) for n in range(len(dims)))
+    losses = []
+    for _ in range(steps):
+        loss = 0.5 * torch.sum((N.cp_tensor(factors)[where] - torch.as_tensor(values)) ** 2)
+        losses.append(loss.item())
+        grads = torch.autograd.grad(loss, factors)
+        with torch.no_grad():
+            for factor, grad in zip(factors, grads, strict=True):
+                factor -= lr * grad
+    return [f.detach().numpy() for f in factors], losses
+
+
+@pytest.mark.parametrize("dims", [(6, 7), (4, 5, 3), (3, 2, 4, 2, 3)])
+def test_matricized_gradient_steps_are_autograd_steps(dims):
+    """The Khatri–Rao matricization route against autograd on the full tensor, orders 2, 3 and 5
+    with uneven modes (the split falls inside and between groups), duplicates of an observed entry
+    included (each counts in the loss)."""
+    rng = np.random.default_rng(len(dims))
+    indices = np.array(np.unravel_index(rng.choice(int(np.prod(dims)), 40, replace=False), dims)).T
+    indices = np.concatenate([indices, indices[:3]])
+    values = rng.normal(size=len(indices))
+    run = N.cp_completion(values, indices, dims, 3, 0.5, 30, 0.05, seed=2, record_every=1)
+    factors, losses = autograd_cp_descent(values, indices, dims, 3, 0.5, 30, 0.05, seed=2)
+    for mine, theirs in zip(run.factors, factors, strict=True):
+        assert_close(mine, theirs, rtol=1e-11, atol=1e-13, why="same steps, other summation order")
+    assert_close(run.loss[:-1], losses, rtol=1e-11, why="same steps, other summation order")
+
+
+def test_default_records_are_a_schedule_and_threads_are_restored():
+    import torch
+
+    truth, indices, values, dims = _problem()
+    before = torch.get_num_threads()
+    run = N.cp_completion(values, indices, dims, 2, 0.3, 1000, 0.01)
+    assert len(run.times) == 101 and run.times[1] == pytest.approx(10 * 0.01)
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        N.cp_completion(values, indices, dims, 2, 0.3, 10, 0.01, threads=0)
+
+
 def test_small_init_learns_a_rank_one_tensor_with_one_component():
     truth, indices, values, dims = _problem(seed=2)
     run = N.cp_completion(values, indices, dims, 4, 1e-3, 3000, 0.05, seed=1, record_every=100)

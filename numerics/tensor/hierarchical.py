@@ -15,7 +15,8 @@ import torch
 from numpy.typing import ArrayLike, NDArray
 
 from rankcheck.errors import NotConvergedError
-from rankcheck.numerics.tensor._common import _check, _matricization_spectrum, _probe_sizes
+from rankcheck.numerics.tensor._common import _check, _matricization_spectrum, _probe_sizes, _record_interval
+from rankcheck.numerics.threads import torch_threads
 from rankcheck.validation import as_finite, as_seed, nonnegative_float, positive_int
 
 __all__ = [
@@ -256,7 +257,8 @@ class _HTFProblem:
 
 def htf_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shape: tuple[int, ...],
                    rank: int, init_scale: float, steps: int, lr: float, seed: int = 0, *,
-                   record_every: int = 1, probe_steps: tuple[float, ...] = ()) -> HTFTrajectory:
+                   record_every: int | None = None, probe_steps: tuple[float, ...] = (),
+                   threads: int | None = 1) -> HTFTrajectory:
     """Gradient descent on ℓ(W) = ½Σ_observed (W[i] − y_i)² over a hierarchical factorization.
 
     Source: Razin, Maman, Cohen 2022, arXiv 2201.11729. Width R at every node (``htf_tensor``),
@@ -279,10 +281,15 @@ def htf_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shap
     lr : float
         Step size, > 0.
     seed : int, default 0
-    record_every : int, default 1
+    record_every : int or None, default None
+        None: every max(20, steps // 100) steps (about 100 records; a record, with one
+        matricization spectrum per tree node, costs about 3 steps, so recording adds about 15 % to
+        the run).
     probe_steps : tuple of float, default ()
         At each record, also the local norms after trial steps θ − s·∇ℓ(θ) (s = lr is the step GD
         takes).
+    threads : int or None, default 1
+        torch threads for the run (``numerics.threads.torch_threads``); None keeps torch's setting.
 
     Returns
     -------
@@ -292,14 +299,22 @@ def htf_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shap
     ------
     ValueError
         Naming the argument: bad observations (as ``cp_completion``), an order that is not a power
-        of 2, non-positive ``init_scale``, ``lr`` or probe steps, ``steps`` or ``record_every`` < 1.
+        of 2, non-positive ``init_scale``, ``lr`` or probe steps, ``steps``, ``record_every`` or
+        ``threads`` < 1.
     NotConvergedError
         When the loss becomes non-finite (the step diverged).
     """
     problem = _HTFProblem(observed_values, observed_indices, shape, rank)
     steps, lr = positive_int(steps, "steps"), nonnegative_float(lr, "lr", positive=True)
-    every = positive_int(record_every, "record_every")
+    every = _record_interval(record_every, steps, gap=20)  # a record: ~3 steps (one SVD per tree node)
     probe_steps = _probe_sizes(probe_steps)
+    with torch_threads(threads):
+        return _htf_descent(problem, init_scale, steps, lr, seed, every, probe_steps)
+
+
+def _htf_descent(problem: _HTFProblem, init_scale: float, steps: int, lr: float, seed: int, every: int,
+                 probe_steps: tuple[float, ...]) -> HTFTrajectory:
+    """``htf_completion`` on validated arguments."""
     params = [p.requires_grad_() for p in _htf_start(problem.dims, problem.rank, init_scale, seed)]
     for step in range(steps + 1):
         loss = problem.loss(params)
