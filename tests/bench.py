@@ -4,7 +4,9 @@
 * Dynamics: gradient flow of a 20×20 depth-4 network from a small random start to loss 1e-8,
   by the parameter-space ODE (baseline) and by plain torch GD at a stable step; the mixed-dynamics
   formula for a 20×20 target (an ODE in A alone, baseline) against the width-400 shallow network it
-  describes, by its parameter ODE and by torch GD; the 2×2 completion flow (depth 3) against GD.
+  describes, by its parameter ODE and by torch GD; the mixed formula at d = 200 by its exponential
+  integrator and by DOP853 against the reference notebook's forward-Euler loop (baseline); the 2×2
+  completion flow (depth 3) against GD.
 * Spectra: all μ_k, k <= 100, of the per-layer kernels of a depth-5 ReLU NTK in d = 10, 100,
   1000 (the issue's benchmark), by the default method and by plain quadrature (baseline).
 * Walks: 1-WIS removing half of a random graph with 10⁶ edges and the singleton walk indices at
@@ -115,6 +117,7 @@ def bench_linear_dynamics() -> None:
           f"({flow.evaluations} gradient evaluations over t <= 270)")
     print(f"same by torch GD, lr {lr:.3f}, {steps} steps           {gd:8.3f} s  {gd / ode:.2f}x")
     bench_mixed(target)
+    bench_mixed_against_euler()
     bench_completion()
 
 
@@ -158,6 +161,47 @@ def bench_mixed(target) -> None:
         print(f"mixed formula 20x20, c = {c:g}, to t = {times[-1]:.1f}, DOP853  {formula:8.3f} s  1.00x")
         print(f"  width-400 net, parameter ODE, same t           {flow:8.3f} s  {flow / formula:.2f}x")
         print(f"  width-400 net, torch GD to 1e-8, {steps:5d} steps  {gd:8.3f} s  {gd / formula:.2f}x")
+
+
+def bench_mixed_against_euler() -> None:
+    """The notebook's setting (aranguri/phase-diagram, dynamics.ipynb) at d = 200: a rank-5 target
+    C Dᵀ (entries of C, D N(0, k^{−1/2})) plus N(0, 1) noise, c = d^{0.4}, 100 forward-Euler steps
+    of η = 1/(5‖A*‖₂) on the formula with its square roots by eigh (baseline); the exponential
+    midpoint and DOP853 over the same horizon; errors against DOP853 at rtol 1e-12."""
+    import numpy as np
+
+    from rankcheck.numerics.linear_dynamics import mixed_flow, psd_sqrt
+
+    d, k = 200, 5
+    rng = np.random.default_rng(0)
+    left, right = k**-0.25 * rng.normal(size=(2, d, k))
+    target = left @ right.T + rng.normal(size=(d, d))
+    c, start = d**0.4, 1e-3 * rng.normal(size=(d, d))
+    eta = 1 / (5 * np.linalg.norm(target, 2))
+
+    def euler():
+        A, identity = start.copy(), np.eye(d)
+        for _ in range(100):
+            G = A - target
+            A = A - eta * (psd_sqrt(A @ A.T + c**2 * identity) @ G + G @ psd_sqrt(A.T @ A + c**2 * identity))
+        return A
+
+    horizon = [0.0, 100 * eta]
+    exact = mixed_flow(start, target, c, horizon, rtol=1e-12, atol=1e-14)[-1]
+
+    def loss_error(A):
+        return abs(np.sum((A - target) ** 2) / np.sum((exact - target) ** 2) - 1)
+
+    baseline = best_of(euler, repeats=1)
+    runs = {"exponential, 8 steps": lambda: mixed_flow(start, target, c, horizon, method="exponential",
+                                                       max_step=horizon[1] / 8)[-1],
+            "DOP853 rtol 1e-9": lambda: mixed_flow(start, target, c, horizon)[-1]}
+    print(f"mixed dynamics d = {d}, k = {k}, c = {c:.1f}, to t = {horizon[1]:.3f}: Euler, 100 steps "
+          f"{baseline:6.2f} s (1.00x), loss off by {100 * loss_error(euler()):.1f} %")
+    for name, run in runs.items():
+        seconds = best_of(run, repeats=1)
+        print(f"  mixed_flow {name:22} {seconds:6.2f} s ({baseline / seconds:5.2f}x faster), loss off "
+              f"by {100 * loss_error(run()):.2g} %")
 
 
 def bench_completion() -> None:
