@@ -345,18 +345,36 @@ def _step_dual(x: NDArray) -> NDArray:
     return (np.pi - np.arccos(x)) / np.pi
 
 
-def _layer_contribution(depth: int, layer: int) -> Callable[[NDArray], NDArray]:
+class _ArcCosineLevels:
+    """(Σ^m, Σ̇^m), m = 1..L, of the arc-cosine recursion at the last input seen: the L layer
+    kernels of one network share it, so evaluating all of them at the same points (an FFT circle, a
+    quadrature rule, a Gram matrix) runs the recursion once."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self._seen: tuple | None = None
+        self._levels: tuple[list, list] = ([], [])
+
+    def __call__(self, x: NDArray) -> tuple[list, list]:
+        seen = (x.shape, x.dtype.str, x.tobytes())
+        if seen != self._seen:
+            sigma, derivatives = [x], [None]
+            for _ in range(2, self.depth + 1):
+                derivatives.append(_step_dual(sigma[-1]))
+                sigma.append(_relu_dual(sigma[-1]))
+            self._seen, self._levels = seen, (sigma, derivatives)
+        return self._levels
+
+
+def _layer_contribution(levels: _ArcCosineLevels, layer: int) -> Callable[[NDArray], NDArray]:
     """x ↦ Θ_ℓ(x) = Σ^ℓ(x)·Π_{m=ℓ+1}^{L} κ₀(Σ^{m−1}(x)), Σ¹ = x, Σ^{m} = κ₁(Σ^{m−1})."""
 
     def contribution(x: NDArray) -> NDArray:
-        sigma = x if np.iscomplexobj(x) else np.clip(np.asarray(as_array(x), dtype=np.float64), -1.0, 1.0)
-        result = sigma if layer == 1 else None
-        for level in range(2, depth + 1):
-            derivative, sigma = _step_dual(sigma), _relu_dual(sigma)
-            if level == layer:
-                result = sigma
-            elif level > layer:
-                result = result * derivative
+        inputs = x if np.iscomplexobj(x) else np.clip(np.asarray(as_array(x), dtype=np.float64), -1.0, 1.0)
+        sigma, derivatives = levels(inputs)
+        result = np.array(sigma[layer - 1])  # a copy: the shared levels stay as computed
+        for level in range(layer + 1, levels.depth + 1):
+            result *= derivatives[level - 1]
         return result
 
     return contribution
@@ -378,7 +396,8 @@ def relu_ntk_layer_kernels(depth: int) -> list[AnalyticKernel]:
     list of AnalyticKernel, length L
     """
     depth = positive_int(depth, "depth")
-    return [AnalyticKernel(_layer_contribution(depth, layer)) for layer in range(1, depth + 1)]
+    levels = _ArcCosineLevels(depth)  # one recursion for all layers at the same points
+    return [AnalyticKernel(_layer_contribution(levels, layer)) for layer in range(1, depth + 1)]
 
 
 _GRAM_ROWS = 32  # rows per block of relu_ntk_gram: a block and its two buffers stay in the L2 cache
