@@ -27,6 +27,11 @@ def torch_threads(threads: int | None) -> Iterator[None]:
     threads : int or None
         Threads for torch's intra-op pool, >= 1; None leaves torch's setting alone.
 
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        For ``with torch_threads(1): ...``; the body's value is None.
+
     Raises
     ------
     ValueError
