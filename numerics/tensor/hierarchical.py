@@ -282,8 +282,8 @@ def htf_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shap
         Step size, > 0.
     seed : int, default 0
     record_every : int or None, default None
-        None: every max(20, steps // 100) steps (about 100 records; a record, with one
-        matricization spectrum per tree node, costs about 3 steps, so recording adds about 15 % to
+        None: every max(30, steps // 100) steps (about 100 records; a record, with one
+        matricization spectrum per tree node, costs about 3 steps, so recording adds about 10 % to
         the run).
     probe_steps : tuple of float, default ()
         At each record, also the local norms after trial steps θ − s·∇ℓ(θ) (s = lr is the step GD
@@ -306,7 +306,7 @@ def htf_completion(observed_values: ArrayLike, observed_indices: ArrayLike, shap
     """
     problem = _HTFProblem(observed_values, observed_indices, shape, rank)
     steps, lr = positive_int(steps, "steps"), nonnegative_float(lr, "lr", positive=True)
-    every = _record_interval(record_every, steps, gap=20)  # a record: ~3 steps (one SVD per tree node)
+    every = _record_interval(record_every, steps, gap=30)  # a record: ~3 steps (one SVD per tree node)
     probe_steps = _probe_sizes(probe_steps)
     with torch_threads(threads):
         return _htf_descent(problem, init_scale, steps, lr, seed, every, probe_steps)
