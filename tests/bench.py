@@ -229,22 +229,6 @@ def bench_completion() -> None:
     print(f"same by torch GD, lr 0.01, 10000 steps            {gd:8.3f} s  {gd / flow:.2f}x")
 
 
-def textbook_ntk_gram(points, depth: int):
-    """The plain per-layer arc-cosine recursion over the Gram matrix, numpy float64 (baseline):
-    Σ^{m+1} = √(Σ_xx Σ_x'x')·κ₁(c), Σ̇^{m+1} = κ₀(c), Θ^{m+1} = Θ^m·Σ̇^{m+1} + Σ^{m+1}."""
-    import numpy as np
-
-    sigma = points @ points.T
-    theta = sigma.copy()
-    for _ in range(depth - 1):
-        diagonal = np.sqrt(np.outer(np.diag(sigma), np.diag(sigma)))
-        cosine = np.clip(sigma / diagonal, -1, 1)
-        angle = np.arccos(cosine)
-        sigma = diagonal * (np.sin(angle) + (np.pi - angle) * cosine) / np.pi
-        theta = theta * (np.pi - angle) / np.pi + sigma
-    return sigma, theta
-
-
 def neural_tangents_gram(points, depth: int, dtype: str):
     """A function timing neural-tangents' analytic kernels of the same network (jit) and returning
     its NTK, or None when not installed: Dense(W_std = 1), then depth − 1 times (Relu,
@@ -271,12 +255,14 @@ def bench_spectra() -> None:
     import numpy as np
 
     from rankcheck.numerics import spectra
+    from tests.test_spectra import textbook_relu_kernels  # the per-layer recursion (baseline)
 
     points = np.random.default_rng(0).normal(size=(2000, 10))
     points /= np.linalg.norm(points, axis=1, keepdims=True)  # 2 000 points of S⁹
-    plain = best_of(lambda: textbook_ntk_gram(points, 5), repeats=2)
+    plain = best_of(lambda: textbook_relu_kernels(points, 5), repeats=2)
     ours = best_of(lambda: spectra.relu_ntk_gram(points, 5))
-    error = np.abs(spectra.relu_ntk_gram(points, 5)[1] - textbook_ntk_gram(points, 5)[1]).max()
+    ntk = spectra.relu_ntk_gram(points, 5)[1]
+    error = np.abs(ntk - textbook_relu_kernels(points, 5)[1]).max()
     print(f"NNGP + NTK Gram, 2000 points of S^9, depth 5: per-layer recursion {plain:6.3f} s (1.00x), "
           f"relu_ntk_gram {ours:6.3f} s ({plain / ours:.1f}x faster; max |ΔΘ| {error:.0e})")
     for dtype in ("float32", "float64"):
@@ -285,7 +271,7 @@ def bench_spectra() -> None:
             print("  neural-tangents not installed: its jit kernel is not timed")
             break
         seconds = best_of(reference)
-        gap = np.abs(reference() - spectra.relu_ntk_gram(points, 5)[1]).max()
+        gap = np.abs(reference() - ntk).max()
         print(f"  neural-tangents jit {dtype}             {seconds:6.3f} s ({seconds / ours:.2f}x "
               f"relu_ntk_gram's time; max |ΔΘ| {gap:.0e})")
     for dim in (10, 100, 1000):
@@ -413,6 +399,7 @@ def bench_tensor() -> None:
 
     from rankcheck.numerics import tensor
     from rankcheck.numerics.threads import torch_threads
+    from tests.test_tensor import autograd_cp_descent
 
     rng = np.random.default_rng(0)
 
@@ -427,19 +414,8 @@ def bench_tensor() -> None:
 
     def autograd() -> None:
         """The straightforward trainer (baseline): full tensor by einsum, autograd, one thread."""
-        import torch
-
         with torch_threads(1):
-            factors = [torch.randn(10, 100, dtype=torch.float64).mul_(0.1).requires_grad_()
-                       for _ in dims]
-            where = tuple(torch.as_tensor(indices[:, n]) for n in range(4))
-            target = torch.as_tensor(values)
-            for _ in range(steps):
-                loss = 0.5 * torch.sum((tensor.cp_tensor(factors)[where] - target) ** 2)
-                grads = torch.autograd.grad(loss, factors)
-                with torch.no_grad():
-                    for factor, grad in zip(factors, grads, strict=True):
-                        factor -= 1e-3 * grad
+            autograd_cp_descent(values, indices, dims, 100, 1e-2, steps, 1e-3, seed=0)
 
     baseline = best_of(autograd, repeats=1)
     bare, default = interleaved_best([

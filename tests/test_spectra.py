@@ -173,8 +173,9 @@ def test_layer_gradient_shares_sum_to_one_and_validate():
 
 def textbook_relu_kernels(points, depth):
     """The per-layer arc-cosine recursion with its diagonals (Cho & Saul; Jacot et al. 2018),
-    written without the homogeneity that relu_ntk_gram uses: Σ^{m+1} = √(Σ_xx Σ_x'x')·κ₁(c),
-    Σ̇^{m+1} = κ₀(c), c = Σ_xx'/√(Σ_xx Σ_x'x'), Θ^{m+1} = Θ^m Σ̇^{m+1} + Σ^{m+1}."""
+    written without the homogeneity that relu_ntk_gram uses (also make bench's baseline):
+    Σ^{m+1} = √(Σ_xx Σ_x'x')·κ₁(c), Σ̇^{m+1} = κ₀(c), c = Σ_xx'/√(Σ_xx Σ_x'x'),
+    Θ^{m+1} = Θ^m Σ̇^{m+1} + Σ^{m+1}."""
     sigma = points @ points.T
     theta = sigma.copy()
     for _ in range(depth - 1):

@@ -108,15 +108,21 @@ def _powers(edges: NDArray, num_nodes: int, depth: int) -> list[sparse.csr_matri
     return powers
 
 
-def _entries(matrix: sparse.csr_matrix, rows: NDArray, cols: NDArray) -> NDArray[np.int64]:
-    """matrix[rows[i], cols[i]] for every i, by binary search in the row-major key order."""
+def _row_major(matrix: sparse.csr_matrix) -> tuple[NDArray[np.int64], NDArray, int]:
+    """(row·n + column of every stored entry, increasing; the entries; n): ``_entries``'s table."""
     size = matrix.shape[1]
-    starts = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-    keys = starts * size + matrix.indices
+    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+    return rows * size + matrix.indices, matrix.data, size
+
+
+def _entries(table: tuple[NDArray, NDArray, int], rows: NDArray, cols: NDArray) -> NDArray[np.int64]:
+    """matrix[rows[i], cols[i]] for every i, by binary search in its ``_row_major`` table."""
+    keys, data, size = table
+    if not keys.size:
+        return np.zeros(rows.shape, dtype=np.int64)
     wanted = rows * size + cols
-    where = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
-    found = keys[where] == wanted if keys.size else np.zeros(wanted.shape, dtype=bool)
-    return np.where(found, matrix.data[where] if keys.size else 0, 0).astype(np.int64)
+    where = np.minimum(np.searchsorted(keys, wanted), keys.size - 1)
+    return np.where(keys[where] == wanted, data[where], 0).astype(np.int64)
 
 
 def _row_support(matrix: sparse.csr_matrix, rows: NDArray) -> tuple[NDArray, NDArray]:
@@ -164,9 +170,10 @@ def _removal_effects(powers: list[sparse.csr_matrix], current: NDArray, degree: 
     flat = np.unique(np.concatenate([owner_a * size + near_a, owner_b * size + near_b]))
     owner, vertex = flat // size, flat % size
     a, b = first[owner], second[owner]
-    alpha = [_entries(p, a, vertex) for p in powers]  # (Â^k)_{av} = (Â^k)_{va}
-    beta = [_entries(p, b, vertex) for p in powers]
-    blocks = [(_entries(p, b, a), _entries(p, b, b), _entries(p, a, a)) for p in powers]
+    tables = [_row_major(p) for p in powers]
+    alpha = [_entries(t, a, vertex) for t in tables]  # (Â^k)_{av} = (Â^k)_{va}
+    beta = [_entries(t, b, vertex) for t in tables]
+    blocks = [(_entries(t, b, a), _entries(t, b, b), _entries(t, a, a)) for t in tables]
     prefix: list[tuple[NDArray, NDArray]] = []
     for length in range(1, depth + 1):
         s1, s2 = alpha[length - 1].copy(), beta[length - 1].copy()
@@ -252,7 +259,7 @@ def wis(edge_index: ArrayLike, num_remove: int, depth: int, *,
     candidate's new indices follow from walk counts of the current graph (``_removal_effects``, all
     candidates in one batch); each candidate is ranked by a key built from its changes alone
     (``_ranking_keys``); after a removal only the candidates within depth − 1 hops of it are
-    re-ranked. 10³ edges of mean degree 10 at depth 3: about 3 ms a removal (notes/gnn.md).
+    re-ranked. 10³ edges of mean degree 10 at depth 3: about 20 ms a removal (notes/gnn.md).
 
     Parameters
     ----------
@@ -288,8 +295,8 @@ def wis(edge_index: ArrayLike, num_remove: int, depth: int, *,
     order: list[int] = []
     while len(order) < remove:
         take = min(chunk, remove - len(order))
-        powers = _powers(edge_index_of(pairs[alive]), count, depth)
-        current = _singleton_indices(edge_index_of(pairs[alive]), count, depth)
+        kept = edge_index_of(pairs[alive])
+        powers, current = _powers(kept, count, depth), _singleton_indices(kept, count, depth)
         everyone = np.flatnonzero(alive)
         keys = dict(zip(everyone.tolist(), _effect_keys(powers, current, degree, pairs, everyone)[0],
                         strict=True))
@@ -302,7 +309,7 @@ def wis(edge_index: ArrayLike, num_remove: int, depth: int, *,
         while len(order) < remove:  # exact greedy steps, re-ranking only what a removal reaches
             best = max(keys, key=keys.__getitem__)  # the first maximum: the smaller pair
             affected = _near(powers[-1], pairs, alive, np.array([best]))
-            _, _, vertex, value = _effect_keys(powers, current, degree, pairs, np.array([best]))
+            _, vertex, value = _removal_effects(powers, current, degree, pairs[[best], 0], pairs[[best], 1])
             current[vertex] = value
             alive[best] = False
             degree[pairs[best]] -= 1
