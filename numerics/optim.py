@@ -17,7 +17,7 @@ Closure = Callable[[], torch.Tensor]
 
 
 def lbfgs(objective: Closure, parameters: list[torch.Tensor], *, max_iter: int, tolerance_grad: float,
-          tolerance_change: float) -> tuple[torch.optim.LBFGS, Closure]:
+          tolerance_change: float, backward: bool = True) -> tuple[torch.optim.LBFGS, Closure]:
     """A float64 L-BFGS optimizer (strong Wolfe line search, history 50) and its closure.
 
     Parameters
@@ -28,6 +28,9 @@ def lbfgs(objective: Closure, parameters: list[torch.Tensor], *, max_iter: int, 
     max_iter : int
     tolerance_grad, tolerance_change : float
         torch's stopping rules.
+    backward : bool, default True
+        Differentiate ``objective()`` by autograd; False: ``objective`` sets every parameter's
+        ``.grad`` itself (a gradient written by hand).
 
     Returns
     -------
@@ -42,7 +45,8 @@ def lbfgs(objective: Closure, parameters: list[torch.Tensor], *, max_iter: int, 
     def closure() -> torch.Tensor:
         optimizer.zero_grad()
         loss = objective()
-        loss.backward()
+        if backward:
+            loss.backward()
         return loss
 
     return optimizer, closure
@@ -76,7 +80,7 @@ def finite_loss(loss: torch.Tensor, name: str, step: int) -> torch.Tensor:
 
 def minimize_to_stationarity(objective: Closure, parameters: list[torch.Tensor],
                              rounds: int, gradient_tol: float, name: str, *,
-                             plateau_rtol: float | None = None) -> float:
+                             plateau_rtol: float | None = None, backward: bool = True) -> float:
     """Minimize by rounds of L-BFGS until every gradient entry is <= ``gradient_tol``.
 
     With ``plateau_rtol`` it also stops when a round lowers the objective by less than
@@ -95,6 +99,8 @@ def minimize_to_stationarity(objective: Closure, parameters: list[torch.Tensor],
     name : str
         Names the solver in the error message.
     plateau_rtol : float, optional
+    backward : bool, default True
+        As in ``lbfgs``: False when ``objective`` writes the gradients itself.
 
     Returns
     -------
@@ -107,7 +113,7 @@ def minimize_to_stationarity(objective: Closure, parameters: list[torch.Tensor],
         Naming ``name`` when ``rounds`` do not reach either rule.
     """
     optimizer, closure = lbfgs(objective, parameters, max_iter=500, tolerance_grad=gradient_tol / 10,
-                               tolerance_change=1e-16)
+                               tolerance_change=1e-16, backward=backward)
     gradient, previous = np.inf, np.inf
     for _ in range(positive_int(rounds, "rounds")):
         try:

@@ -44,6 +44,14 @@ def linear_case(case: dict) -> dict:
             "norm_sq": fit.norm_sq, "filters": fit.outputs.tolist()}
 
 
+def _curvature(minima: np.ndarray, depth: int, lam: float) -> np.ndarray:
+    """f''(s) of the DLN scalar problem at its positive local minima, 1 at the minimum 0 (a kink)."""
+    curvature = np.ones_like(minima)
+    positive = minima > 0
+    curvature[positive] = dln.regularized_curvature(minima[positive], depth, lam)
+    return curvature
+
+
 def _kept(case: dict) -> set[int]:
     n = case["n"]
     return {w for k, _ in case["ranks"] for w in (k, (n - k) % n)}
@@ -76,8 +84,7 @@ def check_linear_cost(ctx: Context, predict: Callable[[np.ndarray, int], float])
     learned = [np.asarray(r["learned"]).ravel() for r in rows]
     minima = [dln.nearest_local_minima(s, np.asarray(r["target"]).ravel(), c["depth"], c["lam"])
               for s, r, c in zip(learned, rows, cases, strict=True)]
-    flat = [np.where(m > 0, dln.regularized_curvature(np.maximum(m, 1e-300), c["depth"], c["lam"]), 1.0)
-            for m, c in zip(minima, cases, strict=True)]
+    flat = [_curvature(m, c["depth"], c["lam"]) for m, c in zip(minima, cases, strict=True)]
     outside = [max(v for layer in r["layers"] for w, v in enumerate(layer) if w not in _kept(c))
                for r, c in zip(rows, cases, strict=True)]
     return [

@@ -153,3 +153,23 @@ def test_hidden_spectra_obey_parseval_and_see_constants_at_frequency_zero():
     constant = [np.ones((2, 2, 8)), np.ones((1, 2, 8))]  # constant filters: constant, >= 0 signals
     energy = N.hidden_spectra(constant, np.abs(X))[0]
     assert_close(energy[1:], np.zeros(7), rtol=0.0, atol=1e-20 * energy[0], why="no energy off ω = 0")
+
+
+@pytest.mark.parametrize("relu, depth, channels, n", [(True, 1, 2, 5), (True, 3, 3, 4), (True, 5, 2, 8),
+                                                      (False, 1, 3, 6), (False, 4, 2, 7)])
+def test_hand_gradient_matches_autograd_through_the_fft(relu, depth, channels, n):
+    from rankcheck.numerics.cbn import _cnn_objective
+    rng = np.random.default_rng(depth * 10 + n)
+    dims = [2] + [channels] * (depth - 1) + [3]
+    layers = [rng.normal(size=(dims[k + 1], dims[k], n)) for k in range(depth)]
+    X = rng.normal(size=(7, 2, n)) if relu else np.eye(2)[:, :, None] * (np.arange(n) == 0)
+    Y = rng.normal(size=(len(X), 3, n))
+    value, gradients = _cnn_objective(layers, X, Y, 0.03, relu)
+    weights = [torch.from_numpy(w).requires_grad_(True) for w in layers]
+    outputs = N.relu_cnn(weights, torch.from_numpy(X)) if relu else N.end_to_end(weights).transpose(0, 1)
+    expected = 0.5 * ((outputs - torch.from_numpy(Y)) ** 2).sum() + 0.03 * sum((w**2).sum() for w in weights)
+    expected.backward()
+    assert_close(value, float(expected.detach()), rtol=1e-12, why="circulant products vs FFT, rounding")
+    for got, w in zip(gradients, weights, strict=True):
+        assert_close(got, w.grad.numpy(), rtol=0.0, atol=1e-10 * (1 + float(w.grad.abs().max())),
+                     why="hand backward pass vs autograd through the FFT, rounding")
