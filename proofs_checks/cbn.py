@@ -186,7 +186,7 @@ def check_frequency_bottleneck(ctx: Context, predict: Callable[[int], float]) ->
     targets = ctx.draw(st.tuples(st.integers(1, 2), st.integers(0, 2**16)), ctx.pick(quick=1, full=3),
                        label="targets")
     depths = ctx.pick(quick=[4, 6, 8], full=[4, 5, 6, 7])
-    restarts = ctx.seeds(ctx.pick(quick=2, full=3), label="restarts")
+    restarts = ctx.seeds(ctx.pick(quick=2, full=5), label="restarts")
     cases = [{"rank": k, "target": seed, "depth": L, "restart": r}
              for k, seed in targets for L in depths for r in restarts]
     best = best_of_restarts(ctx.sweep("trainings", frequency_case, cases).rows, ("rank", "target", "depth"))
