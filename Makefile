@@ -31,10 +31,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m tests.bench $(BENCH)
 
-# slow (about 10 s per mutant), not in CI: a scratch worktree in .mutate/, resumable
+# slow (about 10 s per mutant), not in CI: a scratch worktree in .mutate/, resumable;
+# CLAIMS=1 runs the unit tests' survivors against their family's quick claims
 mutate: $(STAMP)
 	$(PY) -m pip install -q 'cosmic-ray>=8.3'
-	$(PY) -m tests.mutate $(MODULES)
+	$(PY) -m tests.mutate $(if $(CLAIMS),--claims) $(MODULES)
 
 lint: $(STAMP)
 	$(PY) -m ruff check rankcheck theory numerics proofs_checks tests
