@@ -12,6 +12,7 @@ per-frequency cost is exact.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -142,9 +143,12 @@ def _initial_layers(dims: list[int], n: int, seed: int) -> list[torch.Tensor]:
              / np.sqrt(dims[k] * n)).requires_grad_(True) for k in range(len(dims) - 1)]
 
 
-def _shift_index(n: int) -> NDArray[np.intp]:
-    """(t − u) mod n for t, u < n, shape (n, n): the tap that a circulant's entry (t, u) holds."""
-    return (np.arange(n)[:, None] - np.arange(n)[None, :]) % n
+@lru_cache(maxsize=8)
+def _taps(n: int) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """(t − u) mod n for t, u < n, shape (n, n) — the tap that a circulant's entry (t, u) holds —
+    and its one-hot (n², n) that folds a circulant's entries back onto taps; once per n."""
+    shift = (np.arange(n)[:, None] - np.arange(n)[None, :]) % n
+    return shift, np.eye(n)[shift.ravel()]
 
 
 def _circulant(filters: NDArray[np.float64], shift: NDArray[np.intp]) -> NDArray[np.float64]:
@@ -181,8 +185,7 @@ def _cnn_objective(layers: list[NDArray[np.float64]], inputs: NDArray[np.float64
         Shaped as ``layers``.
     """
     n = inputs.shape[-1]
-    shift = _shift_index(n)
-    fold = np.eye(n)[shift.ravel()]  # (n², n): entry (t, u) -> its tap
+    shift, fold = _taps(n)
     matrices = [_circulant(w, shift) for w in layers]
     signals = [inputs.reshape(len(inputs), -1)]
     for matrix in matrices[:-1]:
